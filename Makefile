@@ -1,0 +1,39 @@
+# Thin wrapper; CMakeLists.txt is the source of truth.
+JOBS ?= $(shell nproc)
+PRESET ?= cpu-release
+BUILD := build/$(PRESET)
+
+.PHONY: all deps build test run bench asan format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+run: build
+	$(BUILD)/lethe info
+
+bench: build
+	@scripts/deps.sh libopenblas0-openmp
+	$(BUILD)/bench_gemm
+	$(BUILD)/bench_conv
+	$(BUILD)/bench_ops
+
+asan:
+	@scripts/deps.sh
+	@cmake --preset asan >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+	cd build/asan && ctest --output-on-failure
+
+format:
+	find engine kernels apps tests bench models data unlearn eval -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' | xargs -r clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,32 @@
+// `lethe info`: build identity, backends, the ISA path the GEMM uses, threads, CUDA status.
+#include <omp.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "apps/lethe/commands.h"
+#include "engine/backend/backend.h"
+#include "kernels/cpu/gemm.h"
+
+namespace lethe::app {
+
+Command add_info(CLI::App& app) {
+  auto* sub = app.add_subcommand("info", "build, backends, ISA, threads, CUDA status");
+  return {sub, [] {
+            nlohmann::json j;
+            j["version"] = "0.1.0";
+            j["commit"] = LETHE_GIT_COMMIT;
+            j["build_type"] = LETHE_BUILD_TYPE;
+            j["backends"] = backend_names();
+            j["gemm_isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
+            j["threads"] = omp_get_max_threads();
+            j["cpu_avx512f"] = static_cast<bool>(__builtin_cpu_supports("avx512f"));
+            j["cpu_avx2"] = static_cast<bool>(__builtin_cpu_supports("avx2"));
+            j["cuda_compiled"] = false;
+            j["cuda_device_present"] = false;
+            std::printf("%s\n", j.dump(2).c_str());
+            return 0;
+          }};
+}
+
+}  // namespace lethe::app

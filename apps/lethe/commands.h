@@ -1,0 +1,16 @@
+// Subcommands of the `lethe` program: each lives in its own file and registers its options on
+// the CLI11 app; run() executes it after parsing.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace lethe::app {
+
+struct Command {
+  CLI::App* sub;
+  std::function<int()> run;
+};
+
+Command add_info(CLI::App& app);
+
+}  // namespace lethe::app

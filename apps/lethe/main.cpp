@@ -1,0 +1,28 @@
+// lethe: the command-line program. Errors print one line and exit non-zero.
+#include <cstdio>
+#include <vector>
+
+#include "apps/lethe/commands.h"
+#include "engine/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lethe: a deep-learning engine for machine-unlearning research"};
+  app.require_subcommand(1);
+  std::vector<lethe::app::Command> cmds = {lethe::app::add_info(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& c : cmds)
+      if (c.sub->parsed()) return c.run();
+  } catch (const lethe::Error& e) {
+    std::fprintf(stderr, "lethe: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lethe: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,118 @@
+// conv2d throughput on ResNet-50 layer shapes (CIFAR stem, 32×32 input, batch 32 — the shapes
+// this engine trains here), forward / backward-data / backward-weight through the engine's op,
+// on 1 and 2 threads; beside the same im2col + GEMM forward computed with OpenBLAS's SGEMM in
+// the same run. Human table on stderr, one JSON line on stdout.
+// Usage: bench_conv [batch]
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "bench/openblas.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/ops.h"
+#include "kernels/cpu/im2col.h"
+
+using namespace lethe;
+
+namespace {
+
+struct Shape4 {
+  const char* name;
+  int64_t C, HW, O, K, stride, pad;
+};
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+template <class F>
+double best_of(int reps, F f) {
+  f();  // warm-up
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    double t0 = now();
+    f();
+    best = std::min(best, now() - t0);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t N = argc > 1 ? std::atoll(argv[1]) : 32;
+  bench::OpenBlas ob = bench::load_openblas();
+  std::fprintf(stderr, "OpenBLAS: %s\n", ob.status.c_str());
+  // ResNet-50 (CIFAR stem) convolutions, one of each distinct shape.
+  std::vector<Shape4> shapes = {
+      {"stem 3x3 3->64 @32", 3, 32, 64, 3, 1, 1},
+      {"l1 1x1 64->64 @32", 64, 32, 64, 1, 1, 0},
+      {"l1 3x3 64->64 @32", 64, 32, 64, 3, 1, 1},
+      {"l1 1x1 64->256 @32", 64, 32, 256, 1, 1, 0},
+      {"l1 1x1 256->64 @32", 256, 32, 64, 1, 1, 0},
+      {"l2 3x3 128 s2 @32", 128, 32, 128, 3, 2, 1},
+      {"l2 3x3 128->128 @16", 128, 16, 128, 3, 1, 1},
+      {"l2 1x1 512->128 @16", 512, 16, 128, 1, 1, 0},
+      {"l3 3x3 256->256 @8", 256, 8, 256, 3, 1, 1},
+      {"l3 1x1 1024->256 @8", 1024, 8, 256, 1, 1, 0},
+      {"l4 3x3 512->512 @4", 512, 4, 512, 3, 1, 1},
+      {"l4 1x1 2048->512 @4", 2048, 4, 512, 1, 1, 0},
+  };
+  nlohmann::json out = nlohmann::json::array();
+  std::fprintf(stderr, "%-24s %3s %10s %10s %10s %12s\n", "layer (batch N)", "thr", "fwd GF/s",
+               "bwd-d GF/s", "bwd-w GF/s", "OpenBLAS fwd");
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    if (ob.set_threads) ob.set_threads(threads);
+    for (const Shape4& s : shapes) {
+      int64_t OHW = (s.HW + 2 * s.pad - s.K) / s.stride + 1;
+      double flops = 2.0 * N * s.O * OHW * OHW * s.C * s.K * s.K;
+      Tensor x = Tensor::randn({N, s.C, s.HW, s.HW}, 1);
+      Tensor w = Tensor::randn({s.O, s.C, s.K, s.K}, 2);
+      Tensor y = Tensor::empty({N, s.O, OHW, OHW});
+      Tensor dy = Tensor::randn(y.shape(), 3);
+      Tensor dx = Tensor::empty(x.shape()), dw = Tensor::empty(w.shape()), db;
+      Conv2dArgs a{s.stride, s.stride, s.pad, s.pad};
+      Backend& be = backend_by_name("cpu");
+      int reps = 5;
+      double tf = best_of(reps, [&] { be.conv2d_forward(x, w, Tensor(), y, a); });
+      double td = best_of(reps, [&] { be.conv2d_backward_input(dy, w, dx, a); });
+      double tw = best_of(reps, [&] { be.conv2d_backward_weight(dy, x, dw, db, a); });
+      double tob = 0;
+      if (ob.sgemm) {
+        // The same im2col + GEMM forward with OpenBLAS's SGEMM (one GEMM per image).
+        kernels::cpu::ConvGeom g{s.C, s.HW, s.HW, s.K, s.K, OHW, OHW, s.stride, s.stride, s.pad, s.pad};
+        int64_t CKK = s.C * s.K * s.K;
+        std::vector<float> cols(CKK * OHW * OHW);
+        tob = best_of(reps, [&] {
+          for (int64_t n = 0; n < N; ++n) {
+            const float* xn = x.data<float>() + n * s.C * s.HW * s.HW;
+            const float* b = xn;
+            if (!(s.K == 1 && s.stride == 1)) {
+              kernels::cpu::im2col(xn, cols.data(), g);
+              b = cols.data();
+            }
+            ob.sgemm(bench::kCblasRowMajor, bench::kCblasNoTrans, bench::kCblasNoTrans,
+                     static_cast<int>(s.O), static_cast<int>(OHW * OHW), static_cast<int>(CKK),
+                     1.f, w.data<float>(), static_cast<int>(CKK), b, static_cast<int>(OHW * OHW),
+                     0.f, y.data<float>() + n * s.O * OHW * OHW, static_cast<int>(OHW * OHW));
+          }
+        });
+      }
+      double gf = flops / 1e9;
+      std::fprintf(stderr, "%-24s %3d %10.1f %10.1f %10.1f %12.1f\n", s.name, threads, gf / tf,
+                   gf / td, gf / tw, tob > 0 ? gf / tob : 0.0);
+      out.push_back({{"layer", s.name}, {"batch", N}, {"threads", threads},
+                     {"fwd_gflops", gf / tf}, {"bwd_data_gflops", gf / td},
+                     {"bwd_weight_gflops", gf / tw},
+                     {"openblas_im2col_fwd_gflops", tob > 0 ? gf / tob : 0.0}});
+    }
+  }
+  std::printf("%s\n", nlohmann::json{{"conv2d", out}}.dump().c_str());
+  return 0;
+}

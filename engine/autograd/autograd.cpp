@@ -1,0 +1,165 @@
+#include "engine/autograd/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/ops/ops.h"
+
+namespace lethe {
+namespace {
+thread_local bool g_grad_enabled = true;
+thread_local uint64_t g_nodes_run = 0;
+}  // namespace
+
+uint64_t backward_nodes_run() { return g_nodes_run; }
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+EnableGradGuard::EnableGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = true; }
+EnableGradGuard::~EnableGradGuard() { g_grad_enabled = prev_; }
+
+bool needs_graph(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, BackwardFn fn) {
+  if (!needs_graph(inputs)) return out;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->needs.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    node->needs[i] = inputs[i].defined() && inputs[i].requires_grad();
+  node->inputs = std::move(inputs);
+  node->backward = std::move(fn);
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+namespace {
+
+void accumulate(std::unordered_map<TensorImpl*, Tensor>& grads, TensorImpl* key, const Tensor& g) {
+  auto it = grads.find(key);
+  if (it == grads.end()) {
+    grads.emplace(key, g);
+  } else {
+    NoGradGuard ng;
+    it->second = ops::add(it->second, g);
+  }
+}
+
+// Runs the walk; when `capture` is given, gradients reaching those tensors are stored there
+// and no leaf's .grad is touched.
+void walk(const Tensor& root, const Tensor& grad_root,
+          std::unordered_map<TensorImpl*, Tensor>* capture) {
+  LETHE_CHECK(root.requires_grad(), "backward: the tensor does not require a gradient");
+  Tensor g0 = grad_root;
+  if (!g0.defined()) {
+    LETHE_CHECK(root.numel() == 1, "backward: a gradient must be given for non-scalar output of shape ",
+                shape_str(root.shape()));
+    g0 = Tensor::ones(root.shape(), root.dtype());
+  }
+  LETHE_CHECK(g0.shape() == root.shape(), "backward: gradient shape ", shape_str(g0.shape()),
+              " does not match output ", shape_str(root.shape()));
+
+  // Reverse topological order by an iterative DFS over grad_fn edges.
+  // Holds each node's output alive until it is processed (its consumers free their inputs).
+  std::vector<std::shared_ptr<TensorImpl>> order;
+  std::unordered_set<TensorImpl*> seen;
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack;
+  if (root.impl()->grad_fn) {
+    stack.push_back({root.impl_ptr(), 0});
+    seen.insert(root.impl());
+  }
+  while (!stack.empty()) {
+    auto& [t, i] = stack.back();
+    Node* n = t->grad_fn.get();
+    if (i < n->inputs.size()) {
+      const std::shared_ptr<TensorImpl>& in = n->inputs[i++].impl_ptr();
+      if (in && in->grad_fn && !seen.count(in.get())) {
+        seen.insert(in.get());
+        stack.push_back({in, 0});
+      }
+    } else {
+      order.push_back(std::move(t));
+      stack.pop_back();
+    }
+  }
+
+  NoGradGuard ng;  // gradients are not themselves recorded
+  std::unordered_map<TensorImpl*, Tensor> grads;
+  auto deliver_leaf = [&](TensorImpl* leaf, Tensor g) {
+    if (capture) {
+      auto it = capture->find(leaf);
+      if (it != capture->end()) it->second = it->second.defined() ? ops::add(it->second, g) : g;
+      return;
+    }
+    for (auto& h : leaf->hooks) g = h(g);
+    if (!leaf->grad) {
+      leaf->grad = g.clone().impl_ptr();  // own the buffer: g may alias a saved tensor
+    } else {
+      Tensor acc(leaf->grad);
+      acc.copy_(ops::add(acc, g));
+    }
+  };
+
+  if (!root.impl()->grad_fn) {
+    deliver_leaf(root.impl(), g0);
+    return;
+  }
+  grads.emplace(root.impl(), g0);
+  for (size_t k = order.size(); k-- > 0;) {
+    std::shared_ptr<TensorImpl> keep = std::move(order[k]);
+    TensorImpl* t = keep.get();
+    auto it = grads.find(t);
+    if (it == grads.end()) continue;  // no gradient reached this node
+    Tensor gout = std::move(it->second);
+    grads.erase(it);
+    if (capture) {
+      auto c = capture->find(t);
+      if (c != capture->end()) c->second = c->second.defined() ? ops::add(c->second, gout) : gout;
+    }
+    std::shared_ptr<Node> node = t->grad_fn;
+    std::vector<Tensor> gin = node->backward(gout, node->needs);
+    ++g_nodes_run;
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      if (!node->needs[i] || i >= gin.size() || !gin[i].defined()) continue;
+      const Tensor& in = node->inputs[i];
+      LETHE_CHECK(gin[i].shape() == in.shape(), "backward of ", node->name, ": gradient shape ",
+                  shape_str(gin[i].shape()), " for input ", i, " of shape ", shape_str(in.shape()));
+      if (in.impl()->grad_fn)
+        accumulate(grads, in.impl(), gin[i]);
+      else
+        deliver_leaf(in.impl(), gin[i]);
+    }
+    // The graph is used once: free saved tensors as soon as possible.
+    if (!capture) {
+      node->backward = nullptr;
+      node->inputs.clear();
+      t->grad_fn.reset();
+    }
+  }
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad_root) { walk(root, grad_root, nullptr); }
+
+std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs) {
+  std::unordered_map<TensorImpl*, Tensor> cap;
+  for (const Tensor& t : inputs) cap.emplace(t.impl(), Tensor());
+  walk(output, Tensor(), &cap);
+  std::vector<Tensor> out;
+  for (const Tensor& t : inputs) {
+    Tensor g = cap[t.impl()];
+    out.push_back(g.defined() ? g : Tensor::zeros(t.shape(), t.dtype()));
+  }
+  return out;
+}
+
+}  // namespace lethe

@@ -1,0 +1,718 @@
+#include "engine/backend/cpu/cpu.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "engine/backend/dispatch.h"
+#include "kernels/common/philox.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/im2col.h"
+
+namespace lethe {
+namespace {
+
+namespace kc = kernels::cpu;
+
+bool f32(const Tensor& t) { return t.dtype() == DType::F32; }
+const float* cf(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+float* mf(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+int nthreads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+// Worth splitting a loop of n elements over threads?
+constexpr int64_t kParallelGrain = 1 << 14;
+
+kc::ConvGeom geom(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
+  return {x.size(1), x.size(2),  x.size(3),  w.size(2),  w.size(3), y.size(2),
+          y.size(3), a.stride_h, a.stride_w, a.pad_h,    a.pad_w};
+}
+bool is_pointwise(const kc::ConvGeom& g) {
+  return g.KH == 1 && g.KW == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
+         g.pad_w == 0;
+}
+
+}  // namespace
+
+void CpuBackend::bmm(const Tensor& a, const Tensor& b, Tensor& c, bool ta, bool tb,
+                     bool accumulate) {
+  if (!f32(c)) return CpuRefBackend::bmm(a, b, c, ta, tb, accumulate);
+  int64_t B = c.size(0), M = c.size(1), N = c.size(2);
+  int64_t K = ta ? a.size(1) : a.size(2);
+  int64_t Bb = b.size(0);
+  const float *A = cf(a), *Bp = cf(b);
+  float* C = mf(c);
+  int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  float beta = accumulate ? 1.f : 0.f;
+  auto one = [&](int64_t i) {
+    kc::sgemm(ta, tb, M, N, K, 1.f, A + i * M * K, lda, Bp + (Bb == 1 ? 0 : i) * K * N, ldb, beta,
+              C + i * M * N, N);
+  };
+  // Many small products (attention heads): one per thread; a few large ones: GEMM's threads.
+  if (B >= 2 && M * N * K < (1 << 21)) {
+#pragma omp parallel for schedule(dynamic) if (nthreads() > 1)
+    for (int64_t i = 0; i < B; ++i) one(i);
+  } else {
+    for (int64_t i = 0; i < B; ++i) one(i);
+  }
+}
+
+void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
+                                const Conv2dArgs& a) {
+  if (!f32(x)) return CpuRefBackend::conv2d_forward(x, w, bias, y, a);
+  kc::ConvGeom g = geom(x, w, y, a);
+  int64_t N = x.size(0), O = w.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
+  bool pw = is_pointwise(g);
+  int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
+  Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+  const float *xp = cf(x), *wp = cf(w), *bp = cf(bias);
+  float* yp = mf(y);
+#pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* xn = xp + n * g.C * g.H * g.W;
+    float* yn = yp + n * O * OHW;
+    const float* cols = xn;
+    if (!pw) {
+      float* buf = mf(scratch) + static_cast<int64_t>(omp_get_thread_num()) * CKK * OHW;
+      kc::im2col(xn, buf, g);
+      cols = buf;
+    }
+    if (bp) {
+      for (int64_t o = 0; o < O; ++o) std::fill(yn + o * OHW, yn + (o + 1) * OHW, bp[o]);
+    }
+    kc::sgemm(false, false, O, OHW, CKK, 1.f, wp, CKK, cols, OHW, bp ? 1.f : 0.f, yn, OHW);
+  }
+}
+
+void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx,
+                                       const Conv2dArgs& a) {
+  if (!f32(dy)) return CpuRefBackend::conv2d_backward_input(dy, w, dx, a);
+  kc::ConvGeom g = geom(dx, w, dy, a);
+  int64_t N = dx.size(0), O = w.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
+  bool pw = is_pointwise(g);
+  int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
+  Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+  const float *dyp = cf(dy), *wp = cf(w);
+  float* dxp = mf(dx);
+#pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
+  for (int64_t n = 0; n < N; ++n) {
+    float* dxn = dxp + n * g.C * g.H * g.W;
+    const float* dyn = dyp + n * O * OHW;
+    if (pw) {  // dx[n] = Wᵀ · dy[n]
+      kc::sgemm(true, false, CKK, OHW, O, 1.f, wp, CKK, dyn, OHW, 0.f, dxn, OHW);
+      continue;
+    }
+    float* buf = mf(scratch) + static_cast<int64_t>(omp_get_thread_num()) * CKK * OHW;
+    kc::sgemm(true, false, CKK, OHW, O, 1.f, wp, CKK, dyn, OHW, 0.f, buf, OHW);
+    std::memset(dxn, 0, g.C * g.H * g.W * sizeof(float));
+    kc::col2im_add(buf, dxn, g);
+  }
+}
+
+void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, Tensor& db,
+                                        const Conv2dArgs& a) {
+  if (!f32(dy)) return CpuRefBackend::conv2d_backward_weight(dy, x, dw, db, a);
+  kc::ConvGeom g = geom(x, dw, dy, a);
+  int64_t N = x.size(0), O = dw.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
+  bool pw = is_pointwise(g);
+  int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
+  // Per-thread partial dW, summed at the end (deterministic for a fixed thread count).
+  Tensor partial = Tensor::empty({T, O * CKK});
+  Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+  const float *dyp = cf(dy), *xp = cf(x);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    int t = omp_get_thread_num();
+    float* acc = mf(partial) + static_cast<int64_t>(t) * O * CKK;
+    bool first = true;
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      const float* xn = xp + n * g.C * g.H * g.W;
+      const float* cols = xn;
+      if (!pw) {
+        float* buf = mf(scratch) + static_cast<int64_t>(t) * CKK * OHW;
+        kc::im2col(xn, buf, g);
+        cols = buf;
+      }
+      kc::sgemm(false, true, O, CKK, OHW, 1.f, dyp + n * O * OHW, OHW, cols, OHW,
+                first ? 0.f : 1.f, acc, CKK);
+      first = false;
+    }
+    if (first) std::memset(acc, 0, O * CKK * sizeof(float));
+  }
+  float* dwp = mf(dw);
+  const float* pp = cf(partial);
+  for (int64_t i = 0; i < O * CKK; ++i) {
+    float s = 0;
+    for (int t = 0; t < T; ++t) s += pp[t * O * CKK + i];
+    dwp[i] = s;
+  }
+  if (db.defined()) {
+    float* dbp = mf(db);
+#pragma omp parallel for if (O * N * OHW > kParallelGrain && nthreads() > 1)
+    for (int64_t o = 0; o < O; ++o) {
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* r = dyp + (n * O + o) * OHW;
+        float rs = 0;
+        for (int64_t i = 0; i < OHW; ++i) rs += r[i];
+        s += rs;
+      }
+      dbp[o] = static_cast<float>(s);
+    }
+  }
+}
+
+namespace {
+struct NCS {
+  int64_t n, c, s;
+};
+NCS ncs(const Tensor& x) {
+  int64_t s = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) s *= x.size(d);
+  return {x.size(0), x.size(1), s};
+}
+}  // namespace
+
+void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor& weight,
+                                          const Tensor& bias, Tensor& y, Tensor& mean, Tensor& var,
+                                          double eps) {
+  if (!f32(x)) return CpuRefBackend::batch_norm_forward_train(x, weight, bias, y, mean, var, eps);
+  auto [N, C, S] = ncs(x);
+  const float *xp = cf(x), *wp = cf(weight), *bp = cf(bias);
+  float *yp = mf(y), *mp = mf(mean), *vp = mf(var);
+  const double m = static_cast<double>(N * S);
+#pragma omp parallel for schedule(dynamic) if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t c = 0; c < C; ++c) {
+    // One pass: shifted sums (shift = first element) keep sum/sumsq well conditioned.
+    const double shift = xp[c * S];
+    double s1 = 0, s2 = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* r = xp + (n * C + c) * S;
+      float a1 = 0, a2 = 0;
+      for (int64_t i = 0; i < S; ++i) {
+        float d = r[i] - static_cast<float>(shift);
+        a1 += d;
+        a2 += d * d;
+      }
+      s1 += a1;
+      s2 += a2;
+    }
+    double mu_s = s1 / m;
+    double v = std::max(0.0, s2 / m - mu_s * mu_s);
+    double mu = shift + mu_s;
+    mp[c] = static_cast<float>(mu);
+    vp[c] = static_cast<float>(v);
+    float inv = static_cast<float>(1.0 / std::sqrt(v + eps));
+    float sc = (wp ? wp[c] : 1.f) * inv;
+    float sh = (bp ? bp[c] : 0.f) - static_cast<float>(mu) * sc;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* r = xp + (n * C + c) * S;
+      float* o = yp + (n * C + c) * S;
+      for (int64_t i = 0; i < S; ++i) o[i] = r[i] * sc + sh;
+    }
+  }
+}
+
+void CpuBackend::batch_norm_forward_eval(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                         const Tensor& mean, const Tensor& var, Tensor& y,
+                                         double eps) {
+  if (!f32(x)) return CpuRefBackend::batch_norm_forward_eval(x, weight, bias, mean, var, y, eps);
+  auto [N, C, S] = ncs(x);
+  const float *xp = cf(x), *wp = cf(weight), *bp = cf(bias), *mp = cf(mean), *vp = cf(var);
+  float* yp = mf(y);
+#pragma omp parallel for collapse(2) if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      float inv = static_cast<float>(1.0 / std::sqrt(static_cast<double>(vp[c]) + eps));
+      float sc = (wp ? wp[c] : 1.f) * inv;
+      float sh = (bp ? bp[c] : 0.f) - mp[c] * sc;
+      const float* r = xp + (n * C + c) * S;
+      float* o = yp + (n * C + c) * S;
+      for (int64_t i = 0; i < S; ++i) o[i] = r[i] * sc + sh;
+    }
+}
+
+void CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                                     const Tensor& mean, const Tensor& var, double eps,
+                                     bool training, Tensor& dx, Tensor& dweight, Tensor& dbias) {
+  if (!f32(x))
+    return CpuRefBackend::batch_norm_backward(dy, x, weight, mean, var, eps, training, dx,
+                                              dweight, dbias);
+  auto [N, C, S] = ncs(x);
+  const float *xp = cf(x), *dyp = cf(dy), *wp = cf(weight), *mp = cf(mean), *vp = cf(var);
+  float *dxp = mf(dx), *dwp = mf(dweight), *dbp = mf(dbias);
+  const double m = static_cast<double>(N * S);
+#pragma omp parallel for schedule(dynamic) if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t c = 0; c < C; ++c) {
+    float mu = mp[c];
+    double inv = 1.0 / std::sqrt(static_cast<double>(vp[c]) + eps);
+    double sdy = 0, sdyx = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* r = xp + (n * C + c) * S;
+      const float* g = dyp + (n * C + c) * S;
+      float a1 = 0, a2 = 0;
+      for (int64_t i = 0; i < S; ++i) {
+        a1 += g[i];
+        a2 += g[i] * (r[i] - mu);
+      }
+      sdy += a1;
+      sdyx += a2;
+    }
+    sdyx *= inv;
+    if (dwp) dwp[c] = static_cast<float>(sdyx);
+    if (dbp) dbp[c] = static_cast<float>(sdy);
+    if (!dxp) continue;
+    float gi = static_cast<float>((wp ? wp[c] : 1.0) * inv);
+    float k1 = training ? static_cast<float>(sdy / m) : 0.f;
+    float k2 = training ? static_cast<float>(sdyx / m * inv) : 0.f;
+    for (int64_t n = 0; n < N; ++n) {
+      const float* r = xp + (n * C + c) * S;
+      const float* g = dyp + (n * C + c) * S;
+      float* o = dxp + (n * C + c) * S;
+      for (int64_t i = 0; i < S; ++i) o[i] = (g[i] - k1 - (r[i] - mu) * k2) * gi;
+    }
+  }
+}
+
+void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                    Tensor& y, Tensor& mean, Tensor& rstd, double eps) {
+  if (!f32(x)) return CpuRefBackend::layer_norm_forward(x, weight, bias, y, mean, rstd, eps);
+  int64_t R = x.size(0), D = x.size(1);
+  const float *xp = cf(x), *wp = cf(weight), *bp = cf(bias);
+  float *yp = mf(y), *mp = mf(mean), *rp = mf(rstd);
+#pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t r = 0; r < R; ++r) {
+    const float* row = xp + r * D;
+    float s = 0;
+    for (int64_t d = 0; d < D; ++d) s += row[d];
+    float mu = s / D, v = 0;
+    for (int64_t d = 0; d < D; ++d) v += (row[d] - mu) * (row[d] - mu);
+    float inv = 1.f / std::sqrt(v / D + static_cast<float>(eps));
+    mp[r] = mu;
+    rp[r] = inv;
+    float* o = yp + r * D;
+    for (int64_t d = 0; d < D; ++d)
+      o[d] = (row[d] - mu) * inv * (wp ? wp[d] : 1.f) + (bp ? bp[d] : 0.f);
+  }
+}
+
+void CpuBackend::layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                                     const Tensor& mean, const Tensor& rstd, Tensor& dx,
+                                     Tensor& dweight, Tensor& dbias) {
+  if (!f32(x))
+    return CpuRefBackend::layer_norm_backward(dy, x, weight, mean, rstd, dx, dweight, dbias);
+  int64_t R = x.size(0), D = x.size(1);
+  const float *xp = cf(x), *dyp = cf(dy), *wp = cf(weight), *mp = cf(mean), *rp = cf(rstd);
+  float *dxp = mf(dx), *dwp = mf(dweight), *dbp = mf(dbias);
+  int T = nthreads();
+  std::vector<double> part(static_cast<size_t>(T) * 2 * D, 0.0);
+#pragma omp parallel num_threads(T) if (x.numel() > kParallelGrain && T > 1)
+  {
+    double* acc = part.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * D;
+#pragma omp for
+    for (int64_t r = 0; r < R; ++r) {
+      const float *row = xp + r * D, *g = dyp + r * D;
+      float mu = mp[r], inv = rp[r], s1 = 0, s2 = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        float xh = (row[d] - mu) * inv;
+        acc[d] += g[d] * xh;
+        acc[D + d] += g[d];
+        float gw = g[d] * (wp ? wp[d] : 1.f);
+        s1 += gw;
+        s2 += gw * xh;
+      }
+      if (!dxp) continue;
+      float* o = dxp + r * D;
+      for (int64_t d = 0; d < D; ++d) {
+        float xh = (row[d] - mu) * inv;
+        float gw = g[d] * (wp ? wp[d] : 1.f);
+        o[d] = inv * (gw - s1 / D - xh * s2 / D);
+      }
+    }
+  }
+  for (int64_t d = 0; d < D; ++d) {
+    double w = 0, b = 0;
+    for (int t = 0; t < T; ++t) {
+      w += part[static_cast<size_t>(t) * 2 * D + d];
+      b += part[static_cast<size_t>(t) * 2 * D + D + d];
+    }
+    if (dwp) dwp[d] = static_cast<float>(w);
+    if (dbp) dbp[d] = static_cast<float>(b);
+  }
+}
+
+void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& y, const UnaryParams& p) {
+  if (!f32(x)) return CpuRefBackend::unary(op, x, y, p);
+  const float* xp = cf(x);
+  float* yp = mf(y);
+  int64_t n = x.numel();
+  with_unary(op, p, [&](auto f) {
+#pragma omp parallel for simd if (n > kParallelGrain && nthreads() > 1)
+    for (int64_t i = 0; i < n; ++i) yp[i] = f.fwd(xp[i]);
+  });
+}
+
+void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                Tensor& dx, const UnaryParams& p) {
+  if (!f32(dy)) return CpuRefBackend::unary_backward(op, x, y, dy, dx, p);
+  const float *xp = cf(x), *yp = cf(y), *dyp = cf(dy);
+  float* dxp = mf(dx);
+  int64_t n = dy.numel();
+  with_unary(op, p, [&](auto f) {
+#pragma omp parallel for simd if (n > kParallelGrain && nthreads() > 1)
+    for (int64_t i = 0; i < n; ++i) dxp[i] = f.bwd(xp[i], yp[i], dyp[i]);
+  });
+}
+
+void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& c) {
+  if (!f32(c)) return CpuRefBackend::binary(op, a, b, c);
+  const float *ap = cf(a), *bp = cf(b);
+  float* cp = mf(c);
+  int64_t n = c.numel();
+  const Shape& cs = c.shape();
+  int64_t nd = c.dim();
+  Shape sa = broadcast_strides(a.shape(), cs), sb = broadcast_strides(b.shape(), cs);
+  // Rows of the last dimension; each row has a unit or zero stride in a and b.
+  int64_t inner = nd ? cs[nd - 1] : 1, rows = inner ? n / inner : 0;
+  int64_t ia_s = nd ? sa[nd - 1] : 0, ib_s = nd ? sb[nd - 1] : 0;
+  with_binary(op, [&](auto f) {
+    if (a.numel() == n && b.numel() == n) {
+#pragma omp parallel for simd if (n > kParallelGrain && nthreads() > 1)
+      for (int64_t i = 0; i < n; ++i) cp[i] = f(ap[i], bp[i]);
+      return;
+    }
+#pragma omp parallel for if (n > kParallelGrain && nthreads() > 1)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t rem = r, oa = 0, ob = 0;
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        int64_t k = rem % cs[d];
+        rem /= cs[d];
+        oa += k * sa[d];
+        ob += k * sb[d];
+      }
+      const float *ar = ap + oa, *br = bp + ob;
+      float* cr = cp + r * inner;
+      for (int64_t i = 0; i < inner; ++i) cr[i] = f(ar[i * ia_s], br[i * ib_s]);
+    }
+  });
+}
+
+void CpuBackend::reduce_sum(const Tensor& x, Tensor& y) {
+  if (!f32(x)) return CpuRefBackend::reduce_sum(x, y);
+  const Shape& xs = x.shape();
+  const Shape& ys = y.shape();
+  int64_t nd = x.dim(), n = x.numel(), m = y.numel();
+  const float* xp = cf(x);
+  float* yp = mf(y);
+  if (nd == 0 || n == 0) {
+    for (int64_t i = 0; i < m; ++i) yp[i] = n ? xp[i] : 0.f;
+    return;
+  }
+  Shape yst = contiguous_strides(ys);
+  int64_t inner = xs[nd - 1], rows = n / inner;
+  bool inner_reduced = ys[nd - 1] == 1 && inner != 1;
+  int T = (n > kParallelGrain) ? nthreads() : 1;
+  std::vector<double> part(static_cast<size_t>(T) * m, 0.0);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    double* acc = part.data() + static_cast<size_t>(omp_get_thread_num()) * m;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t rem = r, oy = 0;
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        int64_t k = rem % xs[d];
+        rem /= xs[d];
+        if (ys[d] != 1) oy += k * yst[d];
+      }
+      const float* xr = xp + r * inner;
+      if (inner_reduced) {
+        float s = 0;
+        for (int64_t i = 0; i < inner; ++i) s += xr[i];
+        acc[oy] += s;
+      } else {
+        for (int64_t i = 0; i < inner; ++i) acc[oy + i] += xr[i];
+      }
+    }
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    double s = 0;
+    for (int t = 0; t < T; ++t) s += part[static_cast<size_t>(t) * m + i];
+    yp[i] = static_cast<float>(s);
+  }
+}
+
+void CpuBackend::copy(const Tensor& src, Tensor& dst) {
+  if (!f32(src) || !f32(dst)) return CpuRefBackend::copy(src, dst);
+  LETHE_CHECK(src.shape() == dst.shape(), "copy: shape mismatch");
+  const float* base = static_cast<const float*>(src.impl()->storage->data());
+  float* out = mf(dst);
+  const Shape& s = src.shape();
+  const Shape& st = src.strides();
+  int64_t nd = src.dim(), n = src.numel();
+  if (nd == 0) {
+    out[0] = base[src.offset()];
+    return;
+  }
+  int64_t inner = s[nd - 1], rows = inner ? n / inner : 0, is = st[nd - 1];
+#pragma omp parallel for if (n > kParallelGrain && nthreads() > 1)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t rem = r, off = src.offset();
+    for (int64_t d = nd - 2; d >= 0; --d) {
+      off += (rem % s[d]) * st[d];
+      rem /= s[d];
+    }
+    const float* in = base + off;
+    float* o = out + r * inner;
+    if (is == 1)
+      std::memcpy(o, in, inner * sizeof(float));
+    else
+      for (int64_t i = 0; i < inner; ++i) o[i] = in[i * is];
+  }
+}
+
+void CpuBackend::softmax_forward(const Tensor& x, Tensor& y, bool log) {
+  if (!f32(x)) return CpuRefBackend::softmax_forward(x, y, log);
+  int64_t R = x.size(0), C = x.size(1);
+  const float* xp = cf(x);
+  float* yp = mf(y);
+#pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t r = 0; r < R; ++r) {
+    const float* row = xp + r * C;
+    float* o = yp + r * C;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
+    float s = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      o[c] = std::exp(row[c] - mx);
+      s += o[c];
+    }
+    if (log) {
+      float ls = std::log(s);
+      for (int64_t c = 0; c < C; ++c) o[c] = row[c] - mx - ls;
+    } else {
+      float inv = 1.f / s;
+      for (int64_t c = 0; c < C; ++c) o[c] *= inv;
+    }
+  }
+}
+
+void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
+  if (!f32(y)) return CpuRefBackend::softmax_backward(y, dy, dx, log);
+  int64_t R = y.size(0), C = y.size(1);
+  const float *yp = cf(y), *dyp = cf(dy);
+  float* dxp = mf(dx);
+#pragma omp parallel for if (y.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t r = 0; r < R; ++r) {
+    const float *yr = yp + r * C, *g = dyp + r * C;
+    float* o = dxp + r * C;
+    float s = 0;
+    for (int64_t c = 0; c < C; ++c) s += log ? g[c] : g[c] * yr[c];
+    for (int64_t c = 0; c < C; ++c) o[c] = log ? g[c] - std::exp(yr[c]) * s : yr[c] * (g[c] - s);
+  }
+}
+
+void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& target, Tensor& loss,
+                                       double smoothing) {
+  if (!f32(logits)) return CpuRefBackend::cross_entropy_forward(logits, target, loss, smoothing);
+  int64_t N = logits.size(0), C = logits.size(1);
+  const float* xp = cf(logits);
+  const int64_t* tp = target.data<int64_t>();
+  float* lp = mf(loss);
+  float sm = static_cast<float>(smoothing);
+#pragma omp parallel for if (logits.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* row = xp + n * C;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
+    float s = 0, all = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      s += std::exp(row[c] - mx);
+      all += row[c];
+    }
+    float lse = mx + std::log(s);
+    lp[n] = -(1 - sm) * (row[tp[n]] - lse) - sm / C * (all - C * lse);
+  }
+}
+
+void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& target,
+                                        const Tensor& dloss, Tensor& dx, double smoothing) {
+  if (!f32(logits))
+    return CpuRefBackend::cross_entropy_backward(logits, target, dloss, dx, smoothing);
+  int64_t N = logits.size(0), C = logits.size(1);
+  const float *xp = cf(logits), *gp = cf(dloss);
+  const int64_t* tp = target.data<int64_t>();
+  float* dxp = mf(dx);
+  float sm = static_cast<float>(smoothing);
+#pragma omp parallel for if (logits.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* row = xp + n * C;
+    float* o = dxp + n * C;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
+    float s = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      o[c] = std::exp(row[c] - mx);
+      s += o[c];
+    }
+    float inv = 1.f / s;
+    for (int64_t c = 0; c < C; ++c) {
+      float t = (c == tp[n] ? 1 - sm : 0.f) + sm / C;
+      o[c] = gp[n] * (o[c] * inv - t);
+    }
+  }
+}
+
+void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& idx, const Pool2dArgs& a) {
+  if (!f32(x)) return CpuRefBackend::max_pool2d_forward(x, y, idx, a);
+  int64_t P = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = y.size(2), OW = y.size(3);
+  const float* xp = cf(x);
+  float* yp = mf(y);
+  int64_t* ip = idx.data<int64_t>();
+#pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t bi = -1;
+        int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
+        for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h0 + a.kernel_h, H); ++ih)
+          for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w0 + a.kernel_w, W); ++iw) {
+            float v = xp[p * H * W + ih * W + iw];
+            if (v > best || bi < 0 || std::isnan(v)) {
+              best = v;
+              bi = ih * W + iw;
+            }
+          }
+        yp[(p * OH + oh) * OW + ow] = best;
+        ip[(p * OH + oh) * OW + ow] = bi;
+      }
+}
+
+void CpuBackend::max_pool2d_backward(const Tensor& dy, const Tensor& idx, Tensor& dx) {
+  if (!f32(dy)) return CpuRefBackend::max_pool2d_backward(dy, idx, dx);
+  int64_t P = dx.size(0) * dx.size(1), HW = dx.size(2) * dx.size(3),
+          OHW = dy.size(2) * dy.size(3);
+  const float* dyp = cf(dy);
+  const int64_t* ip = idx.data<int64_t>();
+  float* dxp = mf(dx);
+#pragma omp parallel for if (dx.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t p = 0; p < P; ++p) {
+    float* o = dxp + p * HW;
+    std::memset(o, 0, HW * sizeof(float));
+    for (int64_t k = 0; k < OHW; ++k) o[ip[p * OHW + k]] += dyp[p * OHW + k];
+  }
+}
+
+void CpuBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dArgs& a) {
+  if (!f32(x)) return CpuRefBackend::avg_pool2d_forward(x, y, a);
+  int64_t P = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = y.size(2), OW = y.size(3);
+  const float* xp = cf(x);
+  float* yp = mf(y);
+#pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
+        int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h), w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
+        float count = static_cast<float>((h1 - h0) * (w1 - w0));
+        float s = 0;
+        for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h1, H); ++ih)
+          for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w1, W); ++iw)
+            s += xp[p * H * W + ih * W + iw];
+        yp[(p * OH + oh) * OW + ow] = s / count;
+      }
+}
+
+void CpuBackend::avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dArgs& a) {
+  if (!f32(dy)) return CpuRefBackend::avg_pool2d_backward(dy, dx, a);
+  int64_t P = dx.size(0) * dx.size(1), H = dx.size(2), W = dx.size(3), OH = dy.size(2),
+          OW = dy.size(3);
+  const float* dyp = cf(dy);
+  float* dxp = mf(dx);
+#pragma omp parallel for if (dx.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t p = 0; p < P; ++p) {
+    float* o = dxp + p * H * W;
+    std::memset(o, 0, H * W * sizeof(float));
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
+        int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h), w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
+        float g = dyp[(p * OH + oh) * OW + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
+        for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h1, H); ++ih)
+          for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w1, W); ++iw)
+            o[ih * W + iw] += g;
+      }
+  }
+}
+
+void CpuBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
+  if (!f32(x)) return CpuRefBackend::adaptive_avg_pool2d_forward(x, y);
+  int64_t P = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), OH = y.size(2), OW = y.size(3);
+  const float* xp = cf(x);
+  float* yp = mf(y);
+#pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+        float s = 0;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) s += xp[p * H * W + ih * W + iw];
+        yp[(p * OH + oh) * OW + ow] = s / static_cast<float>((h1 - h0) * (w1 - w0));
+      }
+}
+
+void CpuBackend::adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
+  if (!f32(dy)) return CpuRefBackend::adaptive_avg_pool2d_backward(dy, dx);
+  int64_t P = dx.size(0) * dx.size(1), H = dx.size(2), W = dx.size(3), OH = dy.size(2),
+          OW = dy.size(3);
+  const float* dyp = cf(dy);
+  float* dxp = mf(dx);
+#pragma omp parallel for if (dx.numel() > kParallelGrain && nthreads() > 1)
+  for (int64_t p = 0; p < P; ++p) {
+    float* o = dxp + p * H * W;
+    std::memset(o, 0, H * W * sizeof(float));
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        int64_t h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+        int64_t w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+        float g = dyp[(p * OH + oh) * OW + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) o[ih * W + iw] += g;
+      }
+  }
+}
+
+void CpuBackend::dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p,
+                                 uint64_t seed) {
+  if (!f32(x)) return CpuRefBackend::dropout_forward(x, y, mask, p, seed);
+  const float* xp = cf(x);
+  float* yp = mf(y);
+  uint8_t* mp = mask.data<uint8_t>();
+  int64_t n = x.numel();
+  float scale = static_cast<float>(1.0 / (1.0 - p));
+  float pf = static_cast<float>(p);
+#pragma omp parallel for if (n > kParallelGrain && nthreads() > 1)
+  for (int64_t i = 0; i < n; ++i) {
+    mp[i] = rng::uniform_at(seed, static_cast<uint64_t>(i)) >= pf ? 1 : 0;
+    yp[i] = mp[i] ? xp[i] * scale : 0.f;
+  }
+}
+
+void CpuBackend::dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) {
+  if (!f32(dy)) return CpuRefBackend::dropout_backward(dy, mask, dx, p);
+  const float* dyp = cf(dy);
+  const uint8_t* mp = mask.data<uint8_t>();
+  float* dxp = mf(dx);
+  int64_t n = dy.numel();
+  float scale = static_cast<float>(1.0 / (1.0 - p));
+#pragma omp parallel for simd if (n > kParallelGrain && nthreads() > 1)
+  for (int64_t i = 0; i < n; ++i) dxp[i] = mp[i] ? dyp[i] * scale : 0.f;
+}
+
+}  // namespace lethe

@@ -1,0 +1,16 @@
+// im2col / col2im for one image in NCHW: cols is [C·KH·KW, OH·OW], row (c,kh,kw), so that
+// conv2d is W[O, C·KH·KW] × cols. Single-threaded: the caller parallelizes over images.
+#pragma once
+#include <cstdint>
+
+namespace lethe::kernels::cpu {
+
+struct ConvGeom {
+  int64_t C, H, W, KH, KW, OH, OW, stride_h, stride_w, pad_h, pad_w;
+};
+
+void im2col(const float* x, float* cols, const ConvGeom& g);
+// dx += col2im(cols) (dx must be zeroed by the caller for a plain write).
+void col2im_add(const float* cols, float* dx, const ConvGeom& g);
+
+}  // namespace lethe::kernels::cpu
