@@ -1,0 +1,74 @@
+// Optimizer base: parameter checks, state lookup by parameter, gradient selection.
+#include "engine/optim/optimizer.h"
+
+#include <algorithm>
+
+namespace lethe::optim {
+
+Optimizer::Optimizer(std::vector<Tensor> params, double lr)
+    : params_(std::move(params)), state_(params_.size()), steps_(params_.size(), 0), lr_(lr) {
+  LETHE_CHECK(lr >= 0, "optimizer: learning rate must be >= 0, got ", lr);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    LETHE_CHECK(p.defined(), "optimizer: parameter ", i, " is undefined");
+    LETHE_CHECK(p.dtype() == DType::F32 && p.is_contiguous() && p.is_leaf(),
+                "optimizer: parameter ", i, " must be a contiguous f32 leaf, got ",
+                dtype_name(p.dtype()), " ", shape_str(p.shape()));
+    LETHE_CHECK(index_.emplace(p.impl(), i).second, "optimizer: parameter ", i,
+                " appears more than once");
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  LETHE_CHECK(lr >= 0, "optimizer: learning rate must be >= 0, got ", lr);
+  lr_ = lr;
+}
+
+size_t Optimizer::index_of(const Tensor& p) const {
+  auto it = p.defined() ? index_.find(p.impl()) : index_.end();
+  LETHE_CHECK(it != index_.end(), "optimizer: tensor is not one of this optimizer's parameters");
+  return it->second;
+}
+
+ParamState& Optimizer::state(size_t i) {
+  LETHE_CHECK(i < state_.size(), "optimizer: parameter index ", i, " out of range (", state_.size(),
+              " parameters)");
+  return state_[i];
+}
+
+ParamState& Optimizer::state(const Tensor& p) {
+  return state_[index_of(p)];
+}
+
+Tensor Optimizer::state_tensor(const Tensor& p, const std::string& key) {
+  ParamState& s = state(p);
+  auto it = s.find(key);
+  return it == s.end() ? Tensor() : it->second;
+}
+
+int64_t Optimizer::step_count(const Tensor& p) {
+  return steps_[index_of(p)];
+}
+
+void Optimizer::reset_state() {
+  for (auto& s : state_) s.clear();
+  std::fill(steps_.begin(), steps_.end(), 0);
+}
+
+Tensor Optimizer::usable_grad(size_t i) const {
+  const Tensor& p = params_[i];
+  if (!p.requires_grad()) return Tensor();
+  Tensor g = p.grad();
+  if (!g.defined()) return g;
+  LETHE_CHECK(g.shape() == p.shape(), "optimizer: gradient ", shape_str(g.shape()),
+              " does not match parameter ", shape_str(p.shape()));
+  LETHE_CHECK(g.dtype() == DType::F32, "optimizer: gradient must be f32, got ",
+              dtype_name(g.dtype()));
+  return g.is_contiguous() ? g : g.clone();
+}
+
+}  // namespace lethe::optim
