@@ -15,45 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/openblas.h"
 #include "kernels/cpu/gemm.h"
 
 namespace {
 
-// The CBLAS ABI of the LP64 OpenBLAS build: enums and blasint are plain ints.
-using CblasSgemmFn = void (*)(int order, int trans_a, int trans_b, int M, int N, int K, float alpha,
-                              const float* A, int lda, const float* B, int ldb, float beta,
-                              float* C, int ldc);
-using SetThreadsFn = void (*)(int);
-constexpr int kCblasRowMajor = 101, kCblasNoTrans = 111;
-
-struct OpenBlas {
-  CblasSgemmFn sgemm = nullptr;
-  SetThreadsFn set_threads = nullptr;
-  std::string status;
-};
-
-OpenBlas load_openblas() {
-  OpenBlas ob;
-  // Must be set before the library initialises: pick its AVX-512 (SkylakeX) kernels.
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-  void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    ob.status = std::string("not available (") + dlerror() + ")";
-    return ob;
-  }
-  ob.sgemm = reinterpret_cast<CblasSgemmFn>(dlsym(h, "cblas_sgemm"));
-  ob.set_threads = reinterpret_cast<SetThreadsFn>(dlsym(h, "openblas_set_num_threads"));
-  if (!ob.sgemm) {
-    ob.status = "libopenblas.so.0 has no cblas_sgemm";
-    return ob;
-  }
-  using ConfigFn = char* (*)();
-  auto config = reinterpret_cast<ConfigFn>(dlsym(h, "openblas_get_config"));
-  auto corename = reinterpret_cast<ConfigFn>(dlsym(h, "openblas_get_corename"));
-  ob.status =
-      std::string(config ? config() : "OpenBLAS") + " core=" + (corename ? corename() : "?");
-  return ob;
-}
+using lethe::bench::kCblasNoTrans;
+using lethe::bench::kCblasRowMajor;
+using lethe::bench::load_openblas;
+using lethe::bench::OpenBlas;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -9,7 +9,7 @@
 // column of op(A)); B as NR-column micro-panels, k-major (for each k, NR consecutive values of a
 // row of op(B)). Both are zero-padded to full MR/NR so the micro-kernel always runs a full tile;
 // it writes only the valid m×n corner of C. Packing absorbs both transposes.
-// Register tile: AVX-512 12×32 (24 zmm accumulators), AVX2 6×16 (12 ymm), scalar 4×16.
+// Register tile: AVX-512 12×32 (24 zmm accumulators), AVX2 6×16 (12 ymm), scalar 4×8.
 // Threading: C is cut into a tm×tn grid of MR/NR-aligned blocks, one per OpenMP thread; each
 // thread runs the blocked loops on its block with its own 64-byte-aligned packing buffers, so
 // threads never synchronise. Inside an active parallel region sgemm runs single-threaded.
@@ -67,22 +67,6 @@ void ukernel_scalar(int64_t kc, const float* ap, const float* bp, float* c, int6
   }
 }
 
-struct Config {
-  int mr, nr;  // register tile
-  int64_t kc;  // K block: longer means fewer read-modify-write passes over C
-  int64_t mc;  // M block (multiple of mr): the MC×KC packed A block sits in L2
-  int64_t nc;  // N block (multiple of nr): the KC×NC packed B panel sits in L2/L3
-  UkernelFn fn;
-};
-
-// AVX-512 (measured on Zen 5: 48 KiB L1d, 1 MiB L2): KC 512 halves the passes over C compared with
-// 256, which fit the B micro-panel in L1 but lost more to C traffic than it won. The 64 KiB B
-// micro-panel and the 96×512×4 = 192 KiB A block both stream from L2, within its bandwidth
-// (~15 B/cycle needed); the KC×NC B panel (≤ 8 MiB) lives in L3.
-const Config kAvx512{12, 32, 512, 96, 4096, detail::sgemm_ukernel_avx512_12x32};
-const Config kAvx2{6, 16, 256, 192, 4096, detail::sgemm_ukernel_avx2_6x16};
-const Config kScalar{kScalarMr, kScalarNr, 256, 128, 2048, ukernel_scalar};
-
 bool cpu_has(GemmIsa isa) {
   __builtin_cpu_init();
   switch (isa) {
@@ -107,18 +91,6 @@ GemmIsa detect_isa() {
 
 std::atomic<int> g_isa{-1};
 
-const Config& config_for(GemmIsa isa) {
-  switch (isa) {
-    case GemmIsa::Avx512:
-      return kAvx512;
-    case GemmIsa::Avx2:
-      return kAvx2;
-    case GemmIsa::Scalar:
-      break;
-  }
-  return kScalar;
-}
-
 // Per-thread 64-byte-aligned packing buffers, grown on demand and kept for the next call.
 struct PackBuffer {
   float* data = nullptr;
@@ -128,7 +100,7 @@ struct PackBuffer {
     if (n > cap) {
       std::free(data);
       // Large buffers get 2 MiB alignment and a transparent-huge-page hint: the packed B panel
-      // spans megabytes and is walked in 64 KiB strides, which otherwise thrashes the TLB.
+      // spans megabytes, and huge pages spare the micro-kernel TLB misses while it streams it.
       const size_t bytes = n * sizeof(float);
       const size_t align = bytes >= (size_t(1) << 20) ? size_t(2) << 20 : 64;
       const size_t rounded = (bytes + align - 1) / align * align;
@@ -210,21 +182,38 @@ void pack_b(bool trans, const float* b, int64_t ldb, int64_t kc, int64_t nc, flo
   }
 }
 
-using PackAFn = void (*)(bool, const float*, int64_t, int64_t, int64_t, float*);
-using PackBFn = void (*)(bool, const float*, int64_t, int64_t, int64_t, float*);
+using PackFn = void (*)(bool trans, const float* src, int64_t ld, int64_t rows, int64_t cols,
+                        float* dst);
 
-PackAFn pack_a_for(int mr) {
-  switch (mr) {
-    case 12:
-      return pack_a<12>;
-    case 6:
-      return pack_a<6>;
-    default:
-      return pack_a<kScalarMr>;
+struct Config {
+  int mr, nr;  // register tile
+  int64_t kc;  // K block: longer means fewer read-modify-write passes over C
+  int64_t mc;  // M block (multiple of mr): the MC×KC packed A block sits in L2
+  int64_t nc;  // N block (multiple of nr): the KC×NC packed B panel sits in L2/L3
+  UkernelFn fn;
+  PackFn pack_a, pack_b;  // instantiated for this mr / nr
+};
+
+// AVX-512 (measured on Zen 5: 48 KiB L1d, 1 MiB L2): KC 512 halves the passes over C compared with
+// 256, which fit the B micro-panel in L1 but lost more to C traffic than it won. The 64 KiB B
+// micro-panel and the 96×512×4 = 192 KiB A block both stream from L2, within its bandwidth
+// (~15 B/cycle needed); the KC×NC B panel (≤ 8 MiB) lives in L3.
+const Config kAvx512{12,         32,        512, 96, 4096, detail::sgemm_ukernel_avx512_12x32,
+                     pack_a<12>, pack_b<32>};
+const Config kAvx2{6, 16, 256, 192, 4096, detail::sgemm_ukernel_avx2_6x16, pack_a<6>, pack_b<16>};
+const Config kScalar{kScalarMr,         kScalarNr,        256, 128, 2048, ukernel_scalar,
+                     pack_a<kScalarMr>, pack_b<kScalarNr>};
+
+const Config& config_for(GemmIsa isa) {
+  switch (isa) {
+    case GemmIsa::Avx512:
+      return kAvx512;
+    case GemmIsa::Avx2:
+      return kAvx2;
+    case GemmIsa::Scalar:
+      break;
   }
-}
-PackBFn pack_b_for(int nr) {
-  return nr == 32 ? pack_b<32> : pack_b<16>;
+  return kScalar;
 }
 
 int64_t ceil_div(int64_t a, int64_t b) {
@@ -246,8 +235,6 @@ void gemm_block(const Config& cfg, bool trans_a, bool trans_b, int64_t M, int64_
   const int64_t kc_max = even_block(K, cfg.kc, 1);
   const int64_t mc_max = even_block(M, cfg.mc, mr);
   const int64_t nc_max = even_block(N, cfg.nc, nr);
-  const PackAFn pa = pack_a_for(mr);
-  const PackBFn pb = pack_b_for(nr);
   float* bpack = t_pack_b.get(static_cast<size_t>(kc_max * ceil_div(nc_max, nr) * nr));
   float* apack = t_pack_a.get(static_cast<size_t>(kc_max * ceil_div(mc_max, mr) * mr));
 
@@ -257,10 +244,10 @@ void gemm_block(const Config& cfg, bool trans_a, bool trans_b, int64_t M, int64_
       const int64_t kc = std::min(kc_max, K - pc);
       // Later K blocks accumulate onto what the first one wrote.
       const float beta_k = pc == 0 ? beta : 1.0f;
-      pb(trans_b, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, bpack);
+      cfg.pack_b(trans_b, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, bpack);
       for (int64_t ic = 0; ic < M; ic += mc_max) {
         const int64_t mc = std::min(mc_max, M - ic);
-        pa(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, apack);
+        cfg.pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, apack);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
           const float* bp = bpack + (jr / nr) * kc * nr;

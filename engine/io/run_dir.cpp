@@ -1,0 +1,79 @@
+#include "engine/io/run_dir.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/error.h"
+
+namespace lethe::io {
+namespace fs = std::filesystem;
+
+void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& option) {
+  LETHE_CHECK(!dir.empty(), option, ": an output directory is required");
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    LETHE_CHECK(fs::is_directory(dir, ec), option, " '", dir, "' exists and is not a directory");
+    bool has_results = fs::exists(fs::path(dir) / "metrics.json", ec) ||
+                       fs::exists(fs::path(dir) / "model.safetensors", ec);
+    LETHE_CHECK(!has_results || overwrite, option, " '", dir,
+                "' already holds results; choose another directory or pass --overwrite");
+    return;
+  }
+  fs::create_directories(dir, ec);
+  LETHE_CHECK(!ec, option, " '", dir, "': cannot create directory: ", ec.message());
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  LETHE_CHECK(fd >= 0, "cannot write '", path, "': ", std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+    if (w < 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      LETHE_FAIL("cannot write '", path, "': ", std::strerror(errno));
+    }
+    done += static_cast<size_t>(w);
+  }
+  bool ok = ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    LETHE_FAIL("cannot write '", path, "': ", std::strerror(errno));
+  }
+}
+
+void write_json_atomic(const std::string& path, const nlohmann::json& j) {
+  write_text_atomic(path, j.dump(2) + "\n");
+}
+
+void append_jsonl(const std::string& path, const nlohmann::json& j) {
+  std::ofstream f(path, std::ios::app);
+  LETHE_CHECK(f.good(), "cannot append to '", path, "'");
+  f << j.dump() << "\n";
+  f.flush();
+  LETHE_CHECK(f.good(), "cannot append to '", path, "'");
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  LETHE_CHECK(f.good(), "cannot read '", path, "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  try {
+    return nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_FAIL("'", path, "' is not valid JSON: ", e.what());
+  }
+}
+
+}  // namespace lethe::io

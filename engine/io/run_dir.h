@@ -1,0 +1,21 @@
+// Run directories (DESIGN.md): config.json, model.safetensors, metrics.json, log.jsonl, ...
+// Every result file is written to a temporary name and renamed, so a crash never leaves a
+// half-written result; an existing run directory is never overwritten unless asked.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace lethe::io {
+
+// Creates DIR (and parents). If DIR already holds results (metrics.json or
+// model.safetensors) and !overwrite, throws an error naming DIR and the option.
+void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& option = "--out");
+
+// Atomic write of text (temp file in the same directory, fsync, rename).
+void write_text_atomic(const std::string& path, const std::string& text);
+void write_json_atomic(const std::string& path, const nlohmann::json& j);
+// One JSON object per line, appended and flushed (logs are append-only by nature).
+void append_jsonl(const std::string& path, const nlohmann::json& j);
+nlohmann::json read_json(const std::string& path);
+
+}  // namespace lethe::io
