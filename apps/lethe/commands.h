@@ -12,5 +12,8 @@ struct Command {
 };
 
 Command add_info(CLI::App& app);
+Command add_verify(CLI::App& app);
+Command add_train(CLI::App& app);
+Command add_eval(CLI::App& app);
 
 }  // namespace lethe::app

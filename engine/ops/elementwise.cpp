@@ -22,16 +22,17 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
   return out;
 }
 
-// Whether backward needs y (the output) or only x.
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryParams p = {}) {
   check_float(name, x, "x");
   Tensor xd = dense(x);
   Tensor y = like(xd);
   be().unary(op, xd, y, p);
+  // The closure must not hold `y` itself: y owns the node, which would own y (a cycle).
+  Tensor yd = y.detach();
   return record(y, name, {x}, [=](const Tensor& g, const std::vector<bool>&) {
     Tensor gd = dense(g);
     Tensor dx = like(gd);
-    be().unary_backward(op, xd, y.detach(), gd, dx, p);
+    be().unary_backward(op, xd, yd, gd, dx, p);
     return std::vector<Tensor>{dx};
   });
 }

@@ -1,0 +1,45 @@
+// `lethe train`: trains a model on a dataset and writes a run directory (see train/train_run.h).
+#include <cstdio>
+
+#include "apps/lethe/commands.h"
+#include "data/spec.h"
+#include "models/registry.h"
+#include "train/train_run.h"
+
+namespace lethe::app {
+
+Command add_train(CLI::App& app) {
+  auto* sub = app.add_subcommand("train", "train a model and write a run directory");
+  auto cfg = std::make_shared<train::TrainConfig>();
+  sub->add_option("--model", cfg->model, "resnet18|resnet34|resnet50|vit-tiny|vit-small|mlp|logreg")
+      ->capture_default_str();
+  sub->add_option("--data", cfg->data, "data SPEC (fashion-mnist, mnist:DIR, cifar10:DIR, ...)")
+      ->capture_default_str();
+  sub->add_option("--out", cfg->out, "run directory")->required();
+  sub->add_option("--width", cfg->width, "ResNet width (64 = torchvision)");
+  sub->add_option("--stem", cfg->stem, "ResNet stem: cifar|imagenet");
+  sub->add_option("--epochs", cfg->epochs)->capture_default_str();
+  sub->add_option("--batch", cfg->batch)->capture_default_str();
+  sub->add_option("--lr", cfg->lr)->capture_default_str();
+  sub->add_option("--optimizer", cfg->optimizer, "sgd|adamw")->capture_default_str();
+  sub->add_option("--momentum", cfg->momentum)->capture_default_str();
+  sub->add_option("--schedule", cfg->schedule, "constant|cosine|step:E:G|multistep:A,B")
+      ->capture_default_str();
+  sub->add_option("--warmup", cfg->warmup, "warmup epochs")->capture_default_str();
+  sub->add_option("--wd", cfg->wd, "weight decay")->capture_default_str();
+  sub->add_option("--augment", cfg->augment, "crop,flip|crop|flip|none")->capture_default_str();
+  sub->add_option("--label-smoothing", cfg->label_smoothing)->capture_default_str();
+  sub->add_option("--seed", cfg->seed)->capture_default_str();
+  sub->add_option("--threads", cfg->threads, "0 = all cores")->capture_default_str();
+  sub->add_option("--device", cfg->device, "cpu|cuda")->capture_default_str();
+  sub->add_option("--exclude", cfg->exclude, "forget SPEC left out of training (exact retrain)");
+  sub->add_option("--subset", cfg->subset, "train on N samples of the training set");
+  sub->add_flag("--overwrite", cfg->overwrite, "replace results in an existing --out");
+  return {sub, [cfg] {
+            nlohmann::json m = train::run_training(*cfg);
+            std::printf("%s\n", m.dump(2).c_str());
+            return 0;
+          }};
+}
+
+}  // namespace lethe::app

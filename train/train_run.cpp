@@ -1,0 +1,178 @@
+#include "train/train_run.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "data/forget.h"
+#include "data/random.h"
+#include "data/spec.h"
+#include "engine/core/allocator.h"
+#include "engine/io/run_dir.h"
+#include "engine/nn/init.h"
+#include "engine/optim/schedule.h"
+#include "kernels/cpu/gemm.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "train/trainer.h"
+
+namespace lethe::train {
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"model", model},       {"width", width},
+          {"stem", stem},         {"data", data},
+          {"out", out},           {"epochs", epochs},
+          {"batch", batch},       {"lr", lr},
+          {"optimizer", optimizer}, {"momentum", momentum},
+          {"schedule", schedule}, {"warmup", warmup},
+          {"wd", wd},             {"augment", augment},
+          {"label_smoothing", label_smoothing}, {"seed", seed},
+          {"threads", threads},   {"device", device},
+          {"exclude", exclude},   {"subset", subset}};
+}
+
+nlohmann::json build_info() {
+  return {{"commit", LETHE_GIT_COMMIT},
+          {"build_type", LETHE_BUILD_TYPE},
+          {"gemm_isa", kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa())}};
+}
+
+namespace {
+
+void check_config(const TrainConfig& c) {
+  LETHE_CHECK(c.device == "cpu", "--device ", c.device,
+              ": no CUDA device is available (this build runs on the CPU only)");
+  LETHE_CHECK(c.epochs >= 0, "--epochs must be ≥ 0, got ", c.epochs);
+  LETHE_CHECK(c.batch >= 1, "--batch must be ≥ 1, got ", c.batch);
+  LETHE_CHECK(c.lr > 0, "--lr must be > 0, got ", c.lr);
+  LETHE_CHECK(c.wd >= 0, "--wd must be ≥ 0, got ", c.wd);
+  LETHE_CHECK(c.subset >= 0, "--subset must be ≥ 0, got ", c.subset);
+  LETHE_CHECK(c.optimizer == "sgd" || c.optimizer == "adamw", "--optimizer: unknown '",
+              c.optimizer, "' (use sgd or adamw)");
+  LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> ps) {
+  if (c.optimizer == "adamw") {
+    optim::AdamOptions o;
+    o.lr = c.lr;
+    o.weight_decay = c.wd;
+    return std::make_unique<optim::AdamW>(std::move(ps), o);
+  }
+  optim::SgdOptions o;
+  o.lr = c.lr;
+  o.momentum = c.momentum;
+  o.weight_decay = c.wd;
+  return std::make_unique<optim::SGD>(std::move(ps), o);
+}
+
+}  // namespace
+
+nlohmann::json run_training(const TrainConfig& cfg) {
+  check_config(cfg);
+  auto t_start = std::chrono::steady_clock::now();
+  if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
+  io::prepare_run_dir(cfg.out, cfg.overwrite);
+  namespace fs = std::filesystem;
+  const std::string dir = cfg.out;
+
+  data::DataSplit ds = data::load_dataset(cfg.data, cfg.seed);
+  const data::Dataset& train = ds.train;
+  std::vector<int64_t> train_idx = all_indices(train);
+  data::ForgetSplit fs_split;
+  if (!cfg.exclude.empty()) {
+    fs_split = data::make_forget_split(cfg.exclude, train, cfg.seed);
+    train_idx = fs_split.retain;
+  }
+  if (cfg.subset > 0 && cfg.subset < static_cast<int64_t>(train_idx.size())) {
+    std::vector<int64_t> p = data::permutation(static_cast<int64_t>(train_idx.size()),
+                                               data::stream_key(cfg.seed, 11));
+    std::vector<int64_t> sub;
+    for (int64_t i = 0; i < cfg.subset; ++i) sub.push_back(train_idx[p[i]]);
+    std::sort(sub.begin(), sub.end());
+    train_idx = sub;
+  }
+
+  nlohmann::json overrides = nlohmann::json::object();
+  if (cfg.width > 0) overrides["width"] = cfg.width;
+  if (!cfg.stem.empty()) overrides["stem"] = cfg.stem;
+  int64_t in_ch = train.is_image() ? train.channels() : train.width();
+  int64_t img = train.is_image() ? train.height() : 1;
+  models::ModelConfig mc =
+      models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
+  nn::manual_seed(cfg.seed);
+  std::shared_ptr<models::Classifier> model = models::build_model(mc);
+  Normalization norm = Normalization::from_dataset(train);
+
+  std::vector<Tensor> params;
+  for (auto& [n, p] : model->named_parameters()) params.push_back(p);
+  std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg, params);
+  optim::LrSchedule sched = optim::LrSchedule::parse(cfg.schedule, cfg.lr, cfg.epochs, cfg.warmup);
+
+  EpochOptions eo;
+  eo.batch = cfg.batch;
+  eo.augment = parse_augment(cfg.augment, train);
+  eo.seed = cfg.seed;
+  eo.label_smoothing = cfg.label_smoothing;
+
+  nlohmann::json config = cfg.to_json();
+  config["model_config"] = mc.to_json();
+  config["normalize"] = norm.to_json();
+  config["schedule_resolved"] = sched.describe();
+  config["threads_used"] = omp_get_max_threads();
+  config["build"] = build_info();
+  config["train_size"] = train_idx.size();
+  config["test_size"] = ds.test.size();
+  io::write_json_atomic(dir + "/config.json", config);
+  if (!cfg.exclude.empty()) data::write_index_file(dir + "/forget.txt", fs_split.forget);
+  std::string log_path = dir + "/log.jsonl";
+  if (fs::exists(log_path)) fs::remove(log_path);
+
+  std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n",
+               cfg.model.c_str(), cfg.data.c_str(), train_idx.size(),
+               static_cast<long long>(cfg.epochs), omp_get_max_threads());
+  Allocator::instance().reset_peak();
+  std::vector<int64_t> test_idx = all_indices(ds.test);
+  for (int64_t e = 0; e < cfg.epochs; ++e) {
+    opt->set_lr(sched.lr_at(e));
+    profile::Progress prog("epoch " + std::to_string(e + 1) + "/" + std::to_string(cfg.epochs),
+                           static_cast<int64_t>(train_idx.size()));
+    EpochStats st = train_epoch(*model, *opt, train, train_idx, norm, eo, e, &prog);
+    double test_acc = accuracy(*model, ds.test, test_idx, norm);
+    char status[128];
+    std::snprintf(status, sizeof status, "loss %.4f train %.2f%% test %.2f%%", st.loss, st.acc,
+                  test_acc);
+    prog.finish(status);
+    io::append_jsonl(log_path, {{"epoch", e + 1},
+                                {"lr", opt->lr()},
+                                {"loss", st.loss},
+                                {"train_acc_running", st.acc},
+                                {"test_acc", test_acc},
+                                {"epoch_s", st.seconds},
+                                {"samples_per_s", st.samples_per_s}});
+  }
+
+  nlohmann::json metrics;
+  metrics["test_acc"] = accuracy(*model, ds.test, test_idx, norm);
+  if (!cfg.exclude.empty()) {
+    metrics["forget_acc"] = accuracy(*model, train, fs_split.forget, norm);
+    metrics["retain_acc"] = accuracy(*model, train, fs_split.retain, norm);
+  } else {
+    metrics["train_acc"] = accuracy(*model, train, train_idx, norm);
+  }
+  metrics["wall_s"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  metrics["device"] = cfg.device;
+  metrics["threads"] = omp_get_max_threads();
+  metrics["peak_bytes"] = Allocator::instance().stats().peak_bytes;
+  metrics["epochs"] = cfg.epochs;
+
+  models::save_checkpoint(dir + "/model.safetensors", *model, mc,
+                          {{"normalize", norm.to_json().dump()}});
+  io::write_json_atomic(dir + "/metrics.json", metrics);
+  return metrics;
+}
+
+}  // namespace lethe::train

@@ -1,0 +1,43 @@
+// A complete training run as `lethe train` performs it: resolve options, load data, build the
+// model, train, evaluate, and write the run directory (config.json, model.safetensors,
+// metrics.json, log.jsonl, forget.txt when --exclude is given). Unlearning's `retrain` reuses it.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace lethe::train {
+
+struct TrainConfig {
+  std::string model = "resnet18";
+  int64_t width = 0;          // 0 = the model's default
+  std::string stem;           // "" = the model's default
+  std::string data = "fashion-mnist";
+  std::string out;
+  int64_t epochs = 10;
+  int64_t batch = 128;
+  double lr = 0.1;
+  std::string optimizer = "sgd";  // sgd | adamw
+  double momentum = 0.9;
+  std::string schedule = "cosine";
+  int64_t warmup = 0;
+  double wd = 5e-4;
+  std::string augment = "crop,flip";
+  double label_smoothing = 0;
+  uint64_t seed = 0;
+  int threads = 0;  // 0 = all cores
+  std::string device = "cpu";
+  std::string exclude;  // forget SPEC removed from the training set (exact retrain)
+  int64_t subset = 0;   // train on the first N of a seeded permutation (0 = all)
+  bool overwrite = false;
+
+  nlohmann::json to_json() const;
+};
+
+// The build identity recorded in every run directory.
+nlohmann::json build_info();
+
+// Runs the whole job; returns metrics.json's content. Progress goes to stderr.
+nlohmann::json run_training(const TrainConfig& cfg);
+
+}  // namespace lethe::train

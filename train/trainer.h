@@ -1,0 +1,63 @@
+// Supervised training and evaluation of a Classifier on a Dataset: the loop `lethe train`
+// runs, and that unlearning methods (retrain, fine-tune, ...) reuse. Inputs are in [0,1] pixel
+// space; the model sees them normalized by `Normalization`, applied inside the graph so that
+// attacks can differentiate with respect to pixels.
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/transforms.h"
+#include "engine/optim/optimizer.h"
+#include "engine/profile/progress.h"
+#include "models/classifier.h"
+
+namespace lethe::train {
+
+struct Normalization {
+  std::vector<float> mean, std;  // per channel (images) or empty (identity)
+  Tensor apply(const Tensor& x01) const;
+  nlohmann::json to_json() const;
+  static Normalization from_json(const nlohmann::json& j);
+  static Normalization from_dataset(const data::Dataset& d);  // channel statistics of d
+};
+
+struct EpochStats {
+  double loss = 0;       // mean training loss
+  double acc = 0;        // training accuracy on the batches seen (percent, train mode)
+  double seconds = 0;
+  double samples_per_s = 0;
+};
+
+struct EpochOptions {
+  int64_t batch = 128;
+  data::Augment augment;
+  uint64_t seed = 0;
+  double label_smoothing = 0;
+  bool drop_last = false;
+};
+
+// One pass over `indices` of `d` with optimizer steps; the model is put in train mode.
+// `progress` (optional) is advanced per batch.
+EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const data::Dataset& d,
+                       const std::vector<int64_t>& indices, const Normalization& norm,
+                       const EpochOptions& o, int64_t epoch, profile::Progress* progress);
+
+// Accuracy in percent over `indices` (eval mode, no graph). Empty indices -> 0.
+double accuracy(models::Classifier& model, const data::Dataset& d,
+                const std::vector<int64_t>& indices, const Normalization& norm,
+                int64_t batch = 256);
+
+// Logits [N, classes] for `indices` in order (eval mode, no graph).
+Tensor predict_logits(models::Classifier& model, const data::Dataset& d,
+                      const std::vector<int64_t>& indices, const Normalization& norm,
+                      int64_t batch = 256);
+
+std::vector<int64_t> all_indices(const data::Dataset& d);
+
+// "crop,flip" | "crop" | "flip" | "none" for a dataset (crop padding: 4 for ≥ 32 px, else 2).
+data::Augment parse_augment(const std::string& spec, const data::Dataset& d);
+
+}  // namespace lethe::train
