@@ -17,8 +17,12 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure
 
+# The main job: train a small ResNet on Fashion-MNIST; prints metrics.json (test_acc) on stdout.
+RUN_DIR ?= runs/fmnist-resnet18-w16
 run: build
 	$(BUILD)/lethe info
+	$(BUILD)/lethe train --model resnet18 --width 16 --data fashion-mnist --epochs 2 \
+	  --batch 128 --lr 0.05 --schedule cosine --augment none --out $(RUN_DIR) --overwrite
 
 bench: build
 	@scripts/deps.sh libopenblas0-openmp

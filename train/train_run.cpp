@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "data/forget.h"
+#include "engine/core/build_info.h"
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/core/allocator.h"
@@ -34,8 +35,8 @@ nlohmann::json TrainConfig::to_json() const {
 }
 
 nlohmann::json build_info() {
-  return {{"commit", LETHE_GIT_COMMIT},
-          {"build_type", LETHE_BUILD_TYPE},
+  return {{"commit", build_commit()},
+          {"build_type", build_type()},
           {"gemm_isa", kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa())}};
 }
 
@@ -172,6 +173,9 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   models::save_checkpoint(dir + "/model.safetensors", *model, mc,
                           {{"normalize", norm.to_json().dump()}});
   io::write_json_atomic(dir + "/metrics.json", metrics);
+  std::fprintf(stderr, "train: test accuracy %.2f%% after %lld epochs, %.0f s; run directory %s\n",
+               metrics["test_acc"].get<double>(), static_cast<long long>(cfg.epochs),
+               metrics["wall_s"].get<double>(), dir.c_str());
   return metrics;
 }
 

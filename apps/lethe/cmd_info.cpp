@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/lethe/commands.h"
+#include "engine/core/build_info.h"
 #include "engine/backend/backend.h"
 #include "kernels/cpu/gemm.h"
 
@@ -15,8 +16,8 @@ Command add_info(CLI::App& app) {
   return {sub, [] {
             nlohmann::json j;
             j["version"] = "0.1.0";
-            j["commit"] = LETHE_GIT_COMMIT;
-            j["build_type"] = LETHE_BUILD_TYPE;
+            j["commit"] = build_commit();
+            j["build_type"] = build_type();
             j["backends"] = backend_names();
             j["gemm_isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
             j["threads"] = omp_get_max_threads();

@@ -15,5 +15,6 @@ Command add_info(CLI::App& app);
 Command add_verify(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace lethe::app

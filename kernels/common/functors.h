@@ -15,7 +15,8 @@
 namespace lethe::fn {
 
 struct Relu {
-  template <class T> LETHE_HD T fwd(T x) const { return x > T(0) ? x : T(0); }
+  // Selects, not branches, so CPU loops vectorize; x < 0 ? 0 : x keeps NaN, as PyTorch does.
+  template <class T> LETHE_HD T fwd(T x) const { return x < T(0) ? T(0) : x; }
   template <class T> LETHE_HD T bwd(T x, T, T dy) const { return x > T(0) ? dy : T(0); }
 };
 struct Gelu {  // exact: 0.5 x (1 + erf(x/√2))
