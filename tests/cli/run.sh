@@ -1,12 +1,55 @@
 #!/bin/sh
-# Command-line contract checks: exit codes and one-line errors.
+# Command-line contract checks: exit codes, one-line errors, run directories that are never
+# half-written or silently overwritten. Uses synthetic data so it runs in seconds.
 set -u
 LETHE="$1"
+SRC="$(cd "$(dirname "$0")/../.." && pwd)"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
 fail=0
-check() { if ! "$@"; then echo "FAIL: $*"; fail=1; fi; }
-out=$("$LETHE" info) || { echo "FAIL: lethe info exited non-zero"; exit 1; }
-echo "$out" | grep -q '"gemm_isa"' || { echo "FAIL: info lacks gemm_isa"; fail=1; }
-if "$LETHE" no-such-command >/dev/null 2>&1; then echo "FAIL: unknown subcommand accepted"; fail=1; fi
-if "$LETHE" info --no-such-option >/dev/null 2>&1; then echo "FAIL: unknown option accepted"; fail=1; fi
+ok() { if ! "$@" >"$T/out" 2>"$T/err"; then echo "FAIL (exit $?): $*"; cat "$T/err"; fail=1; fi; }
+bad() {
+  if "$@" >"$T/out" 2>"$T/err"; then echo "FAIL (accepted): $*"; fail=1; return; fi
+  lines=$(grep -c . "$T/err")
+  if [ "$lines" -gt 3 ]; then echo "FAIL (error is $lines lines): $*"; cat "$T/err"; fail=1; fi
+}
+
+ok "$LETHE" info
+grep -q '"gemm_isa"' "$T/out" || { echo "FAIL: info lacks gemm_isa"; fail=1; }
+bad "$LETHE" no-such-command
+bad "$LETHE" info --no-such-option
+
+DATA="synthetic:mixture:3:4:300"
+ok "$LETHE" train --model logreg --data "$DATA" --epochs 2 --batch 32 --lr 0.1 --augment none \
+  --out "$T/run"
+for f in config.json model.safetensors metrics.json log.jsonl; do
+  [ -s "$T/run/$f" ] || { echo "FAIL: run directory lacks $f"; fail=1; }
+done
+grep -q '"test_acc"' "$T/run/metrics.json" || { echo "FAIL: metrics.json lacks test_acc"; fail=1; }
+[ "$(grep -c . "$T/run/log.jsonl")" -eq 2 ] || { echo "FAIL: log.jsonl should have 2 lines"; fail=1; }
+cp "$T/run/metrics.json" "$T/metrics.before"
+bad "$LETHE" train --model logreg --data "$DATA" --epochs 1 --augment none --out "$T/run"
+cmp -s "$T/run/metrics.json" "$T/metrics.before" || { echo "FAIL: results overwritten"; fail=1; }
+grep -q "overwrite" "$T/err" || { echo "FAIL: refusal does not mention --overwrite"; fail=1; }
+bad "$LETHE" train --model logreg --data "$DATA" --device cuda --out "$T/cuda"
+grep -q "CUDA" "$T/err" || { echo "FAIL: --device cuda error does not mention CUDA"; fail=1; }
+bad "$LETHE" train --model logreg --data "nosuch:thing" --out "$T/x"
+bad "$LETHE" train --model nosuchnet --data "$DATA" --out "$T/y"
+bad "$LETHE" train --model logreg --data "$DATA" --lr -1 --out "$T/z"
+
+ok "$LETHE" train --model mlp --data "$DATA" --epochs 1 --augment none --exclude class:1 \
+  --out "$T/retrain"
+[ -s "$T/retrain/forget.txt" ] || { echo "FAIL: --exclude did not write forget.txt"; fail=1; }
+grep -q '"forget_acc"' "$T/retrain/metrics.json" || { echo "FAIL: no forget_acc"; fail=1; }
+ok "$LETHE" eval --from "$T/retrain" --out "$T/eval"
+grep -q '"retain_acc"' "$T/eval/metrics.json" || { echo "FAIL: eval lacks retain_acc"; fail=1; }
+bad "$LETHE" eval --from "$T/missing" --out "$T/eval2"
+
+ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
+bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
+bad "$LETHE" verify "$T/none.safetensors"
+printf 'garbage' > "$T/trunc.safetensors"
+bad "$LETHE" verify "$T/trunc.safetensors"
+
 [ $fail -eq 0 ] && echo "cli: all checks passed"
 exit $fail
