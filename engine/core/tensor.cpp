@@ -232,7 +232,37 @@ void Tensor::copy_(const Tensor& src) {
     current_backend().copy(src, dst);
     return;
   }
-  // Mixed dtypes or strided destination: element by element (rare: conversions, loading).
+  if (src.dtype() == dtype()) {
+    // Strided destination (slice and concat backward): row by row over the last dimension.
+    size_t es = dtype_size(dtype());
+    const Shape& s = shape();
+    int64_t nd = dim(), n = numel();
+    if (nd == 0 || n == 0) {
+      if (n) std::memcpy(raw(), src.raw(), es);
+      return;
+    }
+    int64_t inner = s[nd - 1], rows = n / inner;
+    int64_t ds = strides()[nd - 1], ss = src.strides()[nd - 1];
+    uint8_t* dbase = static_cast<uint8_t*>(impl_->storage->data());
+    const uint8_t* sbase = static_cast<const uint8_t*>(src.impl()->storage->data());
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t rem = r, doff = offset(), soff = src.offset();
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        int64_t k = rem % s[d];
+        rem /= s[d];
+        doff += k * strides()[d];
+        soff += k * src.strides()[d];
+      }
+      if (ds == 1 && ss == 1) {
+        std::memmove(dbase + doff * es, sbase + soff * es, inner * es);
+      } else {
+        for (int64_t i = 0; i < inner; ++i)
+          std::memcpy(dbase + (doff + i * ds) * es, sbase + (soff + i * ss) * es, es);
+      }
+    }
+    return;
+  }
+  // Mixed dtypes: element by element (rare: conversions, loading).
   void* base = impl_->storage->data();
   for (int64_t i = 0; i < numel(); ++i) {
     double v = src.at(i);
