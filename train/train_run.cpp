@@ -34,6 +34,28 @@ nlohmann::json TrainConfig::to_json() const {
           {"exclude", exclude},   {"subset", subset}};
 }
 
+TrainConfig train_config_from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  c.model = j.value("model", c.model);
+  c.width = j.value("width", c.width);
+  c.stem = j.value("stem", c.stem);
+  c.data = j.value("data", c.data);
+  c.epochs = j.value("epochs", c.epochs);
+  c.batch = j.value("batch", c.batch);
+  c.lr = j.value("lr", c.lr);
+  c.optimizer = j.value("optimizer", c.optimizer);
+  c.momentum = j.value("momentum", c.momentum);
+  c.schedule = j.value("schedule", c.schedule);
+  c.warmup = j.value("warmup", c.warmup);
+  c.wd = j.value("wd", c.wd);
+  c.augment = j.value("augment", c.augment);
+  c.label_smoothing = j.value("label_smoothing", c.label_smoothing);
+  c.seed = j.value("seed", c.seed);
+  c.exclude = j.value("exclude", c.exclude);
+  c.subset = j.value("subset", c.subset);
+  return c;
+}
+
 nlohmann::json build_info() {
   return {{"commit", build_commit()},
           {"build_type", build_type()},
@@ -71,6 +93,28 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vect
 
 }  // namespace
 
+void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
+         const Normalization& norm, const TrainConfig& cfg,
+         const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch) {
+  std::vector<Tensor> params;
+  for (auto& [n, p] : model.named_parameters())
+    if (p.requires_grad()) params.push_back(p);
+  std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg, params);
+  optim::LrSchedule sched = optim::LrSchedule::parse(cfg.schedule, cfg.lr, cfg.epochs, cfg.warmup);
+  EpochOptions eo;
+  eo.batch = cfg.batch;
+  eo.augment = parse_augment(cfg.augment, train);
+  eo.seed = cfg.seed;
+  eo.label_smoothing = cfg.label_smoothing;
+  for (int64_t e = 0; e < cfg.epochs; ++e) {
+    opt->set_lr(sched.lr_at(e));
+    profile::Progress prog("epoch " + std::to_string(e + 1) + "/" + std::to_string(cfg.epochs),
+                           static_cast<int64_t>(indices.size()));
+    EpochStats st = train_epoch(model, *opt, train, indices, norm, eo, e, &prog);
+    if (on_epoch) on_epoch(e, st, prog);
+  }
+}
+
 nlohmann::json run_training(const TrainConfig& cfg) {
   check_config(cfg);
   auto t_start = std::chrono::steady_clock::now();
@@ -107,21 +151,11 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   std::shared_ptr<models::Classifier> model = models::build_model(mc);
   Normalization norm = Normalization::from_dataset(train);
 
-  std::vector<Tensor> params;
-  for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-  std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg, params);
-  optim::LrSchedule sched = optim::LrSchedule::parse(cfg.schedule, cfg.lr, cfg.epochs, cfg.warmup);
-
-  EpochOptions eo;
-  eo.batch = cfg.batch;
-  eo.augment = parse_augment(cfg.augment, train);
-  eo.seed = cfg.seed;
-  eo.label_smoothing = cfg.label_smoothing;
-
   nlohmann::json config = cfg.to_json();
   config["model_config"] = mc.to_json();
   config["normalize"] = norm.to_json();
-  config["schedule_resolved"] = sched.describe();
+  config["schedule_resolved"] =
+      optim::LrSchedule::parse(cfg.schedule, cfg.lr, cfg.epochs, cfg.warmup).describe();
   config["threads_used"] = omp_get_max_threads();
   config["build"] = build_info();
   config["train_size"] = train_idx.size();
@@ -136,24 +170,20 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                static_cast<long long>(cfg.epochs), omp_get_max_threads());
   Allocator::instance().reset_peak();
   std::vector<int64_t> test_idx = all_indices(ds.test);
-  for (int64_t e = 0; e < cfg.epochs; ++e) {
-    opt->set_lr(sched.lr_at(e));
-    profile::Progress prog("epoch " + std::to_string(e + 1) + "/" + std::to_string(cfg.epochs),
-                           static_cast<int64_t>(train_idx.size()));
-    EpochStats st = train_epoch(*model, *opt, train, train_idx, norm, eo, e, &prog);
-    double test_acc = accuracy(*model, ds.test, test_idx, norm);
-    char status[128];
-    std::snprintf(status, sizeof status, "loss %.4f train %.2f%% test %.2f%%", st.loss, st.acc,
-                  test_acc);
-    prog.finish(status);
-    io::append_jsonl(log_path, {{"epoch", e + 1},
-                                {"lr", opt->lr()},
-                                {"loss", st.loss},
-                                {"train_acc_running", st.acc},
-                                {"test_acc", test_acc},
-                                {"epoch_s", st.seconds},
-                                {"samples_per_s", st.samples_per_s}});
-  }
+  fit(*model, train, train_idx, norm, cfg,
+      [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
+        double test_acc = accuracy(*model, ds.test, test_idx, norm);
+        char status[128];
+        std::snprintf(status, sizeof status, "loss %.4f train %.2f%% test %.2f%%", st.loss,
+                      st.acc, test_acc);
+        prog.finish(status);
+        io::append_jsonl(log_path, {{"epoch", e + 1},
+                                    {"loss", st.loss},
+                                    {"train_acc_running", st.acc},
+                                    {"test_acc", test_acc},
+                                    {"epoch_s", st.seconds},
+                                    {"samples_per_s", st.samples_per_s}});
+      });
 
   nlohmann::json metrics;
   metrics["test_acc"] = accuracy(*model, ds.test, test_idx, norm);

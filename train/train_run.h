@@ -4,7 +4,10 @@
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <string>
+
+#include "train/trainer.h"
 
 namespace lethe::train {
 
@@ -33,6 +36,15 @@ struct TrainConfig {
 
   nlohmann::json to_json() const;
 };
+
+// TrainConfig back from a run's config.json (the recipe `retrain` repeats).
+TrainConfig train_config_from_json(const nlohmann::json& j);
+
+// The epoch loop of a training run on `indices` of `train` (optimizer, schedule, augmentation
+// from cfg); after each epoch `on_epoch(epoch, stats)` is called (logging, test accuracy).
+void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
+         const Normalization& norm, const TrainConfig& cfg,
+         const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch);
 
 // The build identity recorded in every run directory.
 nlohmann::json build_info();

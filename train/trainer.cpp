@@ -86,11 +86,19 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   char status[96];
   while (loader.next(b)) {
     if (b.y.numel() < 2 && model.is_training()) continue;  // batch norm needs > 1 sample
+    if (o.relabel) {
+      std::vector<int64_t> y = b.y.to_vector_i64();
+      for (size_t i = 0; i < y.size(); ++i) y[i] = o.relabel(b.indices[i], y[i], epoch);
+      b.y = Tensor::from_vector_i64(b.y.shape(), y);
+    }
     opt.zero_grad();
     Tensor logits = model.forward(norm.apply(b.x));
     Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
-    loss.backward();
+    Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
+    if (o.extra_loss) objective = ops::add(objective, o.extra_loss());
+    objective.backward();
     opt.step();
+    if (o.after_step) o.after_step();
     int64_t n = b.y.numel();
     loss_sum += loss.item() * n;
     std::vector<float> lv = logits.detach().to_vector();

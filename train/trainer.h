@@ -37,6 +37,15 @@ struct EpochOptions {
   uint64_t seed = 0;
   double label_smoothing = 0;
   bool drop_last = false;
+  // Hooks for unlearning methods (all optional):
+  // the training label of dataset row `index` (true label y) in this epoch (random labels);
+  std::function<int64_t(int64_t index, int64_t y, int64_t epoch)> relabel;
+  // -1 turns descent into ascent on the loss (gradient ascent);
+  double loss_sign = 1;
+  // a term added to the batch loss before backward (e.g. γ·‖θ‖₁);
+  std::function<Tensor()> extra_loss;
+  // called after every optimizer step (e.g. restoring masked parameters).
+  std::function<void()> after_step;
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

@@ -16,5 +16,6 @@ Command add_verify(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_unlearn(CLI::App& app);
 
 }  // namespace lethe::app

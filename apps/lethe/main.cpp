@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<lethe::app::Command> cmds = {lethe::app::add_info(app), lethe::app::add_train(app),
                                           lethe::app::add_eval(app), lethe::app::add_verify(app),
-                                          lethe::app::add_bench(app)};
+                                          lethe::app::add_bench(app),
+                                          lethe::app::add_unlearn(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

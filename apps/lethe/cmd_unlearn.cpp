@@ -1,0 +1,55 @@
+// `lethe unlearn`: remove a forget set from a trained run with one of the methods of unlearn/.
+#include <cstdio>
+
+#include "apps/lethe/commands.h"
+#include "unlearn/run.h"
+
+namespace lethe::app {
+
+Command add_unlearn(CLI::App& app) {
+  auto* sub = app.add_subcommand("unlearn", "remove a forget set from a trained model");
+  auto r = std::make_shared<unlearn::UnlearnRequest>();
+  auto opts = std::make_shared<std::vector<std::string>>();
+  std::string methods;
+  for (const std::string& m : unlearn::method_names()) methods += (methods.empty() ? "" : "|") + m;
+  sub->add_option("--from", r->from, "the original run directory")->required();
+  sub->add_option("--method", r->method, methods)->required();
+  sub->add_option("--forget", r->forget, "forget SPEC: random:0.1, random:500, class:3, file:P")
+      ->required();
+  sub->add_option("--out", r->out, "output run directory")->required();
+  sub->add_flag("--no-retain", r->opt.no_retain, "only the forget set is available");
+  sub->add_option("--layers", r->opt.layers, "all | head | last:K | prefix,prefix")
+      ->capture_default_str();
+  sub->add_option("--epochs", r->opt.epochs, "method default when absent");
+  sub->add_option("--lr", r->opt.lr, "method default when absent");
+  sub->add_option("--batch", r->opt.batch)->capture_default_str();
+  sub->add_option("--seed", r->opt.seed)->capture_default_str();
+  sub->add_option("--requests", r->requests, "forget in N successive requests")
+      ->capture_default_str();
+  sub->add_option("--opt", *opts, "method option KEY=VALUE (repeatable)");
+  sub->add_option("--threads", r->threads, "0 = all cores");
+  sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
+  return {sub, [r, opts] {
+            for (const std::string& kv : *opts) {
+              size_t eq = kv.find('=');
+              LETHE_CHECK(eq != std::string::npos && eq > 0, "--opt ", kv, ": expected KEY=VALUE");
+              std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+              size_t used = 0;
+              double d = 0;
+              try {
+                d = std::stod(v, &used);
+              } catch (...) {
+                used = 0;
+              }
+              if (used == v.size() && !v.empty())
+                r->opt.extra[k] = d;
+              else
+                r->opt.extra[k] = v;
+            }
+            nlohmann::json m = unlearn::run_unlearning(*r);
+            std::printf("%s\n", m.dump(2).c_str());
+            return 0;
+          }};
+}
+
+}  // namespace lethe::app

@@ -1,0 +1,61 @@
+// The unlearning interface: every method (one file each in unlearn/) receives the original model
+// and the forget/retain split and modifies the model in place. `lethe unlearn` (unlearn/run.*)
+// builds the context, runs the method, evaluates and writes the run directory.
+#pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/forget.h"
+#include "models/classifier.h"
+#include "models/registry.h"
+#include "train/trainer.h"
+#include "unlearn/phases.h"
+
+namespace lethe::unlearn {
+
+struct UnlearnOptions {
+  int64_t epochs = -1;  // -1: the method's default
+  double lr = -1;       // -1: the method's default
+  int64_t batch = 128;
+  uint64_t seed = 0;
+  bool no_retain = false;    // only D_F is available
+  std::string layers = "all";  // layer SCOPE (unlearn/scope.h)
+  nlohmann::json extra = nlohmann::json::object();  // method-specific options (--opt key=value)
+
+  int64_t epochs_or(int64_t d) const { return epochs >= 0 ? epochs : d; }
+  double lr_or(double d) const { return lr > 0 ? lr : d; }
+  double extra_or(const std::string& k, double d) const {
+    return extra.contains(k) ? extra.at(k).get<double>() : d;
+  }
+};
+
+struct UnlearnContext {
+  std::shared_ptr<models::Classifier> model;  // modified in place
+  models::ModelConfig model_config;
+  const data::Dataset* train = nullptr;
+  const data::Dataset* test = nullptr;
+  data::ForgetSplit split;     // indices into *train
+  train::Normalization norm;
+  nlohmann::json original_config;  // the original run's config.json (its training recipe)
+  std::string original_dir;
+  UnlearnOptions opt;
+  PhaseTimer* timer = nullptr;
+  nlohmann::json report = nlohmann::json::object();  // method-specific results for metrics.json
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  virtual std::string name() const = 0;
+  // Whether the method can run with only D_F (--no-retain).
+  virtual bool supports_no_retain() const { return true; }
+  virtual void run(UnlearnContext& ctx) = 0;
+};
+
+std::unique_ptr<Method> make_method(const std::string& name);
+std::vector<std::string> method_names();
+
+}  // namespace lethe::unlearn

@@ -1,0 +1,34 @@
+#include "unlearn/registry.h"
+
+#include <functional>
+#include <utility>
+
+namespace lethe::unlearn {
+namespace {
+
+using Factory = std::unique_ptr<Method> (*)();
+const std::vector<std::pair<std::string, Factory>>& table() {
+  static const std::vector<std::pair<std::string, Factory>> t = {
+      {"retrain", make_retrain},
+      {"ft", make_ft},
+  };
+  return t;
+}
+
+}  // namespace
+
+std::unique_ptr<Method> make_method(const std::string& name) {
+  for (auto& [n, f] : table())
+    if (n == name) return f();
+  std::string names;
+  for (auto& [n, f] : table()) names += (names.empty() ? "" : ", ") + n;
+  LETHE_FAIL("--method: unknown method '", name, "' (available: ", names, ")");
+}
+
+std::vector<std::string> method_names() {
+  std::vector<std::string> out;
+  for (auto& [n, f] : table()) out.push_back(n);
+  return out;
+}
+
+}  // namespace lethe::unlearn

@@ -1,0 +1,128 @@
+#include "unlearn/run.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "data/random.h"
+#include "data/spec.h"
+#include "engine/io/run_dir.h"
+#include "models/checkpoint.h"
+#include "train/train_run.h"
+#include "unlearn/scope.h"
+
+namespace lethe::unlearn {
+
+nlohmann::json run_unlearning(const UnlearnRequest& req) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (req.threads > 0) omp_set_num_threads(req.threads);
+  LETHE_CHECK(!req.forget.empty(), "--forget: a forget SPEC is required");
+  LETHE_CHECK(req.requests >= 1, "--requests must be ≥ 1, got ", req.requests);
+  std::unique_ptr<Method> method = make_method(req.method);
+  LETHE_CHECK(!req.opt.no_retain || method->supports_no_retain(), "--method ", req.method,
+              " cannot run with --no-retain (it needs the retain set)");
+
+  nlohmann::json orig_cfg = io::read_json(req.from + "/config.json");
+  models::Checkpoint ck = models::load_checkpoint(req.from + "/model.safetensors");
+  train::Normalization norm =
+      ck.metadata.count("normalize")
+          ? train::Normalization::from_json(nlohmann::json::parse(ck.metadata.at("normalize")))
+          : train::Normalization::from_json(orig_cfg.value("normalize", nlohmann::json()));
+  // The original run's seed fixes its data split (folder/csv/synthetic sources).
+  data::DataSplit ds =
+      data::load_dataset(orig_cfg.at("data").get<std::string>(), orig_cfg.value("seed", 0ull));
+  data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, req.opt.seed);
+  LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
+  LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ",
+              req.requests, " exceeds the ", full.forget.size(), " samples to forget");
+  io::prepare_run_dir(req.out, req.overwrite);
+
+  // Successive requests: a seeded order of the forget set cut into `requests` parts.
+  std::vector<int64_t> order = full.forget;
+  if (req.requests > 1) data::shuffle_with_key(order, data::stream_key(req.opt.seed, 21));
+  PhaseTimer timer;
+  UnlearnContext ctx;
+  ctx.model = ck.model;
+  ctx.model_config = ck.config;
+  ctx.train = &ds.train;
+  ctx.test = &ds.test;
+  ctx.norm = norm;
+  ctx.original_config = orig_cfg;
+  ctx.original_dir = req.from;
+  ctx.opt = req.opt;
+  ctx.timer = &timer;
+  std::vector<int64_t> forgotten;
+  nlohmann::json per_request = nlohmann::json::array();
+  for (int64_t r = 0; r < req.requests; ++r) {
+    size_t lo = order.size() * r / req.requests, hi = order.size() * (r + 1) / req.requests;
+    std::vector<int64_t> part(order.begin() + lo, order.begin() + hi);
+    forgotten.insert(forgotten.end(), part.begin(), part.end());
+    std::sort(part.begin(), part.end());
+    data::ForgetSplit all = data::split_from_forget(forgotten, ds.train.size(), "--forget");
+    ctx.split.forget = part;
+    ctx.split.retain = req.opt.no_retain ? std::vector<int64_t>{} : all.retain;
+    apply_scope(*ctx.model, req.opt.layers);
+    std::fprintf(stderr, "unlearn: %s, request %lld/%lld: forgetting %zu samples, scope %s\n",
+                 req.method.c_str(), static_cast<long long>(r + 1),
+                 static_cast<long long>(req.requests), part.size(), req.opt.layers.c_str());
+    auto rt0 = std::chrono::steady_clock::now();
+    method->run(ctx);
+    per_request.push_back(
+        {{"forget", part.size()},
+         {"wall_s",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - rt0).count()}});
+  }
+  ctx.model->set_requires_grad(true);
+
+  data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
+  nlohmann::json m;
+  {
+    auto s = timer.scope("evaluate");
+    m["forget_acc"] = train::accuracy(*ctx.model, ds.train, final_split.forget, norm);
+    m["retain_acc"] = train::accuracy(*ctx.model, ds.train, final_split.retain, norm);
+    m["test_acc"] = train::accuracy(*ctx.model, ds.test, train::all_indices(ds.test), norm);
+  }
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m["wall_s"] = wall;
+  m["phases_s"] = timer.to_json();
+  double unlearn_s = wall - timer.to_json().value("evaluate", 0.0);
+  m["unlearn_s"] = unlearn_s;
+  try {
+    double orig_s = io::read_json(req.from + "/metrics.json").at("wall_s").get<double>();
+    m["original_train_s"] = orig_s;
+    m["cost_vs_original"] = orig_s > 0 ? unlearn_s / orig_s : 0.0;
+  } catch (const std::exception&) {
+    // The original's timing is optional (e.g. a checkpoint imported from PyTorch).
+  }
+  m["method"] = req.method;
+  m["layers"] = req.opt.layers;
+  m["no_retain"] = req.opt.no_retain;
+  m["requests"] = per_request;
+  m["forget_size"] = final_split.forget.size();
+  m["device"] = "cpu";
+  m["threads"] = omp_get_max_threads();
+  if (!ctx.report.empty()) m["method_report"] = ctx.report;
+
+  nlohmann::json cfg = {{"from", req.from},         {"method", req.method},
+                        {"forget", req.forget},     {"requests", req.requests},
+                        {"epochs", req.opt.epochs}, {"lr", req.opt.lr},
+                        {"batch", req.opt.batch},   {"seed", req.opt.seed},
+                        {"no_retain", req.opt.no_retain}, {"layers", req.opt.layers},
+                        {"options", req.opt.extra}, {"data", orig_cfg.at("data")},
+                        {"original_seed", orig_cfg.value("seed", 0ull)},
+                        {"model_config", ck.config.to_json()}, {"normalize", norm.to_json()},
+                        {"threads_used", omp_get_max_threads()}, {"build", train::build_info()}};
+  io::write_json_atomic(req.out + "/config.json", cfg);
+  data::write_index_file(req.out + "/forget.txt", final_split.forget);
+  models::save_checkpoint(req.out + "/model.safetensors", *ctx.model, ck.config,
+                          {{"normalize", norm.to_json().dump()}});
+  io::write_json_atomic(req.out + "/metrics.json", m);
+  std::fprintf(stderr, "unlearn: %s forget %.2f%% retain %.2f%% test %.2f%% in %.1f s\n",
+               req.method.c_str(), m["forget_acc"].get<double>(), m["retain_acc"].get<double>(),
+               m["test_acc"].get<double>(), unlearn_s);
+  return m;
+}
+
+}  // namespace lethe::unlearn

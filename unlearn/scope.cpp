@@ -1,0 +1,79 @@
+#include "unlearn/scope.h"
+
+#include <regex>
+
+namespace lethe::unlearn {
+
+std::vector<std::string> block_paths(models::Classifier& model) {
+  static const std::regex block(R"((layer\d+|blocks|layers)\.\d+)");
+  std::vector<std::string> out;
+  for (auto& [path, m] : model.named_modules())
+    if (std::regex_match(path, block) && m->num_parameters() > 0) out.push_back(path);
+  return out;
+}
+
+namespace {
+bool starts_with_prefix(const std::string& name, const std::string& prefix) {
+  return name == prefix || (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+                            name[prefix.size()] == '.');
+}
+}  // namespace
+
+std::vector<std::string> apply_scope(models::Classifier& model, const std::string& scope) {
+  auto params = model.named_parameters();
+  std::vector<bool> keep(params.size(), false);
+  if (scope == "all" || scope.empty()) {
+    keep.assign(params.size(), true);
+  } else if (scope == "head") {
+    for (size_t i = 0; i < params.size(); ++i)
+      keep[i] = starts_with_prefix(params[i].first, model.head_prefix());
+  } else if (scope.rfind("last:", 0) == 0) {
+    int64_t k = 0;
+    try {
+      k = std::stoll(scope.substr(5));
+    } catch (...) {
+      LETHE_FAIL("--layers ", scope, ": K must be a positive integer");
+    }
+    std::vector<std::string> blocks = block_paths(model);
+    LETHE_CHECK(k >= 1 && k <= static_cast<int64_t>(blocks.size()), "--layers ", scope,
+                ": the model has ", blocks.size(), " blocks");
+    const std::string& first = blocks[blocks.size() - k];
+    // Registration order is forward order: everything from the first scoped block on.
+    size_t start = params.size();
+    for (size_t i = 0; i < params.size(); ++i)
+      if (starts_with_prefix(params[i].first, first)) {
+        start = i;
+        break;
+      }
+    for (size_t i = start; i < params.size(); ++i) keep[i] = true;
+  } else {
+    size_t pos = 0;
+    while (pos <= scope.size()) {
+      size_t end = scope.find(',', pos);
+      std::string p = scope.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      bool any = false;
+      for (size_t i = 0; i < params.size(); ++i)
+        if (starts_with_prefix(params[i].first, p)) keep[i] = any = true;
+      LETHE_CHECK(any, "--layers: no parameter of the model starts with '", p, "'");
+      if (end == std::string::npos) break;
+      pos = end + 1;
+    }
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < params.size(); ++i) {
+    Tensor p = params[i].second;
+    p.set_requires_grad(keep[i]);
+    if (keep[i]) names.push_back(params[i].first);
+  }
+  LETHE_CHECK(!names.empty(), "--layers ", scope, ": selects no parameter");
+  return names;
+}
+
+std::vector<Tensor> trainable_parameters(const models::Classifier& model) {
+  std::vector<Tensor> out;
+  for (auto& [n, p] : model.named_parameters())
+    if (p.requires_grad()) out.push_back(p);
+  return out;
+}
+
+}  // namespace lethe::unlearn
