@@ -56,6 +56,17 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
+data::DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset) {
+  data::DataSplit ds = data::load_dataset(spec, seed);
+  if (subset > 0 && subset < ds.train.size()) {
+    std::vector<int64_t> p = data::permutation(ds.train.size(), data::stream_key(seed, 11));
+    std::vector<int64_t> rows(p.begin(), p.begin() + subset);
+    std::sort(rows.begin(), rows.end());
+    ds.train = ds.train.subset(rows);
+  }
+  return ds;
+}
+
 nlohmann::json build_info() {
   return {{"commit", build_commit()},
           {"build_type", build_type()},
@@ -123,21 +134,13 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   namespace fs = std::filesystem;
   const std::string dir = cfg.out;
 
-  data::DataSplit ds = data::load_dataset(cfg.data, cfg.seed);
+  data::DataSplit ds = load_training_data(cfg.data, cfg.seed, cfg.subset);
   const data::Dataset& train = ds.train;
   std::vector<int64_t> train_idx = all_indices(train);
   data::ForgetSplit fs_split;
   if (!cfg.exclude.empty()) {
     fs_split = data::make_forget_split(cfg.exclude, train, cfg.seed);
     train_idx = fs_split.retain;
-  }
-  if (cfg.subset > 0 && cfg.subset < static_cast<int64_t>(train_idx.size())) {
-    std::vector<int64_t> p = data::permutation(static_cast<int64_t>(train_idx.size()),
-                                               data::stream_key(cfg.seed, 11));
-    std::vector<int64_t> sub;
-    for (int64_t i = 0; i < cfg.subset; ++i) sub.push_back(train_idx[p[i]]);
-    std::sort(sub.begin(), sub.end());
-    train_idx = sub;
   }
 
   nlohmann::json overrides = nlohmann::json::object();

@@ -31,7 +31,7 @@ struct TrainConfig {
   int threads = 0;  // 0 = all cores
   std::string device = "cpu";
   std::string exclude;  // forget SPEC removed from the training set (exact retrain)
-  int64_t subset = 0;   // train on the first N of a seeded permutation (0 = all)
+  int64_t subset = 0;   // train on N rows chosen by the seed (0 = all); see load_training_data
   bool overwrite = false;
 
   nlohmann::json to_json() const;
@@ -45,6 +45,12 @@ TrainConfig train_config_from_json(const nlohmann::json& j);
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
          const Normalization& norm, const TrainConfig& cfg,
          const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch);
+
+// The data of a run: the spec's train/test split, the training set cut to `subset` rows (a
+// seeded choice, kept in dataset order) when subset > 0. Forget specs, forget.txt and every
+// index of the run refer to rows of this training set; unlearn and eval rebuild it from the
+// original run's config.json.
+data::DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset);
 
 // The build identity recorded in every run directory.
 nlohmann::json build_info();

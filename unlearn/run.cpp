@@ -31,8 +31,9 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
           ? train::Normalization::from_json(nlohmann::json::parse(ck.metadata.at("normalize")))
           : train::Normalization::from_json(orig_cfg.value("normalize", nlohmann::json()));
   // The original run's seed fixes its data split (folder/csv/synthetic sources).
-  data::DataSplit ds =
-      data::load_dataset(orig_cfg.at("data").get<std::string>(), orig_cfg.value("seed", 0ull));
+  data::DataSplit ds = train::load_training_data(orig_cfg.at("data").get<std::string>(),
+                                                 orig_cfg.value("seed", 0ull),
+                                                 orig_cfg.value("subset", int64_t{0}));
   data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, req.opt.seed);
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ",

@@ -47,7 +47,8 @@ Command add_eval(CLI::App& app) {
                     : train::Normalization::from_json(cfg.value("normalize", nlohmann::json()));
             std::string spec = o->data.empty() ? cfg.at("data").get<std::string>() : o->data;
             uint64_t seed = cfg.value("seed", uint64_t{0});
-            data::DataSplit ds = data::load_dataset(spec, seed);
+            data::DataSplit ds = train::load_training_data(
+                spec, seed, o->data.empty() ? cfg.value("subset", int64_t{0}) : 0);
             io::prepare_run_dir(o->out, o->overwrite);
 
             std::vector<int64_t> forget;
