@@ -17,5 +17,6 @@ Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_unlearn(CLI::App& app);
+Command add_compare(CLI::App& app);
 
 }  // namespace lethe::app

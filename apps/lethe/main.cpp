@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   std::vector<lethe::app::Command> cmds = {lethe::app::add_info(app), lethe::app::add_train(app),
                                           lethe::app::add_eval(app), lethe::app::add_verify(app),
                                           lethe::app::add_bench(app),
-                                          lethe::app::add_unlearn(app)};
+                                          lethe::app::add_unlearn(app),
+                                          lethe::app::add_compare(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,97 @@
+#include "eval/compare.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/core/error.h"
+#include "engine/io/run_dir.h"
+
+namespace lethe::eval {
+namespace {
+
+double get(const nlohmann::json& m, const char* k) {
+  return m.contains(k) && m[k].is_number() ? m[k].get<double>() : -1;
+}
+
+// The SVC-MIA efficacy when present (the metric of the SalUn/ℓ1 papers), else -1.
+double mia_of(const nlohmann::json& m) {
+  if (!m.contains("mia") || !m["mia"].is_object()) return -1;
+  const nlohmann::json& a = m["mia"];
+  if (a.contains("svc") && a["svc"].contains("efficacy")) return a["svc"]["efficacy"].get<double>();
+  return -1;
+}
+
+CompareRow read_row(const std::string& dir) {
+  namespace fs = std::filesystem;
+  LETHE_CHECK(fs::exists(dir + "/metrics.json"), "compare: '", dir, "' has no metrics.json");
+  nlohmann::json m = io::read_json(dir + "/metrics.json");
+  CompareRow r;
+  r.dir = dir;
+  r.method = m.value("method", std::string());
+  if (r.method.empty() && fs::exists(dir + "/config.json")) {
+    nlohmann::json c = io::read_json(dir + "/config.json");
+    r.method = c.contains("exclude") && !c["exclude"].get<std::string>().empty() ? "retrain"
+                                                                                  : "original";
+  }
+  r.forget = get(m, "forget_acc");
+  r.retain = get(m, "retain_acc");
+  if (r.retain < 0) r.retain = get(m, "train_acc");
+  r.test = get(m, "test_acc");
+  r.mia = mia_of(m);
+  r.seconds = m.contains("unlearn_s") ? get(m, "unlearn_s") : get(m, "wall_s");
+  return r;
+}
+
+std::string fmt(double v) {
+  if (v < 0) return "–";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", v);
+  return b;
+}
+
+}  // namespace
+
+std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
+                                     const std::string& reference) {
+  std::vector<CompareRow> rows;
+  for (const std::string& d : dirs) rows.push_back(read_row(d));
+  if (reference.empty()) return rows;
+  CompareRow ref = read_row(reference);
+  for (CompareRow& r : rows) {
+    double sum = 0;
+    int n = 0;
+    for (auto [a, b] : {std::pair{r.forget, ref.forget}, std::pair{r.retain, ref.retain},
+                        std::pair{r.test, ref.test}, std::pair{r.mia, ref.mia}})
+      if (a >= 0 && b >= 0) {
+        sum += std::fabs(a - b);
+        ++n;
+      }
+    r.avg_gap = n ? sum / n : -1;
+  }
+  return rows;
+}
+
+std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference) {
+  std::string s = "| run | method | forget acc | retain acc | test acc | MIA | time s | avg gap |\n";
+  s += "|---|---|---|---|---|---|---|---|\n";
+  for (const CompareRow& r : rows)
+    s += "| " + r.dir + " | " + r.method + " | " + fmt(r.forget) + " | " + fmt(r.retain) + " | " +
+         fmt(r.test) + " | " + fmt(r.mia) + " | " + fmt(r.seconds) + " | " + fmt(r.avg_gap) +
+         " |\n";
+  if (!reference.empty())
+    s += "\navg gap: mean over the columns present of |run − " + reference +
+         "| (accuracies in %, MIA = SVC efficacy in % when evaluated).\n";
+  return s;
+}
+
+std::string to_csv(const std::vector<CompareRow>& rows) {
+  std::string s = "run,method,forget_acc,retain_acc,test_acc,mia,time_s,avg_gap\n";
+  auto num = [](double v) { return v < 0 ? std::string() : std::to_string(v); };
+  for (const CompareRow& r : rows)
+    s += r.dir + "," + r.method + "," + num(r.forget) + "," + num(r.retain) + "," + num(r.test) +
+         "," + num(r.mia) + "," + num(r.seconds) + "," + num(r.avg_gap) + "\n";
+  return s;
+}
+
+}  // namespace lethe::eval
