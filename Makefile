@@ -17,12 +17,11 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure
 
-# The main job: train a small ResNet on Fashion-MNIST; prints metrics.json (test_acc) on stdout.
-RUN_DIR ?= runs/fmnist-resnet18-w16
+# The main job: train a small ResNet on Fashion-MNIST until it memorizes, forget a random 10%
+# with retrain, ft and amun, print the comparison table (scripts/main_job.sh; runs/main/).
 run: build
 	$(BUILD)/lethe info
-	$(BUILD)/lethe train --model resnet18 --width 16 --data fashion-mnist --epochs 2 \
-	  --batch 128 --lr 0.05 --schedule cosine --augment none --out $(RUN_DIR) --overwrite
+	LETHE=$(BUILD)/lethe scripts/main_job.sh
 
 bench: build
 	@scripts/deps.sh libopenblas0-openmp
