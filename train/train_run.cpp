@@ -17,6 +17,8 @@
 #include "kernels/cpu/gemm.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "train/amnesiac.h"
+#include "train/sisa_train.h"
 #include "train/trainer.h"
 
 namespace lethe::train {
@@ -31,7 +33,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"wd", wd},             {"augment", augment},
           {"label_smoothing", label_smoothing}, {"seed", seed},
           {"threads", threads},   {"device", device},
-          {"exclude", exclude},   {"subset", subset}};
+          {"exclude", exclude},   {"subset", subset}, {"eval_every", eval_every},
+          {"sisa", sisa},         {"amnesiac", amnesiac},
+          {"amnesiac_track", amnesiac_track}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -53,6 +57,9 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.seed = j.value("seed", c.seed);
   c.exclude = j.value("exclude", c.exclude);
   c.subset = j.value("subset", c.subset);
+  c.sisa = j.value("sisa", c.sisa);
+  c.amnesiac = j.value("amnesiac", c.amnesiac);
+  c.amnesiac_track = j.value("amnesiac_track", c.amnesiac_track);
   return c;
 }
 
@@ -85,6 +92,7 @@ void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.subset >= 0, "--subset must be ≥ 0, got ", c.subset);
   LETHE_CHECK(c.optimizer == "sgd" || c.optimizer == "adamw", "--optimizer: unknown '",
               c.optimizer, "' (use sgd or adamw)");
+  LETHE_CHECK(c.eval_every >= 0, "--eval-every must be ≥ 0, got ", c.eval_every);
   LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
 }
 
@@ -106,7 +114,8 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vect
 
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
          const Normalization& norm, const TrainConfig& cfg,
-         const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch) {
+         const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch,
+         const std::function<void(EpochOptions&)>& configure) {
   std::vector<Tensor> params;
   for (auto& [n, p] : model.named_parameters())
     if (p.requires_grad()) params.push_back(p);
@@ -117,6 +126,7 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
   eo.augment = parse_augment(cfg.augment, train);
   eo.seed = cfg.seed;
   eo.label_smoothing = cfg.label_smoothing;
+  if (configure) configure(eo);
   for (int64_t e = 0; e < cfg.epochs; ++e) {
     opt->set_lr(sched.lr_at(e));
     profile::Progress prog("epoch " + std::to_string(e + 1) + "/" + std::to_string(cfg.epochs),
@@ -128,6 +138,9 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
 
 nlohmann::json run_training(const TrainConfig& cfg) {
   check_config(cfg);
+  if (!cfg.sisa.empty()) parse_sisa_spec(cfg.sisa);
+  LETHE_CHECK(cfg.sisa.empty() || !cfg.amnesiac, "--sisa and --amnesiac cannot be combined");
+  LETHE_CHECK(cfg.amnesiac_track.empty() || cfg.amnesiac, "--amnesiac-track needs --amnesiac");
   auto t_start = std::chrono::steady_clock::now();
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
   io::prepare_run_dir(cfg.out, cfg.overwrite);
@@ -153,6 +166,8 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   nn::manual_seed(cfg.seed);
   std::shared_ptr<models::Classifier> model = models::build_model(mc);
   Normalization norm = Normalization::from_dataset(train);
+  std::unique_ptr<AmnesiacRecorder> amnesiac;
+  if (cfg.amnesiac) amnesiac = make_amnesiac_recorder(dir, *model, train, train_idx, cfg);
 
   nlohmann::json config = cfg.to_json();
   config["model_config"] = mc.to_json();
@@ -173,29 +188,51 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                static_cast<long long>(cfg.epochs), omp_get_max_threads());
   Allocator::instance().reset_peak();
   std::vector<int64_t> test_idx = all_indices(ds.test);
-  fit(*model, train, train_idx, norm, cfg,
-      [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
-        double test_acc = accuracy(*model, ds.test, test_idx, norm);
-        char status[128];
-        std::snprintf(status, sizeof status, "loss %.4f train %.2f%% test %.2f%%", st.loss,
-                      st.acc, test_acc);
-        prog.finish(status);
-        io::append_jsonl(log_path, {{"epoch", e + 1},
-                                    {"loss", st.loss},
-                                    {"train_acc_running", st.acc},
-                                    {"test_acc", test_acc},
-                                    {"epoch_s", st.seconds},
-                                    {"samples_per_s", st.samples_per_s}});
-      });
+  auto log_epoch = [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
+    bool eval_now = cfg.eval_every > 0 && (e + 1) % cfg.eval_every == 0;
+    double test_acc = eval_now ? accuracy(*model, ds.test, test_idx, norm) : -1;
+    char status[128];
+    std::snprintf(status, sizeof status, "loss %.4f train %.2f%%", st.loss, st.acc);
+    std::string line = status;
+    if (eval_now) {
+      std::snprintf(status, sizeof status, " test %.2f%%", test_acc);
+      line += status;
+    }
+    prog.finish(line);
+    nlohmann::json rec = {{"epoch", e + 1},
+                          {"loss", st.loss},
+                          {"train_acc_running", st.acc},
+                          {"epoch_s", st.seconds},
+                          {"samples_per_s", st.samples_per_s}};
+    if (eval_now) rec["test_acc"] = test_acc;
+    io::append_jsonl(log_path, rec);
+  };
+  // metrics.json reports `eval_model`: the model itself, or for SISA the shards' ensemble
+  // (model.safetensors then holds shard 0, see train/sisa_train.h).
+  std::shared_ptr<models::Classifier> eval_model = model;
+  nlohmann::json method_metrics = nlohmann::json::object();
+  if (!cfg.sisa.empty()) {
+    SisaTrainResult r = train_sisa(dir, train, train_idx, norm, mc, cfg, ds.test);
+    model = r.models[0];
+    eval_model = std::make_shared<SisaEnsemble>(r.models, SisaEnsemble::Aggregate::Vote);
+    method_metrics = {{"sisa", r.report}};
+  } else {
+    fit(*model, train, train_idx, norm, cfg, log_epoch,
+        amnesiac
+            ? std::function<void(EpochOptions&)>([&](EpochOptions& eo) { amnesiac->install(eo); })
+            : nullptr);
+    if (amnesiac) method_metrics = {{"amnesiac", amnesiac->finish()}};
+  }
 
   nlohmann::json metrics;
-  metrics["test_acc"] = accuracy(*model, ds.test, test_idx, norm);
+  metrics["test_acc"] = accuracy(*eval_model, ds.test, test_idx, norm);
   if (!cfg.exclude.empty()) {
-    metrics["forget_acc"] = accuracy(*model, train, fs_split.forget, norm);
-    metrics["retain_acc"] = accuracy(*model, train, fs_split.retain, norm);
+    metrics["forget_acc"] = accuracy(*eval_model, train, fs_split.forget, norm);
+    metrics["retain_acc"] = accuracy(*eval_model, train, fs_split.retain, norm);
   } else {
-    metrics["train_acc"] = accuracy(*model, train, train_idx, norm);
+    metrics["train_acc"] = accuracy(*eval_model, train, train_idx, norm);
   }
+  metrics.update(method_metrics);
   metrics["wall_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   metrics["device"] = cfg.device;

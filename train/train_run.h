@@ -33,6 +33,10 @@ struct TrainConfig {
   std::string exclude;  // forget SPEC removed from the training set (exact retrain)
   int64_t subset = 0;   // train on N rows chosen by the seed (0 = all); see load_training_data
   bool overwrite = false;
+  int64_t eval_every = 1;  // test accuracy in log.jsonl every N epochs (0: only at the end)
+  std::string sisa;            // "S:R": S shard models over R slices (train/sisa_train.h)
+  bool amnesiac = false;       // record per-batch updates (train/amnesiac.h)
+  std::string amnesiac_track;  // forget SPEC of the samples whose batches are recorded ("" = all)
 
   nlohmann::json to_json() const;
 };
@@ -42,9 +46,11 @@ TrainConfig train_config_from_json(const nlohmann::json& j);
 
 // The epoch loop of a training run on `indices` of `train` (optimizer, schedule, augmentation
 // from cfg); after each epoch `on_epoch(epoch, stats)` is called (logging, test accuracy).
+// `configure` (optional) may add hooks to the epoch options (amnesiac recording).
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
          const Normalization& norm, const TrainConfig& cfg,
-         const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch);
+         const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch,
+         const std::function<void(EpochOptions&)>& configure = nullptr);
 
 // The data of a run: the spec's train/test split, the training set cut to `subset` rows (a
 // seeded choice, kept in dataset order) when subset > 0. Forget specs, forget.txt and every

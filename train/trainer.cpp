@@ -91,6 +91,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
       for (size_t i = 0; i < y.size(); ++i) y[i] = o.relabel(b.indices[i], y[i], epoch);
       b.y = Tensor::from_vector_i64(b.y.shape(), y);
     }
+    if (o.before_step) o.before_step(b);
     opt.zero_grad();
     Tensor logits = model.forward(norm.apply(b.x));
     Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);

@@ -14,6 +14,10 @@
 #include "engine/profile/progress.h"
 #include "models/classifier.h"
 
+namespace lethe::data {
+struct Batch;  // data/loader.h
+}
+
 namespace lethe::train {
 
 struct Normalization {
@@ -46,6 +50,9 @@ struct EpochOptions {
   std::function<Tensor()> extra_loss;
   // called after every optimizer step (e.g. restoring masked parameters).
   std::function<void()> after_step;
+  // called with the batch right before its step begins (before zero_grad), e.g. to snapshot
+  // the parameters so that the step's update can be recorded (amnesiac unlearning).
+  std::function<void(const data::Batch&)> before_step;
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

@@ -41,6 +41,7 @@ struct UnlearnContext {
   train::Normalization norm;
   nlohmann::json original_config;  // the original run's config.json (its training recipe)
   std::string original_dir;
+  std::string out_dir;  // the output run directory (created before the method runs)
   UnlearnOptions opt;
   PhaseTimer* timer = nullptr;
   nlohmann::json report = nlohmann::json::object();  // method-specific results for metrics.json

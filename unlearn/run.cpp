@@ -52,6 +52,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   ctx.norm = norm;
   ctx.original_config = orig_cfg;
   ctx.original_dir = req.from;
+  ctx.out_dir = req.out;
   ctx.opt = req.opt;
   ctx.timer = &timer;
   std::vector<int64_t> forgotten;

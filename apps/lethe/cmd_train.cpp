@@ -34,7 +34,15 @@ Command add_train(CLI::App& app) {
   sub->add_option("--device", cfg->device, "cpu|cuda")->capture_default_str();
   sub->add_option("--exclude", cfg->exclude, "forget SPEC left out of training (exact retrain)");
   sub->add_option("--subset", cfg->subset, "train on N samples of the training set");
+  sub->add_option("--eval-every", cfg->eval_every, "test accuracy every N epochs (0: at the end)")
+      ->capture_default_str();
   sub->add_flag("--overwrite", cfg->overwrite, "replace results in an existing --out");
+  sub->add_option("--sisa", cfg->sisa,
+                  "S:R: SISA training, S shard models over R slices (for --method sisa)");
+  sub->add_flag("--amnesiac", cfg->amnesiac,
+                "store every batch's parameter update (for --method amnesiac)");
+  sub->add_option("--amnesiac-track", cfg->amnesiac_track,
+                  "forget SPEC of the samples whose batches --amnesiac stores (default: all)");
   return {sub, [cfg] {
             nlohmann::json m = train::run_training(*cfg);
             std::printf("%s\n", m.dump(2).c_str());

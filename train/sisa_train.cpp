@@ -1,0 +1,369 @@
+// SISA training (Bourtoule et al., S&P 2021): shards × cumulative slices with a checkpoint after
+// every slice, so unlearning retrains one shard from the last checkpoint that never saw the
+// deleted point. See sisa_train.h for the run-directory layout and the choices made.
+#include "train/sisa_train.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "data/random.h"
+#include "engine/core/error.h"
+#include "engine/io/run_dir.h"
+#include "engine/nn/init.h"
+#include "engine/ops/ops.h"
+#include "models/checkpoint.h"
+
+namespace lethe::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Randomness purposes private to SISA (beyond data::Stream's), so they never share a stream
+// with the loader's shuffles of the same seed.
+constexpr uint64_t kSisaPartition = 0x5157'0001;
+constexpr uint64_t kSisaInit = 0x5157'0002;
+constexpr uint64_t kSisaStage = 0x5157'0003;
+
+int64_t parse_count(const std::string& s, const std::string& spec) {
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  LETHE_CHECK(used == s.size() && !s.empty() && v >= 1, "--sisa ", spec,
+              ": expected S:R with positive integers (shards:slices), e.g. 4:2");
+  return v;
+}
+
+}  // namespace
+
+SisaSpec parse_sisa_spec(const std::string& spec) {
+  size_t colon = spec.find(':');
+  LETHE_CHECK(colon != std::string::npos, "--sisa ", spec,
+              ": expected S:R with positive integers (shards:slices), e.g. 4:2");
+  SisaSpec s;
+  s.shards = parse_count(spec.substr(0, colon), spec);
+  s.slices = parse_count(spec.substr(colon + 1), spec);
+  return s;
+}
+
+int64_t sisa_epochs_per_slice(int64_t epochs, int64_t slices) {
+  if (epochs <= 0) return 0;
+  return std::max<int64_t>(1, (2 * epochs + slices) / (slices + 1));  // ceil(2e / (R+1))
+}
+
+std::string indices_hash(const std::vector<int64_t>& sorted) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (int64_t v : sorted) {
+    uint64_t u = static_cast<uint64_t>(v);
+    for (int b = 0; b < 8; ++b) {
+      h ^= (u >> (8 * b)) & 0xff;
+      h *= 0x100000001b3ULL;
+    }
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::vector<int64_t> SisaManifest::seen(int64_t s, int64_t r) const {
+  std::vector<int64_t> out;
+  for (int64_t k = 0; k <= r; ++k) {
+    const auto& ix = shards.at(s).slices.at(k).indices;
+    out.insert(out.end(), ix.begin(), ix.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int64_t SisaManifest::work(int64_t s, int64_t from_slice) const {
+  int64_t w = 0;
+  for (int64_t r = from_slice; r < num_slices(); ++r)
+    w += static_cast<int64_t>(seen(s, r).size()) * epochs_per_slice;
+  return w;
+}
+
+int64_t SisaManifest::total_work() const {
+  int64_t w = 0;
+  for (int64_t s = 0; s < num_shards(); ++s) w += work(s);
+  return w;
+}
+
+nlohmann::json SisaManifest::to_json() const {
+  nlohmann::json js = nlohmann::json::array();
+  for (const SisaShard& sh : shards) {
+    nlohmann::json sl = nlohmann::json::array();
+    for (const SisaSlice& x : sh.slices)
+      sl.push_back({{"indices", x.indices}, {"hash", x.hash}, {"checkpoint", x.checkpoint}});
+    js.push_back({{"init", sh.init}, {"slices", sl}});
+  }
+  return {{"format", "lethe-sisa"},
+          {"version", 1},
+          {"shards", num_shards()},
+          {"slices", num_slices()},
+          {"epochs_per_slice", epochs_per_slice},
+          {"seed", seed},
+          {"train_size", train_size},
+          {"shard", js}};
+}
+
+SisaManifest SisaManifest::from_json(const nlohmann::json& j, const std::string& where) {
+  SisaManifest m;
+  try {
+    LETHE_CHECK(j.value("format", std::string()) == "lethe-sisa", "not a SISA manifest");
+    m.epochs_per_slice = j.at("epochs_per_slice").get<int64_t>();
+    m.seed = j.at("seed").get<uint64_t>();
+    m.train_size = j.at("train_size").get<int64_t>();
+    int64_t R = j.at("slices").get<int64_t>();
+    for (const auto& sh : j.at("shard")) {
+      SisaShard s;
+      s.init = sh.at("init").get<std::string>();
+      for (const auto& x : sh.at("slices"))
+        s.slices.push_back({x.at("indices").get<std::vector<int64_t>>(),
+                            x.at("hash").get<std::string>(),
+                            x.at("checkpoint").get<std::string>()});
+      LETHE_CHECK(static_cast<int64_t>(s.slices.size()) == R, "shard ", m.shards.size(), " has ",
+                  s.slices.size(), " slices, expected ", R);
+      m.shards.push_back(std::move(s));
+    }
+    LETHE_CHECK(m.num_shards() == j.at("shards").get<int64_t>(), "shard count mismatch");
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_FAIL(where, ": bad SISA manifest: ", e.what());
+  } catch (const Error& e) {
+    LETHE_FAIL(where, ": bad SISA manifest: ", e.what());
+  }
+  return m;
+}
+
+SisaManifest sisa_partition(const std::vector<int64_t>& train_idx, int64_t shards, int64_t slices,
+                            uint64_t seed, int64_t epochs_per_slice) {
+  const int64_t n = static_cast<int64_t>(train_idx.size());
+  LETHE_CHECK(n >= shards * slices, "--sisa ", shards, ":", slices, ": ", n,
+              " training samples cannot fill ", shards * slices, " non-empty slices");
+  std::vector<int64_t> p = data::permutation(n, data::stream_key(seed, kSisaPartition));
+  SisaManifest m;
+  m.epochs_per_slice = epochs_per_slice;
+  m.seed = seed;
+  for (int64_t s = 0; s < shards; ++s) {
+    int64_t lo = n * s / shards, hi = n * (s + 1) / shards, len = hi - lo;
+    SisaShard sh;
+    sh.init = sisa_init_path(s);
+    for (int64_t r = 0; r < slices; ++r) {
+      SisaSlice x;
+      for (int64_t k = lo + len * r / slices; k < lo + len * (r + 1) / slices; ++k)
+        x.indices.push_back(train_idx[p[k]]);
+      std::sort(x.indices.begin(), x.indices.end());
+      sh.slices.push_back(std::move(x));
+    }
+    m.shards.push_back(std::move(sh));
+  }
+  for (int64_t s = 0; s < shards; ++s)
+    for (int64_t r = 0; r < slices; ++r) {
+      SisaSlice& x = m.shards[s].slices[r];
+      x.hash = indices_hash(m.seen(s, r));
+      x.checkpoint = sisa_slice_path(s, r + 1, x.hash);
+    }
+  return m;
+}
+
+std::string sisa_init_path(int64_t shard) {
+  return "sisa/shard-" + std::to_string(shard) + "/init.safetensors";
+}
+
+std::string sisa_slice_path(int64_t shard, int64_t slice, const std::string& hash) {
+  return "sisa/shard-" + std::to_string(shard) + "/slice-" + std::to_string(slice) + "-" + hash +
+         ".safetensors";
+}
+
+SisaManifest read_sisa_manifest(const std::string& run_dir) {
+  const std::string sdir = run_dir + "/sisa";
+  LETHE_CHECK(fs::is_directory(sdir), sdir,
+              " not found: the original run was not trained with SISA shards (lethe train --sisa "
+              "S:R)");
+  const std::string path = sdir + "/manifest.json";
+  LETHE_CHECK(fs::exists(path), path, " not found: the SISA training of ", run_dir,
+              " did not finish (retrain it with lethe train --sisa S:R)");
+  return SisaManifest::from_json(io::read_json(path), path);
+}
+
+void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m) {
+  io::write_json_atomic(run_dir + "/sisa/manifest.json", m.to_json());
+}
+
+std::shared_ptr<models::Classifier> sisa_init_model(const models::ModelConfig& mc, uint64_t seed,
+                                                    int64_t shard) {
+  nn::manual_seed(data::stream_key(seed, kSisaInit, static_cast<uint64_t>(shard)));
+  return models::build_model(mc);
+}
+
+int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
+                         const std::vector<int64_t>& seen, const Normalization& norm,
+                         const TrainConfig& cfg, int64_t epochs, uint64_t seed, int64_t shard,
+                         int64_t slice) {
+  // A stage restarts the optimizer and schedule: a checkpoint holds the model only (as in the
+  // paper), so retraining from it must not depend on optimizer state that was never saved.
+  TrainConfig stage = cfg;
+  stage.epochs = epochs;
+  stage.seed = data::stream_key(
+      seed, kSisaStage, (static_cast<uint64_t>(shard) << 32) | static_cast<uint64_t>(slice));
+  nn::manual_seed(stage.seed);  // stochastic layers (dropout) depend on the stage alone
+  fit(model, train, seen, norm, stage, [](int64_t, const EpochStats& st, profile::Progress& prog) {
+    char status[96];
+    std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
+    prog.finish(status);
+  });
+  return static_cast<int64_t>(seen.size()) * epochs;
+}
+
+SisaEnsemble::SisaEnsemble(std::vector<std::shared_ptr<models::Classifier>> members, Aggregate agg)
+    : members_(std::move(members)), agg_(agg) {
+  LETHE_CHECK(!members_.empty(), "SisaEnsemble: no shard models");
+  // Shard 0's tensors and children under their own names: state_dict() (and so model.safetensors
+  // written by the callers) is exactly shard 0's checkpoint.
+  models::Classifier& m0 = *members_[0];
+  for (const auto& [n, t] : m0.named_parameters())
+    if (n.find('.') == std::string::npos) register_parameter(n, t);
+  for (const auto& [n, t] : m0.named_buffers())
+    if (n.find('.') == std::string::npos) register_buffer(n, t);
+  for (const auto& [n, c] : m0.named_children()) register_module(n, c);
+}
+
+SisaEnsemble::Aggregate SisaEnsemble::parse_aggregate(const std::string& s) {
+  if (s == "vote") return Aggregate::Vote;
+  if (s == "softmax") return Aggregate::Softmax;
+  LETHE_FAIL("SISA aggregate: unknown '", s, "' (use vote or softmax)");
+}
+
+void SisaEnsemble::train(bool on) {
+  Module::train(on);
+  for (auto& m : members_) m->train(on);
+}
+
+int64_t SisaEnsemble::num_features() const {
+  int64_t f = 0;
+  for (const auto& m : members_) f += m->num_features();
+  return f;
+}
+
+Tensor SisaEnsemble::aggregate(const std::vector<Tensor>& logits) const {
+  return aggregate_logits(logits, agg_);
+}
+
+Tensor SisaEnsemble::aggregate_logits(const std::vector<Tensor>& logits, Aggregate agg) {
+  const int64_t N = logits[0].size(0), C = logits[0].size(1);
+  const double inv = 1.0 / static_cast<double>(logits.size());
+  std::vector<float> out(static_cast<size_t>(N * C), 0.f);
+  for (const Tensor& l : logits) {
+    std::vector<float> p = ops::softmax(l.detach(), 1).to_vector();
+    std::vector<float> lv = l.detach().to_vector();
+    for (int64_t i = 0; i < N; ++i) {
+      if (agg == Aggregate::Vote) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < C; ++c)
+          if (lv[i * C + c] > lv[i * C + best]) best = c;
+        out[i * C + best] += 1.f;
+      }
+      // Softmax mode: the mean probability. Vote mode: half of it breaks ties between equal
+      // vote counts (its total over classes is 0.5 < 1, so it never overturns a vote).
+      double w = agg == Aggregate::Vote ? 0.5 * inv : inv;
+      for (int64_t c = 0; c < C; ++c) out[i * C + c] += static_cast<float>(w * p[i * C + c]);
+    }
+  }
+  return Tensor::from_vector({N, C}, out);
+}
+
+Tensor SisaEnsemble::forward(const Tensor& x) {
+  std::vector<Tensor> logits;
+  for (auto& m : members_) logits.push_back(m->forward(x));
+  return aggregate(logits);
+}
+
+Tensor SisaEnsemble::forward_features(const Tensor& x) {
+  std::vector<Tensor> fs;
+  for (auto& m : members_) fs.push_back(m->forward_features(x));
+  return ops::concat(fs, 1);
+}
+
+Tensor SisaEnsemble::forward_head(const Tensor& f) {
+  std::vector<Tensor> logits;
+  int64_t at = 0;
+  for (auto& m : members_) {
+    int64_t k = m->num_features();
+    logits.push_back(m->forward_head(ops::slice(f, 1, at, at + k)));
+    at += k;
+  }
+  return aggregate(logits);
+}
+
+SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
+                           const std::vector<int64_t>& train_idx, const Normalization& norm,
+                           const models::ModelConfig& mc, const TrainConfig& cfg,
+                           const data::Dataset& test) {
+  SisaSpec sp = parse_sisa_spec(cfg.sisa);
+  const int64_t e = sisa_epochs_per_slice(cfg.epochs, sp.slices);
+  SisaTrainResult res;
+  res.manifest = sisa_partition(train_idx, sp.shards, sp.slices, cfg.seed, e);
+  SisaManifest& m = res.manifest;
+  m.train_size = train.size();
+  // The run directory's sisa/ is this run's own: stale checkpoints of an overwritten run go.
+  fs::remove_all(dir + "/sisa");
+  const std::map<std::string, std::string> meta = {{"normalize", norm.to_json().dump()}};
+  const std::string log_path = dir + "/log.jsonl";
+  std::vector<int64_t> test_idx = all_indices(test);
+  nlohmann::json shard_acc = nlohmann::json::array();
+  std::vector<Tensor> test_logits;  // each shard's, evaluated once for every aggregate
+  auto acc_of = [&](const Tensor& logits) {
+    std::vector<float> lv = logits.to_vector();
+    const int64_t C = logits.size(1);
+    const int64_t* y = test.labels.data<int64_t>();
+    int64_t correct = 0;
+    for (size_t i = 0; i < test_idx.size(); ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < C; ++c)
+        if (lv[i * C + c] > lv[i * C + best]) best = c;
+      correct += best == y[test_idx[i]];
+    }
+    return test_idx.empty() ? 0.0 : 100.0 * correct / static_cast<double>(test_idx.size());
+  };
+  for (int64_t s = 0; s < sp.shards; ++s) {
+    fs::create_directories(dir + "/sisa/shard-" + std::to_string(s));
+    std::shared_ptr<models::Classifier> model = sisa_init_model(mc, cfg.seed, s);
+    models::save_checkpoint(dir + "/" + m.shards[s].init, *model, mc, meta);
+    for (int64_t r = 0; r < sp.slices; ++r) {
+      std::vector<int64_t> seen = m.seen(s, r);
+      std::fprintf(stderr, "sisa: shard %lld/%lld, slices 1..%lld (%zu samples, %lld epochs)\n",
+                   static_cast<long long>(s + 1), static_cast<long long>(sp.shards),
+                   static_cast<long long>(r + 1), seen.size(), static_cast<long long>(e));
+      sisa_train_stage(*model, train, seen, norm, cfg, e, cfg.seed, s, r);
+      models::save_checkpoint(dir + "/" + m.shards[s].slices[r].checkpoint, *model, mc, meta);
+      io::append_jsonl(log_path, {{"shard", s},
+                                  {"slice", r + 1},
+                                  {"seen", seen.size()},
+                                  {"epochs", e},
+                                  {"checkpoint", m.shards[s].slices[r].checkpoint}});
+    }
+    test_logits.push_back(predict_logits(*model, test, test_idx, norm));
+    shard_acc.push_back(acc_of(test_logits.back()));
+    res.models.push_back(model);
+  }
+  write_sisa_manifest(dir, m);
+  res.report = {
+      {"shards", sp.shards},
+      {"slices", sp.slices},
+      {"epochs_per_slice", e},
+      {"aggregate", "vote"},
+      {"test_acc_vote",
+       acc_of(SisaEnsemble::aggregate_logits(test_logits, SisaEnsemble::Aggregate::Vote))},
+      {"test_acc_softmax",
+       acc_of(SisaEnsemble::aggregate_logits(test_logits, SisaEnsemble::Aggregate::Softmax))},
+      {"shard_test_acc", shard_acc},
+      {"work_samples_epochs", m.total_work()},
+      {"model_safetensors", "shard 0's final model; the ensemble is in sisa/"}};
+  return res;
+}
+
+}  // namespace lethe::train
