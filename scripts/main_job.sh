@@ -12,7 +12,8 @@ EPOCHS="${EPOCHS:-12}"         # original and retrain
 WIDTH="${WIDTH:-8}"            # ResNet-18 width (64 = torchvision)
 FORGET="${FORGET:-random:0.1}"
 FT_EPOCHS="${FT_EPOCHS:-5}"
-METHODS="${METHODS:-ft}"
+AMUN_EPOCHS="${AMUN_EPOCHS:-3}"   # lr decays ×0.1 per epoch: later epochs barely move the model
+METHODS="${METHODS:-ft amun}"
 
 mkdir -p "$OUT"
 "$LETHE" train --model resnet18 --width "$WIDTH" --data fashion-mnist --subset "$SUBSET" \
@@ -28,6 +29,7 @@ dirs="$OUT/original-eval $OUT/retrain"
 for m in $METHODS; do
   extra=""
   [ "$m" = "ft" ] && extra="--epochs $FT_EPOCHS"
+  [ "$m" = "amun" ] && extra="--epochs $AMUN_EPOCHS"
   if "$LETHE" unlearn --from "$OUT/original" --method "$m" --forget "$FORGET" $extra \
       --out "$OUT/$m" --overwrite > /dev/null; then
     dirs="$dirs $OUT/$m"

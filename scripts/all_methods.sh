@@ -1,0 +1,32 @@
+#!/bin/sh
+# Every unlearning method on the main job's original model (run scripts/main_job.sh first), the
+# SISA and amnesiac variants trained with the same recipe, and the layer-scope cost ratios for
+# ft and amun (method defaults: ft 10 epochs, amun 10). Writes runs/main/all-methods/compare.md. About 15 minutes on 2 cores.
+set -eu
+LETHE="${LETHE:-build/cpu-release/lethe}"
+OUT="${OUT:-runs/main}"
+FORGET="${FORGET:-random:0.1}"
+O="$OUT/original"
+[ -f "$O/metrics.json" ] || { echo "all_methods: run scripts/main_job.sh first ($O missing)" >&2; exit 1; }
+recipe="--model resnet18 --width 8 --data fashion-mnist --subset 5000 --epochs 12 --batch 128 \
+  --lr 0.05 --schedule cosine --augment none --seed 0 --eval-every 0 --overwrite"
+dirs="$OUT/original-eval $OUT/retrain"
+for m in ft rl ga l1 bs be salun amun amun-salun; do
+  "$LETHE" unlearn --from "$O" --method "$m" --forget "$FORGET" --out "$OUT/all-$m" \
+    --overwrite > /dev/null
+  dirs="$dirs $OUT/all-$m"
+done
+"$LETHE" train $recipe --sisa 4:2 --out "$OUT/original-sisa" > /dev/null
+"$LETHE" unlearn --from "$OUT/original-sisa" --method sisa --forget "$FORGET" --out "$OUT/sisa" --overwrite > /dev/null
+"$LETHE" train $recipe --amnesiac --out "$OUT/original-amnesiac" > /dev/null
+"$LETHE" unlearn --from "$OUT/original-amnesiac" --method amnesiac --forget "$FORGET" --out "$OUT/amnesiac" --overwrite > /dev/null
+dirs="$dirs $OUT/sisa $OUT/amnesiac"
+for m in ft amun; do
+  for s in head last:1; do
+    tag=$(echo "$s" | tr ':' '-')
+    "$LETHE" unlearn --from "$O" --method "$m" --forget "$FORGET" --layers "$s" \
+      --out "$OUT/all-$m-$tag" --overwrite > /dev/null
+    dirs="$dirs $OUT/all-$m-$tag"
+  done
+done
+"$LETHE" compare $dirs --reference "$OUT/retrain" --out "$OUT/all-methods"
