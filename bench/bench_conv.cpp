@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
       double tob = 0;
       if (ob.sgemm) {
         // The same im2col + GEMM forward with OpenBLAS's SGEMM (one GEMM per image).
-        kernels::cpu::ConvGeom g{s.C, s.HW, s.HW, s.K, s.K, OHW, OHW, s.stride, s.stride, s.pad, s.pad};
+        kernels::cpu::ConvGeom g{s.C, s.HW,     s.HW,     s.K,   s.K,  OHW,
+                                 OHW, s.stride, s.stride, s.pad, s.pad};
         int64_t CKK = s.C * s.K * s.K;
         std::vector<float> cols(CKK * OHW * OHW);
         tob = best_of(reps, [&] {
@@ -98,17 +99,20 @@ int main(int argc, char** argv) {
               b = cols.data();
             }
             ob.sgemm(bench::kCblasRowMajor, bench::kCblasNoTrans, bench::kCblasNoTrans,
-                     static_cast<int>(s.O), static_cast<int>(OHW * OHW), static_cast<int>(CKK),
-                     1.f, w.data<float>(), static_cast<int>(CKK), b, static_cast<int>(OHW * OHW),
-                     0.f, y.data<float>() + n * s.O * OHW * OHW, static_cast<int>(OHW * OHW));
+                     static_cast<int>(s.O), static_cast<int>(OHW * OHW), static_cast<int>(CKK), 1.f,
+                     w.data<float>(), static_cast<int>(CKK), b, static_cast<int>(OHW * OHW), 0.f,
+                     y.data<float>() + n * s.O * OHW * OHW, static_cast<int>(OHW * OHW));
           }
         });
       }
       double gf = flops / 1e9;
       std::fprintf(stderr, "%-24s %3d %10.1f %10.1f %10.1f %12.1f\n", s.name, threads, gf / tf,
                    gf / td, gf / tw, tob > 0 ? gf / tob : 0.0);
-      out.push_back({{"layer", s.name}, {"batch", N}, {"threads", threads},
-                     {"fwd_gflops", gf / tf}, {"bwd_data_gflops", gf / td},
+      out.push_back({{"layer", s.name},
+                     {"batch", N},
+                     {"threads", threads},
+                     {"fwd_gflops", gf / tf},
+                     {"bwd_data_gflops", gf / td},
                      {"bwd_weight_gflops", gf / tw},
                      {"openblas_im2col_fwd_gflops", tob > 0 ? gf / tob : 0.0}});
     }

@@ -27,7 +27,8 @@ int main() {
       for (int r = 0; r < 5; ++r) {
         auto t0 = std::chrono::steady_clock::now();
         testing::run_op(op, *big, be);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        best = std::min(
+            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
       std::fprintf(stderr, "%-24s %-8s %-32s %12.1f\n", op.name.c_str(), be.c_str(),
                    big->label.c_str(), best * 1e6);

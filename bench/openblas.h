@@ -9,9 +9,9 @@
 namespace lethe::bench {
 
 // The CBLAS ABI of the LP64 OpenBLAS build: enums and blasint are plain ints.
-using CblasSgemmFn = void (*)(int order, int trans_a, int trans_b, int M, int N, int K,
-                              float alpha, const float* A, int lda, const float* B, int ldb,
-                              float beta, float* C, int ldc);
+using CblasSgemmFn = void (*)(int order, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                              const float* A, int lda, const float* B, int ldb, float beta,
+                              float* C, int ldc);
 using SetThreadsFn = void (*)(int);
 constexpr int kCblasRowMajor = 101, kCblasNoTrans = 111, kCblasTrans = 112;
 
@@ -38,7 +38,8 @@ inline OpenBlas load_openblas() {
   using ConfigFn = char* (*)();
   auto config = reinterpret_cast<ConfigFn>(dlsym(h, "openblas_get_config"));
   auto corename = reinterpret_cast<ConfigFn>(dlsym(h, "openblas_get_corename"));
-  ob.status = std::string(config ? config() : "OpenBLAS") + " core=" + (corename ? corename() : "?");
+  ob.status =
+      std::string(config ? config() : "OpenBLAS") + " core=" + (corename ? corename() : "?");
   return ob;
 }
 

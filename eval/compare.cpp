@@ -31,8 +31,8 @@ CompareRow read_row(const std::string& dir) {
   r.method = m.value("method", std::string());
   if (r.method.empty() && fs::exists(dir + "/config.json")) {
     nlohmann::json c = io::read_json(dir + "/config.json");
-    r.method = c.contains("exclude") && !c["exclude"].get<std::string>().empty() ? "retrain"
-                                                                                  : "original";
+    r.method =
+        c.contains("exclude") && !c["exclude"].get<std::string>().empty() ? "retrain" : "original";
   }
   r.forget = get(m, "forget_acc");
   r.retain = get(m, "retain_acc");
@@ -73,7 +73,8 @@ std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
 }
 
 std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference) {
-  std::string s = "| run | method | forget acc | retain acc | test acc | MIA | time s | avg gap |\n";
+  std::string s =
+      "| run | method | forget acc | retain acc | test acc | MIA | time s | avg gap |\n";
   s += "|---|---|---|---|---|---|---|---|\n";
   for (const CompareRow& r : rows)
     s += "| " + r.dir + " | " + r.method + " | " + fmt(r.forget) + " | " + fmt(r.retain) + " | " +

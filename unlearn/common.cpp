@@ -35,8 +35,8 @@ void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<in
     opt.set_lr(l);
     profile::Progress prog(phase + " " + std::to_string(e + 1) + "/" + std::to_string(epochs),
                            static_cast<int64_t>(indices.size()));
-    train::EpochStats st = train::train_epoch(*ctx.model, opt, *ctx.train, indices, ctx.norm, eo,
-                                              e, &prog);
+    train::EpochStats st =
+        train::train_epoch(*ctx.model, opt, *ctx.train, indices, ctx.norm, eo, e, &prog);
     char status[96];
     std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
     prog.finish(status);

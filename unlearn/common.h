@@ -1,5 +1,6 @@
 // Helpers shared by the unlearning methods: optimizers over the scoped parameters and plain
-// epochs over an index list (hooks for relabelling, ascent, penalties, masks in train::EpochOptions).
+// epochs over an index list (hooks for relabelling, ascent, penalties, masks in
+// train::EpochOptions).
 #pragma once
 #include <memory>
 

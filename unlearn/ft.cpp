@@ -21,5 +21,7 @@ class FineTune : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_ft() { return std::make_unique<FineTune>(); }
+std::unique_ptr<Method> make_ft() {
+  return std::make_unique<FineTune>();
+}
 }  // namespace lethe::unlearn

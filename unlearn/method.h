@@ -21,8 +21,8 @@ struct UnlearnOptions {
   double lr = -1;       // -1: the method's default
   int64_t batch = 128;
   uint64_t seed = 0;
-  bool no_retain = false;    // only D_F is available
-  std::string layers = "all";  // layer SCOPE (unlearn/scope.h)
+  bool no_retain = false;                           // only D_F is available
+  std::string layers = "all";                       // layer SCOPE (unlearn/scope.h)
   nlohmann::json extra = nlohmann::json::object();  // method-specific options (--opt key=value)
 
   int64_t epochs_or(int64_t d) const { return epochs >= 0 ? epochs : d; }
@@ -37,7 +37,7 @@ struct UnlearnContext {
   models::ModelConfig model_config;
   const data::Dataset* train = nullptr;
   const data::Dataset* test = nullptr;
-  data::ForgetSplit split;     // indices into *train
+  data::ForgetSplit split;  // indices into *train
   train::Normalization norm;
   nlohmann::json original_config;  // the original run's config.json (its training recipe)
   std::string original_dir;

@@ -6,8 +6,7 @@ PhaseTimer::Scope::Scope(PhaseTimer& t, std::string phase)
     : t_(t), phase_(std::move(phase)), start_(std::chrono::steady_clock::now()) {}
 
 PhaseTimer::Scope::~Scope() {
-  t_.add(phase_,
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  t_.add(phase_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
 }
 
 double PhaseTimer::total() const {

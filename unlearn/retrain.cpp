@@ -54,6 +54,8 @@ class Retrain : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_retrain() { return std::make_unique<Retrain>(); }
+std::unique_ptr<Method> make_retrain() {
+  return std::make_unique<Retrain>();
+}
 
 }  // namespace lethe::unlearn

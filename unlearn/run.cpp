@@ -31,13 +31,13 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
           ? train::Normalization::from_json(nlohmann::json::parse(ck.metadata.at("normalize")))
           : train::Normalization::from_json(orig_cfg.value("normalize", nlohmann::json()));
   // The original run's seed fixes its data split (folder/csv/synthetic sources).
-  data::DataSplit ds = train::load_training_data(orig_cfg.at("data").get<std::string>(),
-                                                 orig_cfg.value("seed", 0ull),
-                                                 orig_cfg.value("subset", int64_t{0}));
+  data::DataSplit ds =
+      train::load_training_data(orig_cfg.at("data").get<std::string>(),
+                                orig_cfg.value("seed", 0ull), orig_cfg.value("subset", int64_t{0}));
   data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, req.opt.seed);
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
-  LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ",
-              req.requests, " exceeds the ", full.forget.size(), " samples to forget");
+  LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ", req.requests,
+              " exceeds the ", full.forget.size(), " samples to forget");
   io::prepare_run_dir(req.out, req.overwrite);
 
   // Successive requests: a seeded order of the forget set cut into `requests` parts.
@@ -107,15 +107,23 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   m["threads"] = omp_get_max_threads();
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
 
-  nlohmann::json cfg = {{"from", req.from},         {"method", req.method},
-                        {"forget", req.forget},     {"requests", req.requests},
-                        {"epochs", req.opt.epochs}, {"lr", req.opt.lr},
-                        {"batch", req.opt.batch},   {"seed", req.opt.seed},
-                        {"no_retain", req.opt.no_retain}, {"layers", req.opt.layers},
-                        {"options", req.opt.extra}, {"data", orig_cfg.at("data")},
+  nlohmann::json cfg = {{"from", req.from},
+                        {"method", req.method},
+                        {"forget", req.forget},
+                        {"requests", req.requests},
+                        {"epochs", req.opt.epochs},
+                        {"lr", req.opt.lr},
+                        {"batch", req.opt.batch},
+                        {"seed", req.opt.seed},
+                        {"no_retain", req.opt.no_retain},
+                        {"layers", req.opt.layers},
+                        {"options", req.opt.extra},
+                        {"data", orig_cfg.at("data")},
                         {"original_seed", orig_cfg.value("seed", 0ull)},
-                        {"model_config", ck.config.to_json()}, {"normalize", norm.to_json()},
-                        {"threads_used", omp_get_max_threads()}, {"build", train::build_info()}};
+                        {"model_config", ck.config.to_json()},
+                        {"normalize", norm.to_json()},
+                        {"threads_used", omp_get_max_threads()},
+                        {"build", train::build_info()}};
   io::write_json_atomic(req.out + "/config.json", cfg);
   data::write_index_file(req.out + "/forget.txt", final_split.forget);
   models::save_checkpoint(req.out + "/model.safetensors", *ctx.model, ck.config,

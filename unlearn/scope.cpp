@@ -14,8 +14,9 @@ std::vector<std::string> block_paths(models::Classifier& model) {
 
 namespace {
 bool starts_with_prefix(const std::string& name, const std::string& prefix) {
-  return name == prefix || (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
-                            name[prefix.size()] == '.');
+  return name == prefix ||
+         (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+          name[prefix.size()] == '.');
 }
 }  // namespace
 

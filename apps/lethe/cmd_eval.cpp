@@ -32,58 +32,57 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--out", o->out, "output directory for metrics.json")->required();
   sub->add_option("--threads", o->threads, "0 = all cores");
   sub->add_flag("--overwrite", o->overwrite, "replace results in an existing --out");
-  return {sub, [o] {
-            namespace fs = std::filesystem;
-            auto t0 = std::chrono::steady_clock::now();
-            if (o->threads > 0) omp_set_num_threads(o->threads);
-            LETHE_CHECK(o->forget.empty() || o->forget_file.empty(),
-                        "--forget and --forget-file are exclusive");
-            nlohmann::json cfg = io::read_json(o->from + "/config.json");
-            models::Checkpoint ck = models::load_checkpoint(o->from + "/model.safetensors");
-            train::Normalization norm =
-                ck.metadata.count("normalize")
-                    ? train::Normalization::from_json(
-                          nlohmann::json::parse(ck.metadata.at("normalize")))
-                    : train::Normalization::from_json(cfg.value("normalize", nlohmann::json()));
-            std::string spec = o->data.empty() ? cfg.at("data").get<std::string>() : o->data;
-            uint64_t seed = cfg.value("seed", uint64_t{0});
-            data::DataSplit ds = train::load_training_data(
-                spec, seed, o->data.empty() ? cfg.value("subset", int64_t{0}) : 0);
-            io::prepare_run_dir(o->out, o->overwrite);
+  return {
+      sub, [o] {
+        namespace fs = std::filesystem;
+        auto t0 = std::chrono::steady_clock::now();
+        if (o->threads > 0) omp_set_num_threads(o->threads);
+        LETHE_CHECK(o->forget.empty() || o->forget_file.empty(),
+                    "--forget and --forget-file are exclusive");
+        nlohmann::json cfg = io::read_json(o->from + "/config.json");
+        models::Checkpoint ck = models::load_checkpoint(o->from + "/model.safetensors");
+        train::Normalization norm =
+            ck.metadata.count("normalize")
+                ? train::Normalization::from_json(
+                      nlohmann::json::parse(ck.metadata.at("normalize")))
+                : train::Normalization::from_json(cfg.value("normalize", nlohmann::json()));
+        std::string spec = o->data.empty() ? cfg.at("data").get<std::string>() : o->data;
+        uint64_t seed = cfg.value("seed", uint64_t{0});
+        data::DataSplit ds = train::load_training_data(
+            spec, seed, o->data.empty() ? cfg.value("subset", int64_t{0}) : 0);
+        io::prepare_run_dir(o->out, o->overwrite);
 
-            std::vector<int64_t> forget;
-            bool have_forget = true;
-            if (!o->forget.empty())
-              forget = data::make_forget_split(o->forget, ds.train, seed).forget;
-            else if (!o->forget_file.empty())
-              forget = data::read_index_file(o->forget_file, ds.train.size());
-            else if (fs::exists(o->from + "/forget.txt"))
-              forget = data::read_index_file(o->from + "/forget.txt", ds.train.size());
-            else
-              have_forget = false;
+        std::vector<int64_t> forget;
+        bool have_forget = true;
+        if (!o->forget.empty())
+          forget = data::make_forget_split(o->forget, ds.train, seed).forget;
+        else if (!o->forget_file.empty())
+          forget = data::read_index_file(o->forget_file, ds.train.size());
+        else if (fs::exists(o->from + "/forget.txt"))
+          forget = data::read_index_file(o->from + "/forget.txt", ds.train.size());
+        else
+          have_forget = false;
 
-            auto& model = *ck.model;
-            nlohmann::json m;
-            m["test_acc"] = train::accuracy(model, ds.test, train::all_indices(ds.test), norm);
-            if (have_forget) {
-              data::ForgetSplit split =
-                  data::split_from_forget(forget, ds.train.size(), "forget set");
-              m["forget_acc"] = train::accuracy(model, ds.train, split.forget, norm);
-              m["retain_acc"] = train::accuracy(model, ds.train, split.retain, norm);
-              data::write_index_file(o->out + "/forget.txt", split.forget);
-            } else {
-              m["train_acc"] = train::accuracy(model, ds.train, train::all_indices(ds.train), norm);
-            }
-            m["wall_s"] =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            m["device"] = "cpu";
-            m["threads"] = omp_get_max_threads();
-            m["from"] = o->from;
-            m["build"] = train::build_info();
-            io::write_json_atomic(o->out + "/metrics.json", m);
-            std::printf("%s\n", m.dump(2).c_str());
-            return 0;
-          }};
+        auto& model = *ck.model;
+        nlohmann::json m;
+        m["test_acc"] = train::accuracy(model, ds.test, train::all_indices(ds.test), norm);
+        if (have_forget) {
+          data::ForgetSplit split = data::split_from_forget(forget, ds.train.size(), "forget set");
+          m["forget_acc"] = train::accuracy(model, ds.train, split.forget, norm);
+          m["retain_acc"] = train::accuracy(model, ds.train, split.retain, norm);
+          data::write_index_file(o->out + "/forget.txt", split.forget);
+        } else {
+          m["train_acc"] = train::accuracy(model, ds.train, train::all_indices(ds.train), norm);
+        }
+        m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        m["device"] = "cpu";
+        m["threads"] = omp_get_max_threads();
+        m["from"] = o->from;
+        m["build"] = train::build_info();
+        io::write_json_atomic(o->out + "/metrics.json", m);
+        std::printf("%s\n", m.dump(2).c_str());
+        return 0;
+      }};
 }
 
 }  // namespace lethe::app

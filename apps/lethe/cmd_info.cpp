@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/lethe/commands.h"
-#include "engine/core/build_info.h"
 #include "engine/backend/backend.h"
+#include "engine/core/build_info.h"
 #include "kernels/cpu/gemm.h"
 
 namespace lethe::app {

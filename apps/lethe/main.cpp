@@ -8,11 +8,10 @@
 int main(int argc, char** argv) {
   CLI::App app{"lethe: a deep-learning engine for machine-unlearning research"};
   app.require_subcommand(1);
-  std::vector<lethe::app::Command> cmds = {lethe::app::add_info(app), lethe::app::add_train(app),
-                                          lethe::app::add_eval(app), lethe::app::add_verify(app),
-                                          lethe::app::add_bench(app),
-                                          lethe::app::add_unlearn(app),
-                                          lethe::app::add_compare(app)};
+  std::vector<lethe::app::Command> cmds = {
+      lethe::app::add_info(app),   lethe::app::add_train(app), lethe::app::add_eval(app),
+      lethe::app::add_verify(app), lethe::app::add_bench(app), lethe::app::add_unlearn(app),
+      lethe::app::add_compare(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

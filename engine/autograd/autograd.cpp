@@ -11,14 +11,26 @@ thread_local bool g_grad_enabled = true;
 thread_local uint64_t g_nodes_run = 0;
 }  // namespace
 
-uint64_t backward_nodes_run() { return g_nodes_run; }
+uint64_t backward_nodes_run() {
+  return g_nodes_run;
+}
 
-bool grad_enabled() { return g_grad_enabled; }
+bool grad_enabled() {
+  return g_grad_enabled;
+}
 
-NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
-EnableGradGuard::EnableGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = true; }
-EnableGradGuard::~EnableGradGuard() { g_grad_enabled = prev_; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) {
+  g_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  g_grad_enabled = prev_;
+}
+EnableGradGuard::EnableGradGuard() : prev_(g_grad_enabled) {
+  g_grad_enabled = true;
+}
+EnableGradGuard::~EnableGradGuard() {
+  g_grad_enabled = prev_;
+}
 
 bool needs_graph(const std::vector<Tensor>& inputs) {
   if (!g_grad_enabled) return false;
@@ -60,7 +72,8 @@ void walk(const Tensor& root, const Tensor& grad_root,
   LETHE_CHECK(root.requires_grad(), "backward: the tensor does not require a gradient");
   Tensor g0 = grad_root;
   if (!g0.defined()) {
-    LETHE_CHECK(root.numel() == 1, "backward: a gradient must be given for non-scalar output of shape ",
+    LETHE_CHECK(root.numel() == 1,
+                "backward: a gradient must be given for non-scalar output of shape ",
                 shape_str(root.shape()));
     g0 = Tensor::ones(root.shape(), root.dtype());
   }
@@ -148,7 +161,9 @@ void walk(const Tensor& root, const Tensor& grad_root,
 
 }  // namespace
 
-void run_backward(const Tensor& root, const Tensor& grad_root) { walk(root, grad_root, nullptr); }
+void run_backward(const Tensor& root, const Tensor& grad_root) {
+  walk(root, grad_root, nullptr);
+}
 
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs) {
   std::unordered_map<TensorImpl*, Tensor> cap;

@@ -15,8 +15,8 @@ namespace lethe {
 
 // Gradients of the inputs given the output gradient; entries for inputs that need no gradient
 // may be left undefined. needs[i] == inputs[i].requires_grad().
-using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out,
-                                                     const std::vector<bool>& needs)>;
+using BackwardFn =
+    std::function<std::vector<Tensor>(const Tensor& grad_out, const std::vector<bool>& needs)>;
 
 struct Node {
   const char* name = "";

@@ -16,7 +16,21 @@
 namespace lethe {
 
 enum class UnaryOp : uint8_t {
-  Relu, Gelu, Abs, Sign, Sqrt, Exp, Log, Neg, Square, Pow, Clamp, Scale, AddScalar, Sigmoid, Tanh,
+  Relu,
+  Gelu,
+  Abs,
+  Sign,
+  Sqrt,
+  Exp,
+  Log,
+  Neg,
+  Square,
+  Pow,
+  Clamp,
+  Scale,
+  AddScalar,
+  Sigmoid,
+  Tanh,
   Reciprocal
 };
 enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, Max, Min };
@@ -64,8 +78,8 @@ class Backend {
   // training: statistics were the batch's (dx has the mean/var terms); else they were constants.
   // dx, dweight, dbias may be undefined (not needed).
   virtual void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
-                                   const Tensor& mean, const Tensor& var, double eps,
-                                   bool training, Tensor& dx, Tensor& dweight, Tensor& dbias) = 0;
+                                   const Tensor& mean, const Tensor& var, double eps, bool training,
+                                   Tensor& dx, Tensor& dweight, Tensor& dbias) = 0;
 
   // Layer norm over the last dimension D of x [R,D]; mean/rstd [R] are saved for backward.
   virtual void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,

@@ -31,8 +31,8 @@ size_t size_class(size_t bytes) {
 }
 
 struct Block {
-  uint8_t* base;   // what aligned_alloc returned
-  size_t cls;      // size class (usable bytes)
+  uint8_t* base;  // what aligned_alloc returned
+  size_t cls;     // size class (usable bytes)
   bool guarded;
 };
 
@@ -40,9 +40,9 @@ struct Block {
 
 struct Allocator::Impl {
   mutable std::mutex mu;
-  std::multimap<size_t, uint8_t*> free_plain;    // size class -> base
+  std::multimap<size_t, uint8_t*> free_plain;  // size class -> base
   std::multimap<size_t, uint8_t*> free_guarded;
-  std::unordered_map<void*, Block> live;          // user pointer -> block
+  std::unordered_map<void*, Block> live;  // user pointer -> block
   AllocatorStats st;
   bool guard = false;
 };
@@ -121,7 +121,8 @@ void Allocator::release(void* ptr, size_t /*bytes*/) {
   I->live.erase(it);
   if (!guards_intact(b)) {
     // A kernel wrote outside its buffer: fail loudly where it can be debugged.
-    std::fprintf(stderr, "lethe allocator: buffer overrun detected at %p (%zu bytes)\n", ptr, b.cls);
+    std::fprintf(stderr, "lethe allocator: buffer overrun detected at %p (%zu bytes)\n", ptr,
+                 b.cls);
     std::abort();
   }
   I->st.in_use_bytes -= b.cls;

@@ -9,11 +9,11 @@
 namespace lethe {
 
 struct AllocatorStats {
-  size_t in_use_bytes = 0;    // bytes handed out and not yet released
-  size_t peak_bytes = 0;      // maximum of in_use_bytes since the last reset_peak()
-  size_t cached_bytes = 0;    // freed blocks kept for reuse
-  uint64_t allocations = 0;   // calls to allocate()
-  uint64_t cache_hits = 0;    // of which served from the cache
+  size_t in_use_bytes = 0;   // bytes handed out and not yet released
+  size_t peak_bytes = 0;     // maximum of in_use_bytes since the last reset_peak()
+  size_t cached_bytes = 0;   // freed blocks kept for reuse
+  uint64_t allocations = 0;  // calls to allocate()
+  uint64_t cache_hits = 0;   // of which served from the cache
 };
 
 class Allocator {

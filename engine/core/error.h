@@ -24,8 +24,8 @@ std::string concat(const Args&... args) {
 }  // namespace lethe
 
 // LETHE_CHECK(cond, parts...): throws lethe::Error with the parts streamed together.
-#define LETHE_CHECK(cond, ...)                                      \
-  do {                                                              \
+#define LETHE_CHECK(cond, ...)                                               \
+  do {                                                                       \
     if (!(cond)) throw ::lethe::Error(::lethe::detail::concat(__VA_ARGS__)); \
   } while (0)
 

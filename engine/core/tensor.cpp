@@ -37,10 +37,13 @@ Shape contiguous_strides(const Shape& s) {
 Storage::Storage(size_t bytes) : bytes_(bytes) {
   data_ = Allocator::instance().allocate(bytes);
 }
-Storage::~Storage() { Allocator::instance().release(data_, bytes_); }
+Storage::~Storage() {
+  Allocator::instance().release(data_, bytes_);
+}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  for (int64_t d : shape) LETHE_CHECK(d >= 0, "tensor: negative dimension in shape ", shape_str(shape));
+  for (int64_t d : shape)
+    LETHE_CHECK(d >= 0, "tensor: negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
   impl->shape = shape;
@@ -55,7 +58,9 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype) {
   return t;
 }
 
-Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor Tensor::ones(const Shape& shape, DType dtype) {
+  return full(shape, 1.0, dtype);
+}
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   Tensor t = empty(shape, dtype);
@@ -63,7 +68,9 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
-Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
+Tensor Tensor::scalar(double value, DType dtype) {
+  return full({}, value, dtype);
+}
 
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& v) {
   LETHE_CHECK(static_cast<int64_t>(v.size()) == shape_numel(shape), "tensor: ", v.size(),
@@ -154,10 +161,14 @@ double Tensor::at(int64_t flat) const {
   int64_t k = storage_index(*impl_, flat);
   void* base = impl_->storage->data();
   switch (dtype()) {
-    case DType::F32: return static_cast<float*>(base)[k];
-    case DType::F64: return static_cast<double*>(base)[k];
-    case DType::I64: return static_cast<double>(static_cast<int64_t*>(base)[k]);
-    case DType::U8: return static_cast<uint8_t*>(base)[k];
+    case DType::F32:
+      return static_cast<float*>(base)[k];
+    case DType::F64:
+      return static_cast<double*>(base)[k];
+    case DType::I64:
+      return static_cast<double>(static_cast<int64_t*>(base)[k]);
+    case DType::U8:
+      return static_cast<uint8_t*>(base)[k];
   }
   return 0;
 }
@@ -202,7 +213,9 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-void Tensor::backward(const Tensor& grad) const { run_backward(*this, grad); }
+void Tensor::backward(const Tensor& grad) const {
+  run_backward(*this, grad);
+}
 
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
@@ -268,10 +281,18 @@ void Tensor::copy_(const Tensor& src) {
     double v = src.at(i);
     int64_t k = storage_index(*impl_, i);
     switch (dtype()) {
-      case DType::F32: static_cast<float*>(base)[k] = static_cast<float>(v); break;
-      case DType::F64: static_cast<double*>(base)[k] = v; break;
-      case DType::I64: static_cast<int64_t*>(base)[k] = static_cast<int64_t>(v); break;
-      case DType::U8: static_cast<uint8_t*>(base)[k] = static_cast<uint8_t>(v); break;
+      case DType::F32:
+        static_cast<float*>(base)[k] = static_cast<float>(v);
+        break;
+      case DType::F64:
+        static_cast<double*>(base)[k] = v;
+        break;
+      case DType::I64:
+        static_cast<int64_t*>(base)[k] = static_cast<int64_t>(v);
+        break;
+      case DType::U8:
+        static_cast<uint8_t*>(base)[k] = static_cast<uint8_t>(v);
+        break;
     }
   }
 }
@@ -296,7 +317,9 @@ void Tensor::fill_(double value) {
         for (int64_t i = 0; i < n; ++i) p[i] = static_cast<int64_t>(value);
         return;
       }
-      case DType::U8: std::memset(raw(), static_cast<int>(value), n); return;
+      case DType::U8:
+        std::memset(raw(), static_cast<int>(value), n);
+        return;
     }
   }
   Tensor tmp = Tensor::full(shape(), value, dtype());

@@ -95,7 +95,7 @@ class Tensor {
   // Element read/write by flat row-major index (slow; for tests and small tensors).
   double item() const;
   double at(int64_t flat_index) const;
-  std::vector<float> to_vector() const;       // any float dtype, any layout
+  std::vector<float> to_vector() const;  // any float dtype, any layout
   std::vector<double> to_vector_f64() const;
   std::vector<int64_t> to_vector_i64() const;
 

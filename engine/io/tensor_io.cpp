@@ -15,21 +15,26 @@ Tensor to_tensor(const StTensor& t, const std::string& name) {
     case StDType::I32:
     case StDType::I16:
     case StDType::I8:
-    case StDType::BOOL: return Tensor::from_vector_i64(t.shape, to_i64(t, name));
-    default: return Tensor::from_vector(t.shape, to_f32(t, name));
+    case StDType::BOOL:
+      return Tensor::from_vector_i64(t.shape, to_i64(t, name));
+    default:
+      return Tensor::from_vector(t.shape, to_f32(t, name));
   }
 }
 
 StTensor from_tensor(const Tensor& t) {
   Tensor c = t.is_contiguous() ? t : t.clone();
   switch (c.dtype()) {
-    case DType::F32: return from_f32(c.shape(), c.data<float>());
+    case DType::F32:
+      return from_f32(c.shape(), c.data<float>());
     case DType::F64: {
       std::vector<float> v = c.to_vector();
       return from_f32(c.shape(), v.data());
     }
-    case DType::I64: return from_i64(c.shape(), c.data<int64_t>());
-    case DType::U8: return from_u8(c.shape(), c.data<uint8_t>());
+    case DType::I64:
+      return from_i64(c.shape(), c.data<int64_t>());
+    case DType::U8:
+      return from_u8(c.shape(), c.data<uint8_t>());
   }
   LETHE_FAIL("safetensors: unsupported dtype");
 }

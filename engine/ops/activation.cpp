@@ -31,7 +31,9 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
 }
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  return softmax_impl("softmax", x, dim, false);
+}
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   return softmax_impl("log_softmax", x, dim, true);
 }

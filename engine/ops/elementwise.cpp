@@ -101,27 +101,61 @@ Tensor select_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b
 }
 }  // namespace
 
-Tensor maximum(const Tensor& a, const Tensor& b) { return select_op("maximum", BinaryOp::Max, a, b); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return select_op("minimum", BinaryOp::Min, a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return select_op("maximum", BinaryOp::Max, a, b);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return select_op("minimum", BinaryOp::Min, a, b);
+}
 
-Tensor add(const Tensor& a, double s) { return unary_op("add_scalar", UnaryOp::AddScalar, a, {s, 0}); }
-Tensor mul(const Tensor& a, double s) { return unary_op("mul_scalar", UnaryOp::Scale, a, {s, 0}); }
-Tensor neg(const Tensor& x) { return unary_op("neg", UnaryOp::Neg, x); }
-Tensor abs(const Tensor& x) { return unary_op("abs", UnaryOp::Abs, x); }
-Tensor sign(const Tensor& x) { return unary_op("sign", UnaryOp::Sign, x); }
-Tensor sqrt(const Tensor& x) { return unary_op("sqrt", UnaryOp::Sqrt, x); }
-Tensor exp(const Tensor& x) { return unary_op("exp", UnaryOp::Exp, x); }
-Tensor log(const Tensor& x) { return unary_op("log", UnaryOp::Log, x); }
-Tensor square(const Tensor& x) { return unary_op("square", UnaryOp::Square, x); }
-Tensor pow(const Tensor& x, double p) { return unary_op("pow", UnaryOp::Pow, x, {p, 0}); }
+Tensor add(const Tensor& a, double s) {
+  return unary_op("add_scalar", UnaryOp::AddScalar, a, {s, 0});
+}
+Tensor mul(const Tensor& a, double s) {
+  return unary_op("mul_scalar", UnaryOp::Scale, a, {s, 0});
+}
+Tensor neg(const Tensor& x) {
+  return unary_op("neg", UnaryOp::Neg, x);
+}
+Tensor abs(const Tensor& x) {
+  return unary_op("abs", UnaryOp::Abs, x);
+}
+Tensor sign(const Tensor& x) {
+  return unary_op("sign", UnaryOp::Sign, x);
+}
+Tensor sqrt(const Tensor& x) {
+  return unary_op("sqrt", UnaryOp::Sqrt, x);
+}
+Tensor exp(const Tensor& x) {
+  return unary_op("exp", UnaryOp::Exp, x);
+}
+Tensor log(const Tensor& x) {
+  return unary_op("log", UnaryOp::Log, x);
+}
+Tensor square(const Tensor& x) {
+  return unary_op("square", UnaryOp::Square, x);
+}
+Tensor pow(const Tensor& x, double p) {
+  return unary_op("pow", UnaryOp::Pow, x, {p, 0});
+}
 Tensor clamp(const Tensor& x, double lo, double hi) {
   LETHE_CHECK(lo <= hi, "clamp: lo ", lo, " > hi ", hi);
   return unary_op("clamp", UnaryOp::Clamp, x, {lo, hi});
 }
-Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", UnaryOp::Sigmoid, x); }
-Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::Tanh, x); }
-Tensor reciprocal(const Tensor& x) { return unary_op("reciprocal", UnaryOp::Reciprocal, x); }
-Tensor relu(const Tensor& x) { return unary_op("relu", UnaryOp::Relu, x); }
-Tensor gelu(const Tensor& x) { return unary_op("gelu", UnaryOp::Gelu, x); }
+Tensor sigmoid(const Tensor& x) {
+  return unary_op("sigmoid", UnaryOp::Sigmoid, x);
+}
+Tensor tanh(const Tensor& x) {
+  return unary_op("tanh", UnaryOp::Tanh, x);
+}
+Tensor reciprocal(const Tensor& x) {
+  return unary_op("reciprocal", UnaryOp::Reciprocal, x);
+}
+Tensor relu(const Tensor& x) {
+  return unary_op("relu", UnaryOp::Relu, x);
+}
+Tensor gelu(const Tensor& x) {
+  return unary_op("gelu", UnaryOp::Gelu, x);
+}
 
 }  // namespace lethe::ops

@@ -26,16 +26,19 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r,
   Tensor xd = dense(logits);
   Tensor loss = Tensor::empty({N}, logits.dtype());
   be().cross_entropy_forward(xd, td, loss, label_smoothing);
-  Tensor per = record(loss, "cross_entropy", {logits},
-                      [=](const Tensor& g, const std::vector<bool>&) {
-                        Tensor dx = like(xd);
-                        be().cross_entropy_backward(xd, td, dense(g), dx, label_smoothing);
-                        return std::vector<Tensor>{dx};
-                      });
+  Tensor per =
+      record(loss, "cross_entropy", {logits}, [=](const Tensor& g, const std::vector<bool>&) {
+        Tensor dx = like(xd);
+        be().cross_entropy_backward(xd, td, dense(g), dx, label_smoothing);
+        return std::vector<Tensor>{dx};
+      });
   switch (r) {
-    case Reduction::None: return per;
-    case Reduction::Sum: return sum(per);
-    case Reduction::Mean: return mean(per);
+    case Reduction::None:
+      return per;
+    case Reduction::Sum:
+      return sum(per);
+    case Reduction::Mean:
+      return mean(per);
   }
   return per;
 }

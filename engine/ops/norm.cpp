@@ -61,9 +61,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   int64_t D = x.size(-1), R = x.numel() / std::max<int64_t>(D, 1);
   for (const Tensor* t : {&weight, &bias})
     if (t->defined())
-      LETHE_CHECK(t->dim() == 1 && t->size(0) == D, "layer_norm: parameter ",
-                  shape_str(t->shape()), " does not match the last dimension of input ",
-                  shape_str(x.shape()));
+      LETHE_CHECK(t->dim() == 1 && t->size(0) == D, "layer_norm: parameter ", shape_str(t->shape()),
+                  " does not match the last dimension of input ", shape_str(x.shape()));
   Tensor xd = dense(x), wd = dense(weight), bd = dense(bias);
   Tensor y = like(xd);
   Tensor mean = Tensor::empty({R}, x.dtype()), rstd = Tensor::empty({R}, x.dtype());
@@ -77,8 +76,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
                   Tensor dw = n[1] ? like(wd) : Tensor();
                   Tensor db = n[2] ? like(bd) : Tensor();
                   Tensor dx2 = n[0] ? make_view(dx, {R, D}, {D, 1}, 0) : Tensor();
-                  be().layer_norm_backward(make_view(gd, {R, D}, {D, 1}, gd.offset()), x2, wd,
-                                           mean, rstd, dx2, dw, db);
+                  be().layer_norm_backward(make_view(gd, {R, D}, {D, 1}, gd.offset()), x2, wd, mean,
+                                           rstd, dx2, dw, db);
                   return std::vector<Tensor>{dx, dw, db};
                 });
 }

@@ -5,7 +5,9 @@
 
 namespace lethe::ops::detail {
 
-inline Backend& be() { return current_backend(); }
+inline Backend& be() {
+  return current_backend();
+}
 
 // The data of x in contiguous layout, outside the graph (kernels read this).
 inline Tensor dense(const Tensor& x) {
@@ -15,7 +17,9 @@ inline Tensor dense(const Tensor& x) {
   return out;
 }
 
-inline Tensor like(const Tensor& x) { return Tensor::empty(x.shape(), x.dtype()); }
+inline Tensor like(const Tensor& x) {
+  return Tensor::empty(x.shape(), x.dtype());
+}
 
 inline void check_float(const char* op, const Tensor& x, const char* arg) {
   LETHE_CHECK(x.defined(), op, ": argument '", arg, "' is undefined");

@@ -9,8 +9,8 @@ namespace {
 Pool2dArgs pool_args(const char* op, const Tensor& x, int64_t k, int64_t s, int64_t p) {
   check_float(op, x, "input");
   LETHE_CHECK(x.dim() == 4, op, ": input must be [N,C,H,W], got ", shape_str(x.shape()));
-  LETHE_CHECK(k >= 1 && s >= 1 && p >= 0 && 2 * p <= k, op, ": invalid kernel ", k, ", stride ",
-              s, ", padding ", p, " (padding must be at most half the kernel)");
+  LETHE_CHECK(k >= 1 && s >= 1 && p >= 0 && 2 * p <= k, op, ": invalid kernel ", k, ", stride ", s,
+              ", padding ", p, " (padding must be at most half the kernel)");
   LETHE_CHECK(x.size(2) + 2 * p >= k && x.size(3) + 2 * p >= k, op, ": kernel ", k,
               " larger than the padded input ", shape_str(x.shape()));
   return Pool2dArgs{k, k, s, s, p, p};

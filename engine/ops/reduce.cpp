@@ -42,7 +42,11 @@ Tensor mean(const Tensor& x) {
   return mul(sum(x), 1.0 / static_cast<double>(std::max<int64_t>(x.numel(), 1)));
 }
 
-Tensor l1_norm(const Tensor& x) { return sum(abs(x)); }
-Tensor l2_norm(const Tensor& x) { return sqrt(sum(square(x))); }
+Tensor l1_norm(const Tensor& x) {
+  return sum(abs(x));
+}
+Tensor l2_norm(const Tensor& x) {
+  return sqrt(sum(square(x)));
+}
 
 }  // namespace lethe::ops

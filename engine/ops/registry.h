@@ -13,8 +13,8 @@
 namespace lethe::ops {
 
 struct OpCase {
-  std::string label;              // shapes and arguments, for reports
-  std::vector<Tensor> inputs;     // f32 (or i64 targets); cloned per run by the harness
+  std::string label;                 // shapes and arguments, for reports
+  std::vector<Tensor> inputs;        // f32 (or i64 targets); cloned per run by the harness
   std::vector<bool> differentiable;  // per input: gradient checked/compared
 };
 

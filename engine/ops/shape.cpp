@@ -13,9 +13,8 @@ using namespace detail;
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor out = dense(x);
-  return record(out, "contiguous", {x}, [](const Tensor& g, const std::vector<bool>&) {
-    return std::vector<Tensor>{g};
-  });
+  return record(out, "contiguous", {x},
+                [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
 }
 
 Tensor reshape(const Tensor& x, Shape shape) {
@@ -170,8 +169,8 @@ Tensor index_select(const Tensor& x, const std::vector<int64_t>& rows) {
   Tensor out = Tensor::empty(s, x.dtype());
   size_t es = dtype_size(x.dtype());
   for (size_t i = 0; i < rows.size(); ++i) {
-    LETHE_CHECK(rows[i] >= 0 && rows[i] < n, "index_select: index ", rows[i],
-                " out of range for ", n, " rows");
+    LETHE_CHECK(rows[i] >= 0 && rows[i] < n, "index_select: index ", rows[i], " out of range for ",
+                n, " rows");
     std::memcpy(static_cast<uint8_t*>(out.raw()) + i * row * es,
                 static_cast<const uint8_t*>(xd.raw()) + rows[i] * row * es, row * es);
   }

@@ -16,91 +16,207 @@ namespace lethe::fn {
 
 struct Relu {
   // Selects, not branches, so CPU loops vectorize; x < 0 ? 0 : x keeps NaN, as PyTorch does.
-  template <class T> LETHE_HD T fwd(T x) const { return x < T(0) ? T(0) : x; }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const { return x > T(0) ? dy : T(0); }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return x < T(0) ? T(0) : x;
+  }
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
+    return x > T(0) ? dy : T(0);
+  }
 };
 struct Gelu {  // exact: 0.5 x (1 + erf(x/√2))
-  template <class T> LETHE_HD T fwd(T x) const {
+  template <class T>
+  LETHE_HD T fwd(T x) const {
     return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
   }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const {
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
     T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
     T pdf = std::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
     return dy * (cdf + x * pdf);
   }
 };
 struct Abs {
-  template <class T> LETHE_HD T fwd(T x) const { return std::fabs(x); }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const {
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return std::fabs(x);
+  }
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
     return x > T(0) ? dy : (x < T(0) ? -dy : T(0));
   }
 };
 struct Sign {
-  template <class T> LETHE_HD T fwd(T x) const { return T((x > T(0)) - (x < T(0))); }
-  template <class T> LETHE_HD T bwd(T, T, T) const { return T(0); }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return T((x > T(0)) - (x < T(0)));
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T, T) const {
+    return T(0);
+  }
 };
 struct Sqrt {
-  template <class T> LETHE_HD T fwd(T x) const { return std::sqrt(x); }
-  template <class T> LETHE_HD T bwd(T, T y, T dy) const { return dy * T(0.5) / y; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return std::sqrt(x);
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T y, T dy) const {
+    return dy * T(0.5) / y;
+  }
 };
 struct Exp {
-  template <class T> LETHE_HD T fwd(T x) const { return std::exp(x); }
-  template <class T> LETHE_HD T bwd(T, T y, T dy) const { return dy * y; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return std::exp(x);
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T y, T dy) const {
+    return dy * y;
+  }
 };
 struct Log {
-  template <class T> LETHE_HD T fwd(T x) const { return std::log(x); }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const { return dy / x; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return std::log(x);
+  }
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
+    return dy / x;
+  }
 };
 struct Neg {
-  template <class T> LETHE_HD T fwd(T x) const { return -x; }
-  template <class T> LETHE_HD T bwd(T, T, T dy) const { return -dy; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return -x;
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T, T dy) const {
+    return -dy;
+  }
 };
 struct Square {
-  template <class T> LETHE_HD T fwd(T x) const { return x * x; }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const { return T(2) * x * dy; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return x * x;
+  }
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
+    return T(2) * x * dy;
+  }
 };
 struct Pow {
   double p;
-  template <class T> LETHE_HD T fwd(T x) const { return std::pow(x, T(p)); }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const {
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return std::pow(x, T(p));
+  }
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
     return dy * T(p) * std::pow(x, T(p - 1));
   }
 };
 struct Clamp {  // gradient passes where lo <= x <= hi (PyTorch's convention)
   double lo, hi;
-  template <class T> LETHE_HD T fwd(T x) const { return x < T(lo) ? T(lo) : (x > T(hi) ? T(hi) : x); }
-  template <class T> LETHE_HD T bwd(T x, T, T dy) const {
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return x < T(lo) ? T(lo) : (x > T(hi) ? T(hi) : x);
+  }
+  template <class T>
+  LETHE_HD T bwd(T x, T, T dy) const {
     return (x >= T(lo) && x <= T(hi)) ? dy : T(0);
   }
 };
 struct Scale {
   double s;
-  template <class T> LETHE_HD T fwd(T x) const { return x * T(s); }
-  template <class T> LETHE_HD T bwd(T, T, T dy) const { return dy * T(s); }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return x * T(s);
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T, T dy) const {
+    return dy * T(s);
+  }
 };
 struct AddScalar {
   double s;
-  template <class T> LETHE_HD T fwd(T x) const { return x + T(s); }
-  template <class T> LETHE_HD T bwd(T, T, T dy) const { return dy; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return x + T(s);
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T, T dy) const {
+    return dy;
+  }
 };
 struct Sigmoid {
-  template <class T> LETHE_HD T fwd(T x) const { return T(1) / (T(1) + std::exp(-x)); }
-  template <class T> LETHE_HD T bwd(T, T y, T dy) const { return dy * y * (T(1) - y); }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return T(1) / (T(1) + std::exp(-x));
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T y, T dy) const {
+    return dy * y * (T(1) - y);
+  }
 };
 struct Tanh {
-  template <class T> LETHE_HD T fwd(T x) const { return std::tanh(x); }
-  template <class T> LETHE_HD T bwd(T, T y, T dy) const { return dy * (T(1) - y * y); }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return std::tanh(x);
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T y, T dy) const {
+    return dy * (T(1) - y * y);
+  }
 };
 struct Reciprocal {
-  template <class T> LETHE_HD T fwd(T x) const { return T(1) / x; }
-  template <class T> LETHE_HD T bwd(T, T y, T dy) const { return -dy * y * y; }
+  template <class T>
+  LETHE_HD T fwd(T x) const {
+    return T(1) / x;
+  }
+  template <class T>
+  LETHE_HD T bwd(T, T y, T dy) const {
+    return -dy * y * y;
+  }
 };
 
-struct Add { template <class T> LETHE_HD T operator()(T a, T b) const { return a + b; } };
-struct Sub { template <class T> LETHE_HD T operator()(T a, T b) const { return a - b; } };
-struct Mul { template <class T> LETHE_HD T operator()(T a, T b) const { return a * b; } };
-struct Div { template <class T> LETHE_HD T operator()(T a, T b) const { return a / b; } };
-struct Max { template <class T> LETHE_HD T operator()(T a, T b) const { return a > b ? a : b; } };
-struct Min { template <class T> LETHE_HD T operator()(T a, T b) const { return a < b ? a : b; } };
+struct Add {
+  template <class T>
+  LETHE_HD T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct Sub {
+  template <class T>
+  LETHE_HD T operator()(T a, T b) const {
+    return a - b;
+  }
+};
+struct Mul {
+  template <class T>
+  LETHE_HD T operator()(T a, T b) const {
+    return a * b;
+  }
+};
+struct Div {
+  template <class T>
+  LETHE_HD T operator()(T a, T b) const {
+    return a / b;
+  }
+};
+struct Max {
+  template <class T>
+  LETHE_HD T operator()(T a, T b) const {
+    return a > b ? a : b;
+  }
+};
+struct Min {
+  template <class T>
+  LETHE_HD T operator()(T a, T b) const {
+    return a < b ? a : b;
+  }
+};
 
 }  // namespace lethe::fn

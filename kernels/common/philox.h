@@ -34,7 +34,10 @@ LETHE_HD inline Philox4 philox4x32(uint64_t ctr, uint64_t seed) {
     uint32_t lo0 = mulhilo(0xD2511F53u, c0, &hi0);
     uint32_t lo1 = mulhilo(0xCD9E8D57u, c2, &hi1);
     uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
@@ -42,7 +45,9 @@ LETHE_HD inline Philox4 philox4x32(uint64_t ctr, uint64_t seed) {
 }
 
 // Uniform in [0, 1) with 24 random bits (exactly representable in float).
-LETHE_HD inline float u01(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
+LETHE_HD inline float u01(uint32_t x) {
+  return static_cast<float>(x >> 8) * (1.0f / 16777216.0f);
+}
 
 // The i-th uniform of the stream `seed`: element i uses word i%4 of counter i/4.
 LETHE_HD inline float uniform_at(uint64_t seed, uint64_t i) {

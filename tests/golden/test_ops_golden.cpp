@@ -78,65 +78,78 @@ TEST_SUITE("golden") {
         if (op == "optimizer") continue;  // tests/golden/test_optim_golden.cpp
         if (op == "conv2d") {
           int64_t s = spec.at("stride"), p = spec.at("padding");
-          check_case(cs, {"x", "w", "b"}, {true, true, true},
-                     [=](auto& x) { return ops::conv2d(x[0], x[1], x[2], s, p); }, be);
+          check_case(
+              cs, {"x", "w", "b"}, {true, true, true},
+              [=](auto& x) { return ops::conv2d(x[0], x[1], x[2], s, p); }, be);
         } else if (op == "linear") {
-          check_case(cs, {"x", "w", "b"}, {true, true, true},
-                     [](auto& x) { return ops::linear(x[0], x[1], x[2]); }, be);
+          check_case(
+              cs, {"x", "w", "b"}, {true, true, true},
+              [](auto& x) { return ops::linear(x[0], x[1], x[2]); }, be);
         } else if (op == "batch_norm" && spec.at("training").get<bool>()) {
           // Running statistics: start from *_before, compare with *_after.
           Tensor rm = g.get(cs + ".running_mean_before").clone();
           Tensor rv = g.get(cs + ".running_var_before").clone();
           double mom = spec.at("momentum"), eps = spec.at("eps");
-          check_case(cs, {"x", "w", "b"}, {true, true, true},
-                     [&](auto& x) { return ops::batch_norm(x[0], x[1], x[2], rm, rv, true, mom, eps); },
-                     be);
+          check_case(
+              cs, {"x", "w", "b"}, {true, true, true},
+              [&](auto& x) { return ops::batch_norm(x[0], x[1], x[2], rm, rv, true, mom, eps); },
+              be);
           CHECK(testing::rel_error(rm, g.get(cs + ".running_mean_after")) <= 1e-4);
           CHECK(testing::rel_error(rv, g.get(cs + ".running_var_after")) <= 1e-4);
         } else if (op == "batch_norm") {
           Tensor rm = g.get(cs + ".running_mean"), rv = g.get(cs + ".running_var");
           double eps = spec.at("eps");
-          check_case(cs, {"x", "w", "b"}, {true, true, true},
-                     [&](auto& x) { return ops::batch_norm(x[0], x[1], x[2], rm, rv, false, 0.1, eps); },
-                     be);
+          check_case(
+              cs, {"x", "w", "b"}, {true, true, true},
+              [&](auto& x) { return ops::batch_norm(x[0], x[1], x[2], rm, rv, false, 0.1, eps); },
+              be);
         } else if (op == "layer_norm") {
           double eps = spec.at("eps");
-          check_case(cs, {"x", "w", "b"}, {true, true, true},
-                     [=](auto& x) { return ops::layer_norm(x[0], x[1], x[2], eps); }, be);
+          check_case(
+              cs, {"x", "w", "b"}, {true, true, true},
+              [=](auto& x) { return ops::layer_norm(x[0], x[1], x[2], eps); }, be);
         } else if (op == "gelu") {
-          check_case(cs, {"x"}, {true}, [](auto& x) { return ops::gelu(x[0]); }, be);
+          check_case(
+              cs, {"x"}, {true}, [](auto& x) { return ops::gelu(x[0]); }, be);
         } else if (op == "relu") {
-          check_case(cs, {"x"}, {true}, [](auto& x) { return ops::relu(x[0]); }, be);
+          check_case(
+              cs, {"x"}, {true}, [](auto& x) { return ops::relu(x[0]); }, be);
         } else if (op == "softmax") {
-          check_case(cs, {"x"}, {true}, [](auto& x) { return ops::softmax(x[0], -1); }, be);
+          check_case(
+              cs, {"x"}, {true}, [](auto& x) { return ops::softmax(x[0], -1); }, be);
         } else if (op == "log_softmax") {
-          check_case(cs, {"x"}, {true}, [](auto& x) { return ops::log_softmax(x[0], -1); }, be);
+          check_case(
+              cs, {"x"}, {true}, [](auto& x) { return ops::log_softmax(x[0], -1); }, be);
         } else if (op == "max_pool2d") {
           int64_t k = spec.at("kernel"), s = spec.at("stride"), p = spec.at("padding");
-          check_case(cs, {"x"}, {true}, [=](auto& x) { return ops::max_pool2d(x[0], k, s, p); }, be);
+          check_case(
+              cs, {"x"}, {true}, [=](auto& x) { return ops::max_pool2d(x[0], k, s, p); }, be);
         } else if (op == "avg_pool2d") {
           int64_t k = spec.at("kernel"), s = spec.at("stride"), p = spec.at("padding");
-          check_case(cs, {"x"}, {true}, [=](auto& x) { return ops::avg_pool2d(x[0], k, s, p); }, be);
+          check_case(
+              cs, {"x"}, {true}, [=](auto& x) { return ops::avg_pool2d(x[0], k, s, p); }, be);
         } else if (op == "adaptive_avg_pool2d") {
           int64_t oh = spec.at("output")[0], ow = spec.at("output")[1];
-          check_case(cs, {"x"}, {true},
-                     [=](auto& x) { return ops::adaptive_avg_pool2d(x[0], oh, ow); }, be);
+          check_case(
+              cs, {"x"}, {true}, [=](auto& x) { return ops::adaptive_avg_pool2d(x[0], oh, ow); },
+              be);
         } else if (op == "cross_entropy") {
           std::string red = spec.at("reduction");
           double ls = spec.value("label_smoothing", 0.0);
-          ops::Reduction r = red == "mean" ? ops::Reduction::Mean
+          ops::Reduction r = red == "mean"  ? ops::Reduction::Mean
                              : red == "sum" ? ops::Reduction::Sum
                                             : ops::Reduction::None;
-          check_case(cs, {"x", "target"}, {true, false},
-                     [=](auto& x) { return ops::cross_entropy(x[0], x[1], r, ls); }, be);
+          check_case(
+              cs, {"x", "target"}, {true, false},
+              [=](auto& x) { return ops::cross_entropy(x[0], x[1], r, ls); }, be);
         } else if (op == "multi_head_self_attention") {
           int64_t heads = spec.at("heads");
-          check_case(cs, {"x", "qkv_w", "qkv_b", "proj_w", "proj_b"},
-                     {true, true, true, true, true},
-                     [=](auto& x) {
-                       return ops::multi_head_attention(x[0], x[1], x[2], x[3], x[4], heads);
-                     },
-                     be);
+          check_case(
+              cs, {"x", "qkv_w", "qkv_b", "proj_w", "proj_b"}, {true, true, true, true, true},
+              [=](auto& x) {
+                return ops::multi_head_attention(x[0], x[1], x[2], x[3], x[4], heads);
+              },
+              be);
         } else {
           FAIL("golden case with an op this test does not know: " << op);
         }

@@ -35,7 +35,8 @@ TEST_SUITE("grad") {
       for (const ops::OpCase& c : cases) {
         CAPTURE(op.name);
         CAPTURE(c.label);
-        if (c.inputs[0].defined() && c.inputs[0].numel() > 20000) continue;  // big cases: harness only
+        if (c.inputs[0].defined() && c.inputs[0].numel() > 20000)
+          continue;  // big cases: harness only
         testing::OpRun run = testing::run_op(op, c, "cpu_ref", DType::F64, 7);
         Tensor dy = Tensor::randn(run.y.shape(), 7, DType::F64);
         std::vector<Tensor> base;

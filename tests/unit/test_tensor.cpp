@@ -74,15 +74,16 @@ TEST_SUITE("unit") {
     CHECK_THROWS_WITH_AS(ops::matmul(a, b), doctest::Contains("matmul"), Error);
     CHECK_THROWS_WITH_AS(ops::matmul(a, b), doctest::Contains("[2,3]"), Error);
     CHECK_THROWS_WITH_AS(ops::add(a, b), doctest::Contains("do not broadcast"), Error);
-    CHECK_THROWS_WITH_AS(ops::conv2d(Tensor::zeros({1, 2, 5, 5}), Tensor::zeros({3, 4, 3, 3}),
-                                     Tensor(), 1, 0),
-                         doctest::Contains("channels"), Error);
-    CHECK_THROWS_WITH_AS(ops::conv2d(Tensor::zeros({1, 2, 2, 2}), Tensor::zeros({3, 2, 3, 3}),
-                                     Tensor(), 1, 0),
-                         doctest::Contains("larger than padded input"), Error);
+    CHECK_THROWS_WITH_AS(
+        ops::conv2d(Tensor::zeros({1, 2, 5, 5}), Tensor::zeros({3, 4, 3, 3}), Tensor(), 1, 0),
+        doctest::Contains("channels"), Error);
+    CHECK_THROWS_WITH_AS(
+        ops::conv2d(Tensor::zeros({1, 2, 2, 2}), Tensor::zeros({3, 2, 3, 3}), Tensor(), 1, 0),
+        doctest::Contains("larger than padded input"), Error);
     CHECK_THROWS_WITH_AS(ops::reshape(a, {4, -1}), doctest::Contains("reshape"), Error);
-    CHECK_THROWS_WITH_AS(ops::cross_entropy(Tensor::zeros({2, 3}), Tensor::from_vector_i64({2}, {0, 3})),
-                         doctest::Contains("out of range"), Error);
+    CHECK_THROWS_WITH_AS(
+        ops::cross_entropy(Tensor::zeros({2, 3}), Tensor::from_vector_i64({2}, {0, 3})),
+        doctest::Contains("out of range"), Error);
     CHECK_THROWS_WITH_AS(ops::slice(a, 1, 2, 5), doctest::Contains("slice"), Error);
     CHECK_THROWS_AS(ops::linear(a, Tensor::zeros({3, 4}), Tensor()), Error);
     CHECK_THROWS_AS(ops::dropout(a, 1.5, true, 0), Error);

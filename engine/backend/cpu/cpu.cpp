@@ -18,17 +18,25 @@ namespace {
 
 namespace kc = kernels::cpu;
 
-bool f32(const Tensor& t) { return t.dtype() == DType::F32; }
-const float* cf(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
-float* mf(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
-int nthreads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+bool f32(const Tensor& t) {
+  return t.dtype() == DType::F32;
+}
+const float* cf(const Tensor& t) {
+  return t.defined() ? t.data<float>() : nullptr;
+}
+float* mf(const Tensor& t) {
+  return t.defined() ? t.data<float>() : nullptr;
+}
+int nthreads() {
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+}
 
 // Worth splitting a loop of n elements over threads?
 constexpr int64_t kParallelGrain = 1 << 14;
 
 kc::ConvGeom geom(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
-  return {x.size(1), x.size(2),  x.size(3),  w.size(2),  w.size(3), y.size(2),
-          y.size(3), a.stride_h, a.stride_w, a.pad_h,    a.pad_w};
+  return {x.size(1), x.size(2),  x.size(3),  w.size(2), w.size(3), y.size(2),
+          y.size(3), a.stride_h, a.stride_w, a.pad_h,   a.pad_w};
 }
 bool is_pointwise(const kc::ConvGeom& g) {
   return g.KH == 1 && g.KW == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
@@ -157,8 +165,8 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
         kc::im2col(xn, buf, g);
         cols = buf;
       }
-      kc::sgemm(false, true, O, CKK, OHW, 1.f, dyp + n * O * OHW, OHW, cols, OHW,
-                first ? 0.f : 1.f, acc, CKK);
+      kc::sgemm(false, true, O, CKK, OHW, 1.f, dyp + n * O * OHW, OHW, cols, OHW, first ? 0.f : 1.f,
+                acc, CKK);
       first = false;
     }
     if (first) std::memset(acc, 0, O * CKK * sizeof(float));
@@ -197,9 +205,8 @@ NCS ncs(const Tensor& x) {
 }
 }  // namespace
 
-void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor& weight,
-                                          const Tensor& bias, Tensor& y, Tensor& mean, Tensor& var,
-                                          double eps) {
+void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                          Tensor& y, Tensor& mean, Tensor& var, double eps) {
   if (!f32(x)) return CpuRefBackend::batch_norm_forward_train(x, weight, bias, y, mean, var, eps);
   auto [N, C, S] = ncs(x);
   const float *xp = cf(x), *wp = cf(weight), *bp = cf(bias);
@@ -260,8 +267,8 @@ void CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x, const Te
                                      const Tensor& mean, const Tensor& var, double eps,
                                      bool training, Tensor& dx, Tensor& dweight, Tensor& dbias) {
   if (!f32(x))
-    return CpuRefBackend::batch_norm_backward(dy, x, weight, mean, var, eps, training, dx,
-                                              dweight, dbias);
+    return CpuRefBackend::batch_norm_backward(dy, x, weight, mean, var, eps, training, dx, dweight,
+                                              dbias);
   auto [N, C, S] = ncs(x);
   const float *xp = cf(x), *dyp = cf(dy), *wp = cf(weight), *mp = cf(mean), *vp = cf(var);
   float *dxp = mf(dx), *dwp = mf(dweight), *dbp = mf(dbias);
@@ -604,8 +611,7 @@ void CpuBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& idx, con
 
 void CpuBackend::max_pool2d_backward(const Tensor& dy, const Tensor& idx, Tensor& dx) {
   if (!f32(dy)) return CpuRefBackend::max_pool2d_backward(dy, idx, dx);
-  int64_t P = dx.size(0) * dx.size(1), HW = dx.size(2) * dx.size(3),
-          OHW = dy.size(2) * dy.size(3);
+  int64_t P = dx.size(0) * dx.size(1), HW = dx.size(2) * dx.size(3), OHW = dy.size(2) * dy.size(3);
   const float* dyp = cf(dy);
   const int64_t* ip = idx.data<int64_t>();
   float* dxp = mf(dx);
@@ -627,7 +633,8 @@ void CpuBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dArgs
     for (int64_t oh = 0; oh < OH; ++oh)
       for (int64_t ow = 0; ow < OW; ++ow) {
         int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
-        int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h), w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
+        int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h),
+                w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
         float count = static_cast<float>((h1 - h0) * (w1 - w0));
         float s = 0;
         for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h1, H); ++ih)
@@ -650,7 +657,8 @@ void CpuBackend::avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dA
     for (int64_t oh = 0; oh < OH; ++oh)
       for (int64_t ow = 0; ow < OW; ++ow) {
         int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
-        int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h), w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
+        int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h),
+                w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
         float g = dyp[(p * OH + oh) * OW + ow] / static_cast<float>((h1 - h0) * (w1 - w0));
         for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h1, H); ++ih)
           for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w1, W); ++iw)

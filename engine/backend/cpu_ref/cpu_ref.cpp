@@ -31,7 +31,9 @@ T* P(const Tensor& t) {
 struct Dims4 {
   int64_t n, c, h, w;
 };
-Dims4 dims4(const Tensor& t) { return {t.size(0), t.size(1), t.size(2), t.size(3)}; }
+Dims4 dims4(const Tensor& t) {
+  return {t.size(0), t.size(1), t.size(2), t.size(3)};
+}
 
 }  // namespace
 
@@ -211,8 +213,7 @@ void CpuRefBackend::batch_norm_forward_eval(const Tensor& x, const Tensor& weigh
   by_float_type(x, "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     auto [N, C, S] = ncs(x);
-    const T *xp = P<T>(x), *wp = P<T>(weight), *bp = P<T>(bias), *mp = P<T>(mean),
-            *vp = P<T>(var);
+    const T *xp = P<T>(x), *wp = P<T>(weight), *bp = P<T>(bias), *mp = P<T>(mean), *vp = P<T>(var);
     T* yp = P<T>(y);
     for (int64_t c = 0; c < C; ++c) {
       double inv = 1.0 / std::sqrt(static_cast<double>(vp[c]) + eps);
@@ -228,13 +229,11 @@ void CpuRefBackend::batch_norm_forward_eval(const Tensor& x, const Tensor& weigh
 
 void CpuRefBackend::batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
                                         const Tensor& mean, const Tensor& var, double eps,
-                                        bool training, Tensor& dx, Tensor& dweight,
-                                        Tensor& dbias) {
+                                        bool training, Tensor& dx, Tensor& dweight, Tensor& dbias) {
   by_float_type(x, "batch_norm backward", [&](auto tag) {
     using T = decltype(tag);
     auto [N, C, S] = ncs(x);
-    const T *xp = P<T>(x), *dyp = P<T>(dy), *wp = P<T>(weight), *mp = P<T>(mean),
-            *vp = P<T>(var);
+    const T *xp = P<T>(x), *dyp = P<T>(dy), *wp = P<T>(weight), *mp = P<T>(mean), *vp = P<T>(var);
     T *dxp = P<T>(dx), *dwp = P<T>(dweight), *dbp = P<T>(dbias);
     double m = static_cast<double>(N * S);
     for (int64_t c = 0; c < C; ++c) {
@@ -278,8 +277,9 @@ void CpuRefBackend::layer_norm_forward(const Tensor& x, const Tensor& weight, co
       mp[r] = static_cast<T>(mu);
       rp[r] = static_cast<T>(inv);
       for (int64_t d = 0; d < D; ++d)
-        yp[r * D + d] = static_cast<T>((row[d] - mu) * inv * (wp ? static_cast<double>(wp[d]) : 1.0) +
-                                       (bp ? static_cast<double>(bp[d]) : 0.0));
+        yp[r * D + d] =
+            static_cast<T>((row[d] - mu) * inv * (wp ? static_cast<double>(wp[d]) : 1.0) +
+                           (bp ? static_cast<double>(bp[d]) : 0.0));
     }
   });
 }
@@ -290,8 +290,7 @@ void CpuRefBackend::layer_norm_backward(const Tensor& dy, const Tensor& x, const
   by_float_type(x, "layer_norm backward", [&](auto tag) {
     using T = decltype(tag);
     int64_t R = x.size(0), D = x.size(1);
-    const T *xp = P<T>(x), *dyp = P<T>(dy), *wp = P<T>(weight), *mp = P<T>(mean),
-            *rp = P<T>(rstd);
+    const T *xp = P<T>(x), *dyp = P<T>(dy), *wp = P<T>(weight), *mp = P<T>(mean), *rp = P<T>(rstd);
     T *dxp = P<T>(dx), *dwp = P<T>(dweight), *dbp = P<T>(dbias);
     std::vector<double> dw(D, 0.0), db(D, 0.0);
     for (int64_t r = 0; r < R; ++r) {
@@ -599,8 +598,12 @@ void CpuRefBackend::avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool
 }
 
 namespace {
-int64_t ad_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t ad_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+int64_t ad_start(int64_t i, int64_t in, int64_t out) {
+  return (i * in) / out;
+}
+int64_t ad_end(int64_t i, int64_t in, int64_t out) {
+  return ((i + 1) * in + out - 1) / out;
+}
 }  // namespace
 
 void CpuRefBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
@@ -664,8 +667,7 @@ void CpuRefBackend::dropout_backward(const Tensor& dy, const Tensor& mask, Tenso
     const uint8_t* mp = mask.data<uint8_t>();
     T* dxp = P<T>(dx);
     double scale = 1.0 / (1.0 - p);
-    for (int64_t i = 0; i < dy.numel(); ++i)
-      dxp[i] = static_cast<T>(mp[i] ? dyp[i] * scale : 0.0);
+    for (int64_t i = 0; i < dy.numel(); ++i) dxp[i] = static_cast<T>(mp[i] ? dyp[i] * scale : 0.0);
   });
 }
 
