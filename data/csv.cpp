@@ -1,4 +1,4 @@
-// CSV reader and strict number parsing.
+// CSV reader.
 #include "data/csv.h"
 
 #include <cctype>
@@ -13,31 +13,6 @@
 #include "engine/core/error.h"
 
 namespace lethe::data {
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-bool parse_double(const std::string& s, double& out) {
-  const std::string t = trim(s);
-  if (t.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  out = std::strtod(t.c_str(), &end);
-  // strtod accepts "nan"/"inf"; a data column holding those is not numeric for our purposes.
-  return end == t.c_str() + t.size() && errno == 0 && std::isfinite(out);
-}
-
-bool parse_int64(const std::string& s, int64_t& out) {
-  const std::string t = trim(s);
-  if (t.empty()) return false;
-  const char* b = t.data() + (t[0] == '+' ? 1 : 0);
-  auto [p, ec] = std::from_chars(b, t.data() + t.size(), out);
-  return ec == std::errc() && p == t.data() + t.size();
-}
 
 CsvTable read_csv(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

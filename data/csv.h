@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/parse.h"
+
 namespace lethe::data {
 
 struct CsvTable {
@@ -14,9 +16,9 @@ struct CsvTable {
 // the file and line on an unterminated quote. Row widths are not checked here.
 CsvTable read_csv(const std::string& path);
 
-// Strict number parse (whole string, surrounding spaces allowed).
-bool parse_double(const std::string& s, double& out);
-bool parse_int64(const std::string& s, int64_t& out);
-std::string trim(const std::string& s);
+// The strict number parsing the loaders use (engine/core/parse.h).
+using lethe::parse_double;
+using lethe::parse_int64;
+using lethe::trim;
 
 }  // namespace lethe::data

@@ -3,6 +3,8 @@
 // deleted point. See sisa_train.h for the run-directory layout and the choices made.
 #include "train/sisa_train.h"
 
+#include "engine/core/parse.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -27,14 +29,8 @@ constexpr uint64_t kSisaInit = 0x5157'0002;
 constexpr uint64_t kSisaStage = 0x5157'0003;
 
 int64_t parse_count(const std::string& s, const std::string& spec) {
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  LETHE_CHECK(used == s.size() && !s.empty() && v >= 1, "--sisa ", spec,
+  int64_t v = 0;
+  LETHE_CHECK(parse_int64(s, v) && v >= 1, "--sisa ", spec,
               ": expected S:R with positive integers (shards:slices), e.g. 4:2");
   return v;
 }

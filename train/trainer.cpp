@@ -33,6 +33,26 @@ Normalization Normalization::from_json(const nlohmann::json& j) {
   return n;
 }
 
+Normalization Normalization::from_run(const std::map<std::string, std::string>& metadata,
+                                     const nlohmann::json& config) {
+  auto it = metadata.find("normalize");
+  if (it != metadata.end()) return from_json(nlohmann::json::parse(it->second));
+  return from_json(config.value("normalize", nlohmann::json()));
+}
+
+std::vector<int64_t> argmax_rows(const Tensor& logits) {
+  std::vector<float> v = logits.detach().to_vector();
+  int64_t n = logits.size(0), c = logits.size(1);
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < c; ++k)
+      if (v[i * c + k] > v[i * c + best]) best = k;
+    out[i] = best;
+  }
+  return out;
+}
+
 Normalization Normalization::from_dataset(const data::Dataset& d) {
   Normalization n;
   if (!d.is_image()) return n;  // tabular features are standardized by the loader
@@ -102,15 +122,8 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     if (o.after_step) o.after_step();
     int64_t n = b.y.numel();
     loss_sum += loss.item() * n;
-    std::vector<float> lv = logits.detach().to_vector();
-    std::vector<int64_t> yv = b.y.to_vector_i64();
-    int64_t C = logits.size(1);
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < C; ++c)
-        if (lv[i * C + c] > lv[i * C + best]) best = c;
-      correct += best == yv[i];
-    }
+    std::vector<int64_t> pred = argmax_rows(logits), yv = b.y.to_vector_i64();
+    for (int64_t i = 0; i < n; ++i) correct += pred[i] == yv[i];
     seen += n;
     if (progress) {
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / seen,
@@ -148,15 +161,10 @@ double accuracy(models::Classifier& model, const data::Dataset& d,
                 const std::vector<int64_t>& indices, const Normalization& norm, int64_t batch) {
   if (indices.empty()) return 0;
   Tensor logits = predict_logits(model, d, indices, norm, batch);
-  std::vector<float> lv = logits.to_vector();
-  int64_t C = logits.size(1), correct = 0;
+  std::vector<int64_t> pred = argmax_rows(logits);
+  int64_t correct = 0;
   const int64_t* y = d.labels.data<int64_t>();
-  for (size_t i = 0; i < indices.size(); ++i) {
-    int64_t best = 0;
-    for (int64_t c = 1; c < C; ++c)
-      if (lv[i * C + c] > lv[i * C + best]) best = c;
-    correct += best == y[indices[i]];
-  }
+  for (size_t i = 0; i < indices.size(); ++i) correct += pred[i] == y[indices[i]];
   return 100.0 * correct / static_cast<double>(indices.size());
 }
 

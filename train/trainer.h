@@ -4,6 +4,7 @@
 // attacks can differentiate with respect to pixels.
 #pragma once
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,7 +27,13 @@ struct Normalization {
   nlohmann::json to_json() const;
   static Normalization from_json(const nlohmann::json& j);
   static Normalization from_dataset(const data::Dataset& d);  // channel statistics of d
+  // What a run recorded: the checkpoint's "normalize" metadata, else config.json's "normalize".
+  static Normalization from_run(const std::map<std::string, std::string>& checkpoint_metadata,
+                                const nlohmann::json& config);
 };
+
+// The predicted class of each row of logits [N, C] (first maximum on ties).
+std::vector<int64_t> argmax_rows(const Tensor& logits);
 
 struct EpochStats {
   double loss = 0;       // mean training loss

@@ -110,15 +110,8 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       if (enforce) enforce->after_step();
       int64_t bn = y.numel();
       loss_sum += loss.item() * bn;
-      std::vector<float> lv = logits.detach().to_vector();
-      std::vector<int64_t> yv = y.to_vector_i64();
-      int64_t c = logits.size(1);
-      for (int64_t i = 0; i < bn; ++i) {
-        int64_t best = 0;
-        for (int64_t k = 1; k < c; ++k)
-          if (lv[i * c + k] > lv[i * c + best]) best = k;
-        correct += best == yv[i];
-      }
+      std::vector<int64_t> pred = train::argmax_rows(logits), yv = y.to_vector_i64();
+      for (int64_t i = 0; i < bn; ++i) correct += pred[i] == yv[i];
       seen += bn;
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / seen,
                     100.0 * correct / seen);

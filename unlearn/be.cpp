@@ -83,13 +83,7 @@ class BoundaryExpanding : public Method {
           opt.step();
           loss_sum += loss.item() * n;
           n_sum += n;
-          std::vector<float> lv = logits.detach().to_vector();
-          for (int64_t i = 0; i < n; ++i) {
-            int64_t best = 0;
-            for (int64_t c = 1; c <= k; ++c)
-              if (lv[i * (k + 1) + c] > lv[i * (k + 1) + best]) best = c;
-            to_shadow += best == k;
-          }
+          for (int64_t p : train::argmax_rows(logits)) to_shadow += p == k;
           seen += n;
           char status[96];
           std::snprintf(status, sizeof status, "loss %.4f shadow %.2f%%", loss_sum / n_sum,

@@ -26,10 +26,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
 
   nlohmann::json orig_cfg = io::read_json(req.from + "/config.json");
   models::Checkpoint ck = models::load_checkpoint(req.from + "/model.safetensors");
-  train::Normalization norm =
-      ck.metadata.count("normalize")
-          ? train::Normalization::from_json(nlohmann::json::parse(ck.metadata.at("normalize")))
-          : train::Normalization::from_json(orig_cfg.value("normalize", nlohmann::json()));
+  train::Normalization norm = train::Normalization::from_run(ck.metadata, orig_cfg);
   // The original run's seed fixes its data split (folder/csv/synthetic sources).
   data::DataSplit ds =
       train::load_training_data(orig_cfg.at("data").get<std::string>(),

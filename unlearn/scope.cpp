@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include "engine/core/parse.h"
+
 namespace lethe::unlearn {
 
 std::vector<std::string> block_paths(models::Classifier& model) {
@@ -30,11 +32,8 @@ std::vector<std::string> apply_scope(models::Classifier& model, const std::strin
       keep[i] = starts_with_prefix(params[i].first, model.head_prefix());
   } else if (scope.rfind("last:", 0) == 0) {
     int64_t k = 0;
-    try {
-      k = std::stoll(scope.substr(5));
-    } catch (...) {
-      LETHE_FAIL("--layers ", scope, ": K must be a positive integer");
-    }
+    LETHE_CHECK(parse_int64(scope.substr(5), k), "--layers ", scope,
+                ": K must be a positive integer");
     std::vector<std::string> blocks = block_paths(model);
     LETHE_CHECK(k >= 1 && k <= static_cast<int64_t>(blocks.size()), "--layers ", scope,
                 ": the model has ", blocks.size(), " blocks");

@@ -41,11 +41,7 @@ Command add_eval(CLI::App& app) {
                     "--forget and --forget-file are exclusive");
         nlohmann::json cfg = io::read_json(o->from + "/config.json");
         models::Checkpoint ck = models::load_checkpoint(o->from + "/model.safetensors");
-        train::Normalization norm =
-            ck.metadata.count("normalize")
-                ? train::Normalization::from_json(
-                      nlohmann::json::parse(ck.metadata.at("normalize")))
-                : train::Normalization::from_json(cfg.value("normalize", nlohmann::json()));
+        train::Normalization norm = train::Normalization::from_run(ck.metadata, cfg);
         std::string spec = o->data.empty() ? cfg.at("data").get<std::string>() : o->data;
         uint64_t seed = cfg.value("seed", uint64_t{0});
         data::DataSplit ds = train::load_training_data(

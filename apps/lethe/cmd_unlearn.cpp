@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
+#include "engine/core/parse.h"
 #include "unlearn/run.h"
 
 namespace lethe::app {
@@ -34,14 +35,8 @@ Command add_unlearn(CLI::App& app) {
               size_t eq = kv.find('=');
               LETHE_CHECK(eq != std::string::npos && eq > 0, "--opt ", kv, ": expected KEY=VALUE");
               std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-              size_t used = 0;
               double d = 0;
-              try {
-                d = std::stod(v, &used);
-              } catch (...) {
-                used = 0;
-              }
-              if (used == v.size() && !v.empty())
+              if (parse_double(v, d))
                 r->opt.extra[k] = d;
               else
                 r->opt.extra[k] = v;

@@ -1,6 +1,8 @@
 // Closed-form learning-rate schedules and the parser for their command-line spelling.
 #include "engine/optim/schedule.h"
 
+#include "engine/core/parse.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -110,29 +112,15 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-double parse_double(const std::string& s, const std::string& spec) {
-  size_t used = 0;
+double number(const std::string& s, const std::string& spec) {
   double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  LETHE_CHECK(!s.empty() && used == s.size() && std::isfinite(v), "--schedule '", spec, "': '", s,
-              "' is not a number");
+  LETHE_CHECK(parse_double(s, v), "--schedule '", spec, "': '", s, "' is not a number");
   return v;
 }
 
-int64_t parse_int(const std::string& s, const std::string& spec) {
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  LETHE_CHECK(!s.empty() && used == s.size(), "--schedule '", spec, "': '", s,
-              "' is not an integer");
+int64_t integer(const std::string& s, const std::string& spec) {
+  int64_t v = 0;
+  LETHE_CHECK(parse_int64(s, v), "--schedule '", spec, "': '", s, "' is not an integer");
   return v;
 }
 }  // namespace
@@ -148,16 +136,16 @@ LrSchedule LrSchedule::parse(const std::string& spec, double base_lr, int64_t to
   } else if (kind == "cosine" && f.size() <= 2) {
     LETHE_CHECK(total - warmup > 0, "--schedule '", spec, "': ", total,
                 " epochs leave nothing after ", warmup, " warmup epochs");
-    s = cosine(base_lr, total - warmup, f.size() == 2 ? parse_double(f[1], spec) : 0.0);
+    s = cosine(base_lr, total - warmup, f.size() == 2 ? number(f[1], spec) : 0.0);
   } else if (kind == "step" && f.size() == 3) {
-    int64_t e = parse_int(f[1], spec);
+    int64_t e = integer(f[1], spec);
     LETHE_CHECK(e > 0, "--schedule '", spec, "': step size must be positive");
-    s = step(base_lr, e, parse_double(f[2], spec));
+    s = step(base_lr, e, number(f[2], spec));
   } else if (kind == "multistep" && (f.size() == 2 || f.size() == 3)) {
     std::vector<int64_t> ms;
-    for (const std::string& m : split(f[1], ',')) ms.push_back(parse_int(m, spec));
+    for (const std::string& m : split(f[1], ',')) ms.push_back(integer(m, spec));
     LETHE_CHECK(!ms.empty(), "--schedule '", spec, "': no milestones");
-    s = multistep(base_lr, ms, f.size() == 3 ? parse_double(f[2], spec) : 0.1);
+    s = multistep(base_lr, ms, f.size() == 3 ? number(f[2], spec) : 0.1);
   } else {
     LETHE_FAIL("--schedule '", spec,
                "': expected constant, cosine[:ETA_MIN], step:E:G or multistep:A,B[:G]");

@@ -44,19 +44,6 @@ Tensor logits_of(models::Classifier& model, const train::Normalization& norm, co
   return model.forward(norm.apply(x01));
 }
 
-std::vector<int64_t> argmax_rows(const Tensor& logits) {
-  std::vector<float> v = logits.detach().to_vector();
-  int64_t n = logits.size(0), c = logits.size(1);
-  std::vector<int64_t> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t best = 0;
-    for (int64_t k = 1; k < c; ++k)
-      if (v[i * c + k] > v[i * c + best]) best = k;
-    out[i] = best;
-  }
-  return out;
-}
-
 Tensor in_box(const Tensor& x, const InputBox& box) {
   return box.clamp ? ops::clamp(x, box.lo, box.hi) : x;
 }
@@ -118,7 +105,7 @@ std::vector<int64_t> predict(models::Classifier& model, const train::Normalizati
                              const Tensor& x01) {
   AttackMode am(model);
   NoGradGuard ng;
-  return argmax_rows(logits_of(model, norm, x01));
+  return train::argmax_rows(logits_of(model, norm, x01));
 }
 
 Tensor fgsm(models::Classifier& model, const train::Normalization& norm, const Tensor& x01,
@@ -232,7 +219,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const train::Normaliz
       } else {
         logits = logits_of(model, norm, x);
       }
-      std::vector<int64_t> pred = argmax_rows(logits);
+      std::vector<int64_t> pred = train::argmax_rows(logits);
       Tensor xc = ops::contiguous(x);
       const float* xp = xc.data<float>();
       std::vector<uint8_t> keep(idx.size(), 1);
@@ -265,7 +252,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const train::Normaliz
     }
     if (!idx.empty()) {
       // Never flipped within eps0·2^max_doublings: keep the final point, report it.
-      std::vector<int64_t> pred = argmax_rows(logits_of(model, norm, x));
+      std::vector<int64_t> pred = train::argmax_rows(logits_of(model, norm, x));
       Tensor xc = ops::contiguous(x);
       for (size_t j = 0; j < idx.size(); ++j) {
         finish(j, xc.data<float>() + j * per, pred[j], false);
