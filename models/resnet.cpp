@@ -31,10 +31,11 @@ BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride, bool ds
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
+  nn::ObservedForward obs(*this, x);
   Tensor out = ops::relu(bn1->forward(conv1->forward(x)));
   out = bn2->forward(conv2->forward(out));
   Tensor identity = downsample ? downsample->forward(x) : x;
-  return ops::relu(ops::add(out, identity));
+  return obs.done(ops::relu(ops::add(out, identity)));
 }
 
 Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, bool ds) {
@@ -53,11 +54,12 @@ Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, bool ds
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
+  nn::ObservedForward obs(*this, x);
   Tensor out = ops::relu(bn1->forward(conv1->forward(x)));
   out = ops::relu(bn2->forward(conv2->forward(out)));
   out = bn3->forward(conv3->forward(out));
   Tensor identity = downsample ? downsample->forward(x) : x;
-  return ops::relu(ops::add(out, identity));
+  return obs.done(ops::relu(ops::add(out, identity)));
 }
 
 ResNet::ResNet(const ResNetOptions& opt) : opt_(opt) {

@@ -15,12 +15,13 @@ PatchEmbed::PatchEmbed(int64_t img_, int64_t patch_, int64_t in_chans, int64_t d
 }
 
 Tensor PatchEmbed::forward(const Tensor& x) {
+  nn::ObservedForward obs(*this, x);
   LETHE_CHECK(x.defined() && x.dim() == 4 && x.size(2) == img && x.size(3) == img,
               "vit: input must be [N, ", proj->in_channels, ", ", img, ", ", img, "], got ",
               x.defined() ? shape_str(x.shape()) : "none");
-  Tensor h = proj->forward(x);                      // [B, D, h, w]
-  h = ops::flatten(h, 2);                           // [B, D, N]
-  return ops::contiguous(ops::transpose(h, 1, 2));  // [B, N, D]
+  Tensor h = proj->forward(x);                                // [B, D, h, w]
+  h = ops::flatten(h, 2);                                     // [B, D, N]
+  return obs.done(ops::contiguous(ops::transpose(h, 1, 2)));  // [B, N, D]
 }
 
 VitMlp::VitMlp(int64_t dim, int64_t hidden) {
@@ -29,7 +30,8 @@ VitMlp::VitMlp(int64_t dim, int64_t hidden) {
 }
 
 Tensor VitMlp::forward(const Tensor& x) {
-  return fc2->forward(ops::gelu(fc1->forward(x)));
+  nn::ObservedForward obs(*this, x);
+  return obs.done(fc2->forward(ops::gelu(fc1->forward(x))));
 }
 
 VitBlock::VitBlock(int64_t dim, int64_t heads, double mlp_ratio) {
@@ -42,8 +44,9 @@ VitBlock::VitBlock(int64_t dim, int64_t heads, double mlp_ratio) {
 }
 
 Tensor VitBlock::forward(const Tensor& x) {
+  nn::ObservedForward obs(*this, x);
   Tensor h = ops::add(x, attn->forward(norm1->forward(x)));
-  return ops::add(h, mlp->forward(norm2->forward(h)));
+  return obs.done(ops::add(h, mlp->forward(norm2->forward(h))));
 }
 
 VisionTransformer::VisionTransformer(const ViTOptions& opt) : opt_(opt) {

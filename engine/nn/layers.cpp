@@ -34,7 +34,8 @@ void Linear::reset_parameters(Generator& g) {
 }
 
 Tensor Linear::forward(const Tensor& x) {
-  return ops::linear(x, weight, bias);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::linear(x, weight, bias));
 }
 
 Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride_, int64_t padding_,
@@ -53,7 +54,8 @@ void Conv2d::reset_parameters(Generator& g) {
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  return ops::conv2d(x, weight, bias, stride, padding);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::conv2d(x, weight, bias, stride, padding));
 }
 
 BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_)
@@ -73,12 +75,13 @@ void BatchNorm2d::reset_running_stats() {
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  ObservedForward obs(*this, x);
   LETHE_CHECK(x.defined() && x.dim() >= 2 && x.size(1) == num_features, "BatchNorm2d(",
               num_features, "): input ", x.defined() ? shape_str(x.shape()) : "undefined",
               " does not have ", num_features, " channels");
   Tensor y = ops::batch_norm(x, weight, bias, running_mean, running_var, training_, momentum, eps);
   if (training_) num_batches_tracked.data<int64_t>()[0] += 1;  // after the checks succeeded
-  return y;
+  return obs.done(y);
 }
 
 LayerNorm::LayerNorm(int64_t dim, double eps_) : normalized_dim(dim), eps(eps_) {
@@ -88,39 +91,46 @@ LayerNorm::LayerNorm(int64_t dim, double eps_) : normalized_dim(dim), eps(eps_) 
 }
 
 Tensor LayerNorm::forward(const Tensor& x) {
-  return ops::layer_norm(x, weight, bias, eps);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::layer_norm(x, weight, bias, eps));
 }
 
 Tensor ReLU::forward(const Tensor& x) {
-  return ops::relu(x);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::relu(x));
 }
 
 Tensor GELU::forward(const Tensor& x) {
-  return ops::gelu(x);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::gelu(x));
 }
 
 MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride_, int64_t padding_)
     : kernel_size(kernel), stride(stride_ < 0 ? kernel : stride_), padding(padding_) {}
 
 Tensor MaxPool2d::forward(const Tensor& x) {
-  return ops::max_pool2d(x, kernel_size, stride, padding);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::max_pool2d(x, kernel_size, stride, padding));
 }
 
 AvgPool2d::AvgPool2d(int64_t kernel, int64_t stride_, int64_t padding_)
     : kernel_size(kernel), stride(stride_ < 0 ? kernel : stride_), padding(padding_) {}
 
 Tensor AvgPool2d::forward(const Tensor& x) {
-  return ops::avg_pool2d(x, kernel_size, stride, padding);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::avg_pool2d(x, kernel_size, stride, padding));
 }
 
 AdaptiveAvgPool2d::AdaptiveAvgPool2d(int64_t oh, int64_t ow) : out_h(oh), out_w(ow) {}
 
 Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
-  return ops::adaptive_avg_pool2d(x, out_h, out_w);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::adaptive_avg_pool2d(x, out_h, out_w));
 }
 
 Tensor Flatten::forward(const Tensor& x) {
-  return ops::flatten(x, start_dim);
+  ObservedForward obs(*this, x);
+  return obs.done(ops::flatten(x, start_dim));
 }
 
 Dropout::Dropout(double p_, Generator& g) : p(p_), key_(g.next_key()) {
@@ -128,11 +138,12 @@ Dropout::Dropout(double p_, Generator& g) : p(p_), key_(g.next_key()) {
 }
 
 Tensor Dropout::forward(const Tensor& x) {
-  if (!training_ || p == 0) return x;
+  ObservedForward obs(*this, x);
+  if (!training_ || p == 0) return obs.done(x);
   // One Philox block per forward: the mask stream of call c is a hash of (key, c).
   rng::Philox4 r = rng::philox4x32(calls_++, key_);
   uint64_t seed = (static_cast<uint64_t>(r.v[0]) << 32) | r.v[1];
-  return ops::dropout(x, p, true, seed);
+  return obs.done(ops::dropout(x, p, true, seed));
 }
 
 MultiHeadSelfAttention::MultiHeadSelfAttention(int64_t dim_, int64_t heads_, bool qkv_bias,
@@ -145,7 +156,9 @@ MultiHeadSelfAttention::MultiHeadSelfAttention(int64_t dim_, int64_t heads_, boo
 }
 
 Tensor MultiHeadSelfAttention::forward(const Tensor& x) {
-  return ops::multi_head_attention(x, qkv->weight, qkv->bias, proj->weight, proj->bias, heads);
+  ObservedForward obs(*this, x);
+  return obs.done(
+      ops::multi_head_attention(x, qkv->weight, qkv->bias, proj->weight, proj->bias, heads));
 }
 
 }  // namespace lethe::nn

@@ -22,6 +22,22 @@ std::string join(const std::string& prefix, const std::string& name) {
 }
 }  // namespace
 
+namespace {
+thread_local ForwardObserver* t_observer = nullptr;
+}
+
+ForwardObserver* forward_observer() {
+  return t_observer;
+}
+
+ObserverGuard::ObserverGuard(ForwardObserver* o) : prev_(t_observer) {
+  t_observer = o;
+}
+
+ObserverGuard::~ObserverGuard() {
+  t_observer = prev_;
+}
+
 Tensor Module::forward(const Tensor&) {
   LETHE_FAIL(type_name(), ": forward is not implemented");
 }
@@ -209,9 +225,10 @@ Sequential& Sequential::add(const std::string& name, ModulePtr m) {
 }
 
 Tensor Sequential::forward(const Tensor& x) {
+  ObservedForward obs(*this, x);
   Tensor h = x;
   for (auto& m : mods_) h = m->forward(h);
-  return h;
+  return obs.done(h);
 }
 
 }  // namespace lethe::nn

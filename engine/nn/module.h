@@ -88,6 +88,59 @@ class Module {
 
 using ModulePtr = std::shared_ptr<Module>;
 
+// Observes module forwards: the per-layer profiler (time, FLOPs, attribution of autograd nodes)
+// and the normalization statistics (BN/LN activations per class) hang off this one point.
+// Every layer in layers.h and the composite blocks of models/ open an ObservedForward around
+// their computation. The observer is thread-local; with none installed a forward costs one
+// pointer test. `after` sees the input and the output of the same call.
+class ForwardObserver {
+ public:
+  virtual ~ForwardObserver() = default;
+  virtual void before(const Module& m, const Tensor& in) {
+    (void)m;
+    (void)in;
+  }
+  virtual void after(const Module& m, const Tensor& in, const Tensor& out) {
+    (void)m;
+    (void)in;
+    (void)out;
+  }
+};
+
+// The observer installed on this thread, or nullptr.
+ForwardObserver* forward_observer();
+
+// Installs an observer for a scope; restores the previous one on destruction.
+class ObserverGuard {
+ public:
+  explicit ObserverGuard(ForwardObserver* o);
+  ~ObserverGuard();
+  ObserverGuard(const ObserverGuard&) = delete;
+  ObserverGuard& operator=(const ObserverGuard&) = delete;
+
+ private:
+  ForwardObserver* prev_;
+};
+
+// Brackets one forward: `ObservedForward f(*this, x); ... return f.done(y);`. When the
+// computation throws, `after` is not called (the observer sees an unbalanced `before`; the
+// profiler and statistics discard their run on error anyway).
+class ObservedForward {
+ public:
+  ObservedForward(const Module& m, const Tensor& in) : m_(m), in_(in), obs_(forward_observer()) {
+    if (obs_) obs_->before(m_, in_);
+  }
+  Tensor done(Tensor out) {
+    if (obs_) obs_->after(m_, in_, out);
+    return out;
+  }
+
+ private:
+  const Module& m_;
+  const Tensor& in_;
+  ForwardObserver* obs_;
+};
+
 // Runs children in order. Children added with push_back are named by their index.
 class Sequential : public Module {
  public:
