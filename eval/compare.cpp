@@ -14,11 +14,13 @@ double get(const nlohmann::json& m, const char* k) {
   return m.contains(k) && m[k].is_number() ? m[k].get<double>() : -1;
 }
 
-// The SVC-MIA efficacy when present (the metric of the SalUn/ℓ1 papers), else -1.
+// The SVC-MIA efficacy in percent when present (the metric of the SalUn/ℓ1 papers and the MIA
+// column of AMUN's table), else -1. metrics.json stores it as a share in [0, 1].
 double mia_of(const nlohmann::json& m) {
   if (!m.contains("mia") || !m["mia"].is_object()) return -1;
   const nlohmann::json& a = m["mia"];
-  if (a.contains("svc") && a["svc"].contains("efficacy")) return a["svc"]["efficacy"].get<double>();
+  if (a.contains("svc") && a["svc"].contains("efficacy"))
+    return 100.0 * a["svc"]["efficacy"].get<double>();
   return -1;
 }
 
@@ -40,6 +42,16 @@ CompareRow read_row(const std::string& dir) {
   r.test = get(m, "test_acc");
   r.mia = mia_of(m);
   r.seconds = m.contains("unlearn_s") ? get(m, "unlearn_s") : get(m, "wall_s");
+  // An evaluation directory (lethe eval) names the run it evaluated: its method and its time
+  // (unlearning, or training for an original) are that run's.
+  if (m.contains("from") && m["from"].is_string() && m["from"].get<std::string>() != dir) {
+    std::string from = m["from"].get<std::string>();
+    if (fs::exists(from + "/metrics.json")) {
+      CompareRow src = read_row(from);
+      r.method = src.method;
+      r.seconds = src.seconds;
+    }
+  }
   return r;
 }
 

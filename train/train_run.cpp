@@ -7,16 +7,18 @@
 #include <filesystem>
 
 #include "data/forget.h"
-#include "engine/core/build_info.h"
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/core/allocator.h"
+#include "engine/core/build_info.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
+#include "eval/robust/attack_spec.h"
 #include "kernels/cpu/gemm.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "train/adversarial.h"
 #include "train/amnesiac.h"
 #include "train/sisa_train.h"
 #include "train/trainer.h"
@@ -24,18 +26,31 @@
 namespace lethe::train {
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"model", model},       {"width", width},
-          {"stem", stem},         {"data", data},
-          {"out", out},           {"epochs", epochs},
-          {"batch", batch},       {"lr", lr},
-          {"optimizer", optimizer}, {"momentum", momentum},
-          {"schedule", schedule}, {"warmup", warmup},
-          {"wd", wd},             {"augment", augment},
-          {"label_smoothing", label_smoothing}, {"seed", seed},
-          {"threads", threads},   {"device", device},
-          {"exclude", exclude},   {"subset", subset}, {"eval_every", eval_every},
-          {"sisa", sisa},         {"amnesiac", amnesiac},
-          {"amnesiac_track", amnesiac_track}};
+  return {{"model", model},
+          {"width", width},
+          {"stem", stem},
+          {"data", data},
+          {"out", out},
+          {"epochs", epochs},
+          {"batch", batch},
+          {"lr", lr},
+          {"optimizer", optimizer},
+          {"momentum", momentum},
+          {"schedule", schedule},
+          {"warmup", warmup},
+          {"wd", wd},
+          {"augment", augment},
+          {"label_smoothing", label_smoothing},
+          {"seed", seed},
+          {"threads", threads},
+          {"device", device},
+          {"exclude", exclude},
+          {"subset", subset},
+          {"eval_every", eval_every},
+          {"sisa", sisa},
+          {"amnesiac", amnesiac},
+          {"amnesiac_track", amnesiac_track},
+          {"adv_train", adv_train}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -60,6 +75,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.sisa = j.value("sisa", c.sisa);
   c.amnesiac = j.value("amnesiac", c.amnesiac);
   c.amnesiac_track = j.value("amnesiac_track", c.amnesiac_track);
+  c.adv_train = j.value("adv_train", c.adv_train);
   return c;
 }
 
@@ -90,10 +106,11 @@ void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.lr > 0, "--lr must be > 0, got ", c.lr);
   LETHE_CHECK(c.wd >= 0, "--wd must be ≥ 0, got ", c.wd);
   LETHE_CHECK(c.subset >= 0, "--subset must be ≥ 0, got ", c.subset);
-  LETHE_CHECK(c.optimizer == "sgd" || c.optimizer == "adamw", "--optimizer: unknown '",
-              c.optimizer, "' (use sgd or adamw)");
+  LETHE_CHECK(c.optimizer == "sgd" || c.optimizer == "adamw", "--optimizer: unknown '", c.optimizer,
+              "' (use sgd or adamw)");
   LETHE_CHECK(c.eval_every >= 0, "--eval-every must be ≥ 0, got ", c.eval_every);
   LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
+  if (!c.adv_train.empty()) (void)eval::parse_attack_spec(c.adv_train, "--adv-train");
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> ps) {
@@ -126,6 +143,8 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
   eo.augment = parse_augment(cfg.augment, train);
   eo.seed = cfg.seed;
   eo.label_smoothing = cfg.label_smoothing;
+  if (!cfg.adv_train.empty())
+    eo.perturb = make_adversarial_perturb(model, norm, cfg.adv_train, train.is_image(), cfg.seed);
   if (configure) configure(eo);
   for (int64_t e = 0; e < cfg.epochs; ++e) {
     opt->set_lr(sched.lr_at(e));
@@ -161,8 +180,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   if (!cfg.stem.empty()) overrides["stem"] = cfg.stem;
   int64_t in_ch = train.is_image() ? train.channels() : train.width();
   int64_t img = train.is_image() ? train.height() : 1;
-  models::ModelConfig mc =
-      models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
+  models::ModelConfig mc = models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
   nn::manual_seed(cfg.seed);
   std::shared_ptr<models::Classifier> model = models::build_model(mc);
   Normalization norm = Normalization::from_dataset(train);
@@ -183,9 +201,9 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   std::string log_path = dir + "/log.jsonl";
   if (fs::exists(log_path)) fs::remove(log_path);
 
-  std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n",
-               cfg.model.c_str(), cfg.data.c_str(), train_idx.size(),
-               static_cast<long long>(cfg.epochs), omp_get_max_threads());
+  std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n", cfg.model.c_str(),
+               cfg.data.c_str(), train_idx.size(), static_cast<long long>(cfg.epochs),
+               omp_get_max_threads());
   Allocator::instance().reset_peak();
   std::vector<int64_t> test_idx = all_indices(ds.test);
   auto log_epoch = [&](int64_t e, const EpochStats& st, profile::Progress& prog) {

@@ -3,8 +3,8 @@
 // metrics.json, log.jsonl, forget.txt when --exclude is given). Unlearning's `retrain` reuses it.
 #pragma once
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "train/trainer.h"
@@ -13,8 +13,8 @@ namespace lethe::train {
 
 struct TrainConfig {
   std::string model = "resnet18";
-  int64_t width = 0;          // 0 = the model's default
-  std::string stem;           // "" = the model's default
+  int64_t width = 0;  // 0 = the model's default
+  std::string stem;   // "" = the model's default
   std::string data = "fashion-mnist";
   std::string out;
   int64_t epochs = 10;
@@ -33,10 +33,11 @@ struct TrainConfig {
   std::string exclude;  // forget SPEC removed from the training set (exact retrain)
   int64_t subset = 0;   // train on N rows chosen by the seed (0 = all); see load_training_data
   bool overwrite = false;
-  int64_t eval_every = 1;  // test accuracy in log.jsonl every N epochs (0: only at the end)
+  int64_t eval_every = 1;      // test accuracy in log.jsonl every N epochs (0: only at the end)
   std::string sisa;            // "S:R": S shard models over R slices (train/sisa_train.h)
   bool amnesiac = false;       // record per-batch updates (train/amnesiac.h)
   std::string amnesiac_track;  // forget SPEC of the samples whose batches are recorded ("" = all)
+  std::string adv_train;  // attack spec: train on its adversarial batches (train/adversarial.h)
 
   nlohmann::json to_json() const;
 };

@@ -21,7 +21,9 @@ Tensor Normalization::apply(const Tensor& x01) const {
   return ops::mul(ops::sub(x01, m), r);
 }
 
-nlohmann::json Normalization::to_json() const { return {{"mean", mean}, {"std", std}}; }
+nlohmann::json Normalization::to_json() const {
+  return {{"mean", mean}, {"std", std}};
+}
 
 Normalization Normalization::from_json(const nlohmann::json& j) {
   Normalization n;
@@ -34,7 +36,7 @@ Normalization Normalization::from_json(const nlohmann::json& j) {
 }
 
 Normalization Normalization::from_run(const std::map<std::string, std::string>& metadata,
-                                     const nlohmann::json& config) {
+                                      const nlohmann::json& config) {
   auto it = metadata.find("normalize");
   if (it != metadata.end()) return from_json(nlohmann::json::parse(it->second));
   return from_json(config.value("normalize", nlohmann::json()));
@@ -112,6 +114,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
       b.y = Tensor::from_vector_i64(b.y.shape(), y);
     }
     if (o.before_step) o.before_step(b);
+    if (o.perturb) b.x = o.perturb(b.x, b.y);
     opt.zero_grad();
     Tensor logits = model.forward(norm.apply(b.x));
     Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);

@@ -36,8 +36,8 @@ struct Normalization {
 std::vector<int64_t> argmax_rows(const Tensor& logits);
 
 struct EpochStats {
-  double loss = 0;       // mean training loss
-  double acc = 0;        // training accuracy on the batches seen (percent, train mode)
+  double loss = 0;  // mean training loss
+  double acc = 0;   // training accuracy on the batches seen (percent, train mode)
   double seconds = 0;
   double samples_per_s = 0;
 };
@@ -60,6 +60,9 @@ struct EpochOptions {
   // called with the batch right before its step begins (before zero_grad), e.g. to snapshot
   // the parameters so that the step's update can be recorded (amnesiac unlearning).
   std::function<void(const data::Batch&)> before_step;
+  // replaces the batch's inputs (in [0,1]) by the ones the step trains on (adversarial training:
+  // train/adversarial.h); called after relabel and before_step.
+  std::function<Tensor(const Tensor& x01, const Tensor& y)> perturb;
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

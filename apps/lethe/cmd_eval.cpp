@@ -1,8 +1,10 @@
 // `lethe eval`: accuracies of a run directory's model on test, and on forget/retain when a
 // forget set is known (--forget SPEC, --forget-file F, or the run's own forget.txt), else on
-// train. Membership inference, attacks and BN statistics arrive with the evaluation issue.
+// train; per-class accuracy and confidence histograms (confidence.svg); robust accuracy under
+// --attack (eval/robust).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +13,9 @@
 #include "data/forget.h"
 #include "data/spec.h"
 #include "engine/io/run_dir.h"
+#include "eval/accuracy.h"
+#include "eval/report/svg.h"
+#include "eval/robust/robustness.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
 #include "train/trainer.h"
@@ -21,6 +26,8 @@ Command add_eval(CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "evaluate a run directory's model");
   struct Opts {
     std::string from, forget, forget_file, out, data;
+    std::string attack;
+    int64_t attack_samples = 1000;
     int threads = 0;
     bool overwrite = false;
   };
@@ -30,6 +37,12 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--forget-file", o->forget_file, "training indices, one per line");
   sub->add_option("--data", o->data, "data SPEC (default: the run's)");
   sub->add_option("--out", o->out, "output directory for metrics.json")->required();
+  sub->add_option(
+      "--attack", o->attack,
+      "robustness: attack specs, e.g. fgsm:eps=8/255,pgd-linf:eps=8/255,steps=10,min-eps");
+  sub->add_option("--attack-samples", o->attack_samples,
+                  "attack at most N samples per split (seeded subsample; 0 = all)")
+      ->capture_default_str();
   sub->add_option("--threads", o->threads, "0 = all cores");
   sub->add_flag("--overwrite", o->overwrite, "replace results in an existing --out");
   return {
@@ -39,6 +52,10 @@ Command add_eval(CLI::App& app) {
         if (o->threads > 0) omp_set_num_threads(o->threads);
         LETHE_CHECK(o->forget.empty() || o->forget_file.empty(),
                     "--forget and --forget-file are exclusive");
+        LETHE_CHECK(o->attack_samples >= 0, "--attack-samples must be >= 0, got ",
+                    o->attack_samples);
+        std::vector<eval::AttackSpec> attacks;
+        if (!o->attack.empty()) attacks = eval::parse_attack_list(o->attack, "--attack");
         nlohmann::json cfg = io::read_json(o->from + "/config.json");
         models::Checkpoint ck = models::load_checkpoint(o->from + "/model.safetensors");
         train::Normalization norm = train::Normalization::from_run(ck.metadata, cfg);
@@ -60,15 +77,59 @@ Command add_eval(CLI::App& app) {
           have_forget = false;
 
         auto& model = *ck.model;
-        nlohmann::json m;
-        m["test_acc"] = train::accuracy(model, ds.test, train::all_indices(ds.test), norm);
+        const int64_t classes = ds.train.num_classes;
+        // Splits, with the logits computed once for accuracy, confidence and the attacks.
+        std::vector<eval::EvalSplit> splits{{"test", &ds.test, train::all_indices(ds.test)}};
         if (have_forget) {
           data::ForgetSplit split = data::split_from_forget(forget, ds.train.size(), "forget set");
-          m["forget_acc"] = train::accuracy(model, ds.train, split.forget, norm);
-          m["retain_acc"] = train::accuracy(model, ds.train, split.retain, norm);
+          splits.push_back({"forget", &ds.train, split.forget});
+          splits.push_back({"retain", &ds.train, split.retain});
           data::write_index_file(o->out + "/forget.txt", split.forget);
         } else {
-          m["train_acc"] = train::accuracy(model, ds.train, train::all_indices(ds.train), norm);
+          splits.push_back({"train", &ds.train, train::all_indices(ds.train)});
+        }
+        nlohmann::json m, per_class;
+        std::vector<std::pair<std::string, std::vector<double>>> confidences;
+        for (const eval::EvalSplit& s : splits) {
+          Tensor logits = train::predict_logits(model, *s.data, s.indices, norm);
+          std::vector<int64_t> y;
+          const int64_t* lab = s.data->labels.data<int64_t>();
+          for (int64_t i : s.indices) y.push_back(lab[i]);
+          eval::SplitAccuracy a = eval::split_accuracy(logits, y, classes);
+          m[s.name + "_acc"] = a.acc;
+          per_class[s.name] = eval::to_json(a);
+          confidences.emplace_back(s.name, std::move(a.confidence));
+        }
+        m["per_class"] = per_class;
+        eval::svg::HistogramOptions ho;
+        ho.title = "confidence p(y|x) on the true label";
+        ho.xlabel = "confidence";
+        io::write_text_atomic(o->out + "/confidence.svg", eval::svg::histogram(confidences, ho));
+        if (!attacks.empty()) {
+          eval::RobustOptions ro;
+          ro.max_samples = o->attack_samples;
+          ro.seed = seed;
+          std::vector<eval::MinEpsSamples> me;
+          m["robust"] = eval::run_robustness(model, norm, splits, attacks, ro, &me);
+          if (!me.empty()) {
+            std::string csv = "split,index,eps,dist,flipped\n";
+            std::vector<std::pair<std::string, std::vector<double>>> dists;
+            double hi = 0;
+            for (const auto& s : me) {
+              for (size_t i = 0; i < s.eps.size(); ++i)
+                csv += s.split + "," + std::to_string(s.indices[i]) + "," +
+                       std::to_string(s.eps[i]) + "," + std::to_string(s.dist[i]) + "," +
+                       std::to_string(s.flipped[i]) + "\n";
+              dists.emplace_back(s.split, s.dist);
+              for (double d : s.dist) hi = std::max(hi, d);
+            }
+            io::write_text_atomic(o->out + "/min_eps.csv", csv);
+            eval::svg::HistogramOptions mh;
+            mh.title = "minimal adversarial distance (AMUN search, L2)";
+            mh.xlabel = "||x_adv - x||_2";
+            mh.hi = hi > 0 ? hi : 1;
+            io::write_text_atomic(o->out + "/min_eps.svg", eval::svg::histogram(dists, mh));
+          }
         }
         m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m["device"] = "cpu";

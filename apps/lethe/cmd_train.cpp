@@ -43,6 +43,8 @@ Command add_train(CLI::App& app) {
                 "store every batch's parameter update (for --method amnesiac)");
   sub->add_option("--amnesiac-track", cfg->amnesiac_track,
                   "forget SPEC of the samples whose batches --amnesiac stores (default: all)");
+  sub->add_option("--adv-train", cfg->adv_train,
+                  "adversarial training: attack spec, e.g. pgd:eps=8/255,steps=7 (pgd-l2, fgsm)");
   return {sub, [cfg] {
             nlohmann::json m = train::run_training(*cfg);
             std::printf("%s\n", m.dump(2).c_str());

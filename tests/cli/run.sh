@@ -44,6 +44,17 @@ grep -q '"forget_acc"' "$T/retrain/metrics.json" || { echo "FAIL: no forget_acc"
 ok "$LETHE" eval --from "$T/retrain" --out "$T/eval"
 grep -q '"retain_acc"' "$T/eval/metrics.json" || { echo "FAIL: eval lacks retain_acc"; fail=1; }
 bad "$LETHE" eval --from "$T/missing" --out "$T/eval2"
+ok "$LETHE" eval --from "$T/retrain" --out "$T/eval-robust" --attack-samples 40 \
+  --attack "fgsm:eps=0.1,pgd-linf:eps=0.1,steps=2,min-eps:steps=3,doublings=2"
+grep -q '"pgd-linf"' "$T/eval-robust/metrics.json" || { echo "FAIL: eval lacks robust"; fail=1; }
+[ -s "$T/eval-robust/min_eps.csv" ] || { echo "FAIL: eval wrote no min_eps.csv"; fail=1; }
+[ -s "$T/eval-robust/confidence.svg" ] || { echo "FAIL: eval wrote no confidence.svg"; fail=1; }
+bad "$LETHE" eval --from "$T/retrain" --out "$T/eval-bad" --attack "cw:eps=1"
+[ -e "$T/eval-bad" ] && { echo "FAIL: a rejected eval created its --out"; fail=1; }
+ok "$LETHE" train --model mlp --data "$DATA" --epochs 1 --augment none \
+  --adv-train "pgd:eps=0.1,steps=2" --out "$T/adv"
+grep -q '"adv_train": "pgd:eps=0.1,steps=2"' "$T/adv/config.json" || { echo "FAIL: adv_train not in config"; fail=1; }
+bad "$LETHE" train --model mlp --data "$DATA" --epochs 1 --adv-train "min-eps" --out "$T/adv2"
 
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
