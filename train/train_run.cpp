@@ -80,8 +80,6 @@ nlohmann::json build_info() {
           {"gemm_isa", kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa())}};
 }
 
-namespace {
-
 void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.device == "cpu", "--device ", c.device,
               ": no CUDA device is available (this build runs on the CPU only)");
@@ -95,6 +93,8 @@ void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.eval_every >= 0, "--eval-every must be ≥ 0, got ", c.eval_every);
   LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
 }
+
+namespace {
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> ps) {
   if (c.optimizer == "adamw") {

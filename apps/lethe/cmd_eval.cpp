@@ -11,6 +11,7 @@
 #include "data/forget.h"
 #include "data/spec.h"
 #include "engine/io/run_dir.h"
+#include "eval/mia/reference_mia.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
 #include "train/trainer.h"
@@ -21,6 +22,8 @@ Command add_eval(CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "evaluate a run directory's model");
   struct Opts {
     std::string from, forget, forget_file, out, data;
+    std::string references;            // reference-model directory (LiRA/RMIA)
+    std::vector<std::string> ref_mia;  // reference attacks (default: all)
     int threads = 0;
     bool overwrite = false;
   };
@@ -32,6 +35,12 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--out", o->out, "output directory for metrics.json")->required();
   sub->add_option("--threads", o->threads, "0 = all cores");
   sub->add_flag("--overwrite", o->overwrite, "replace results in an existing --out");
+  sub->add_option("--references", o->references,
+                  "reference models (lethe train --reference-models) for LiRA/RMIA");
+  sub->add_option("--ref-mia", o->ref_mia,
+                  "lira-online,lira-offline,lira-online-fixed,lira-offline-fixed,rmia-online,"
+                  "rmia-offline (default: all, with --references)")
+      ->delimiter(',');
   return {
       sub, [o] {
         namespace fs = std::filesystem;
@@ -39,6 +48,8 @@ Command add_eval(CLI::App& app) {
         if (o->threads > 0) omp_set_num_threads(o->threads);
         LETHE_CHECK(o->forget.empty() || o->forget_file.empty(),
                     "--forget and --forget-file are exclusive");
+        LETHE_CHECK(o->ref_mia.empty() || !o->references.empty(),
+                    "--ref-mia needs --references DIR");
         nlohmann::json cfg = io::read_json(o->from + "/config.json");
         models::Checkpoint ck = models::load_checkpoint(o->from + "/model.safetensors");
         train::Normalization norm = train::Normalization::from_run(ck.metadata, cfg);
@@ -69,6 +80,15 @@ Command add_eval(CLI::App& app) {
           data::write_index_file(o->out + "/forget.txt", split.forget);
         } else {
           m["train_acc"] = train::accuracy(model, ds.train, train::all_indices(ds.train), norm);
+        }
+        if (!o->references.empty()) {
+          int64_t subset = o->data.empty() ? cfg.value("subset", int64_t{0}) : 0;
+          nlohmann::json r = eval::mia::run_reference_mia_on_model(
+              model, ds, norm, eval::mia::pool_info(ds, spec, subset, seed), o->references,
+              have_forget ? &forget : nullptr, o->ref_mia);
+          if (!m.contains("mia")) m["mia"] = nlohmann::json::object();
+          m["mia"].update(r);
+          m["mia_references"] = o->references;
         }
         m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m["device"] = "cpu";

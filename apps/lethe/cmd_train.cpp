@@ -4,6 +4,7 @@
 #include "apps/lethe/commands.h"
 #include "data/spec.h"
 #include "models/registry.h"
+#include "train/reference_models.h"
 #include "train/train_run.h"
 
 namespace lethe::app {
@@ -43,8 +44,13 @@ Command add_train(CLI::App& app) {
                 "store every batch's parameter update (for --method amnesiac)");
   sub->add_option("--amnesiac-track", cfg->amnesiac_track,
                   "forget SPEC of the samples whose batches --amnesiac stores (default: all)");
-  return {sub, [cfg] {
-            nlohmann::json m = train::run_training(*cfg);
+  auto reference_models = std::make_shared<int64_t>(0);
+  sub->add_option("--reference-models", *reference_models,
+                  "M: train M reference models on halves of train+test (for --references)");
+  return {sub, [cfg, reference_models] {
+            nlohmann::json m = *reference_models != 0
+                                   ? train::run_reference_training(*cfg, *reference_models)
+                                   : train::run_training(*cfg);
             std::printf("%s\n", m.dump(2).c_str());
             return 0;
           }};
