@@ -60,6 +60,7 @@ uint64_t reference_model_seed(uint64_t seed, int64_t k) {
 
 nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   check_config(cfg);
+  balanced_inclusion(models, 0, cfg.seed);  // rejects M < 2 before DIR is created
   LETHE_CHECK(cfg.exclude.empty() && cfg.sisa.empty() && !cfg.amnesiac,
               "--reference-models cannot be combined with --exclude, --sisa or --amnesiac");
   auto t_start = std::chrono::steady_clock::now();
