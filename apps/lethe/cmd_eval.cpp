@@ -1,6 +1,7 @@
 // `lethe eval`: accuracies of a run directory's model on test, and on forget/retain when a
 // forget set is known (--forget SPEC, --forget-file F, or the run's own forget.txt), else on
-// train. Membership inference, attacks and BN statistics arrive with the evaluation issue.
+// train; membership inference (--mia, eval/mia/mia.h) adds "mia". Attacks and BN statistics
+// arrive with the evaluation issue.
 #include <omp.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "data/forget.h"
 #include "data/spec.h"
 #include "engine/io/run_dir.h"
+#include "eval/mia/mia.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
 #include "train/trainer.h"
@@ -20,7 +22,7 @@ namespace lethe::app {
 Command add_eval(CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "evaluate a run directory's model");
   struct Opts {
-    std::string from, forget, forget_file, out, data;
+    std::string from, forget, forget_file, out, data, mia;
     int threads = 0;
     bool overwrite = false;
   };
@@ -31,6 +33,7 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--data", o->data, "data SPEC (default: the run's)");
   sub->add_option("--out", o->out, "output directory for metrics.json")->required();
   sub->add_option("--threads", o->threads, "0 = all cores");
+  sub->add_option("--mia", o->mia, eval::mia::mia_option_help());
   sub->add_flag("--overwrite", o->overwrite, "replace results in an existing --out");
   return {
       sub, [o] {
@@ -46,6 +49,7 @@ Command add_eval(CLI::App& app) {
         uint64_t seed = cfg.value("seed", uint64_t{0});
         data::DataSplit ds = train::load_training_data(
             spec, seed, o->data.empty() ? cfg.value("subset", int64_t{0}) : 0);
+        std::vector<std::string> mia_attacks = eval::mia::parse_attack_list(o->mia);
         io::prepare_run_dir(o->out, o->overwrite);
 
         std::vector<int64_t> forget;
@@ -62,13 +66,20 @@ Command add_eval(CLI::App& app) {
         auto& model = *ck.model;
         nlohmann::json m;
         m["test_acc"] = train::accuracy(model, ds.test, train::all_indices(ds.test), norm);
+        data::ForgetSplit split;
         if (have_forget) {
-          data::ForgetSplit split = data::split_from_forget(forget, ds.train.size(), "forget set");
+          split = data::split_from_forget(forget, ds.train.size(), "forget set");
           m["forget_acc"] = train::accuracy(model, ds.train, split.forget, norm);
           m["retain_acc"] = train::accuracy(model, ds.train, split.retain, norm);
           data::write_index_file(o->out + "/forget.txt", split.forget);
         } else {
           m["train_acc"] = train::accuracy(model, ds.train, train::all_indices(ds.train), norm);
+          split.retain = train::all_indices(ds.train);
+        }
+        if (!mia_attacks.empty()) {
+          eval::mia::MiaInputs mi = eval::mia::predict_mia_inputs(
+              model, norm, ds.train, split.forget, split.retain, ds.test, have_forget);
+          m["mia"] = eval::mia::run_mia(mi, mia_attacks, {});
         }
         m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m["device"] = "cpu";
