@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 #include "data/random.h"
 #include "engine/core/error.h"
+#include "eval/mia/roc.h"
 
 namespace lethe::eval::mia {
 
@@ -23,45 +25,32 @@ bool is_reference_attack(const std::string& name) {
   return std::find(n.begin(), n.end(), name) != n.end();
 }
 
+std::string split_reference_attacks(const std::string& list, bool have_references,
+                                    std::vector<std::string>& reference) {
+  reference.clear();
+  std::string rest;
+  if (list == "all") {
+    rest = list;
+  } else {
+    std::stringstream ss(list);
+    std::string name;
+    while (std::getline(ss, name, ',')) {
+      if (is_reference_attack(name)) {
+        LETHE_CHECK(have_references, "--mia ", name,
+                    " needs --references DIR (lethe train --reference-models M)");
+        reference.push_back(name);
+      } else {
+        rest += (rest.empty() ? "" : ",") + name;
+      }
+    }
+  }
+  if (have_references && reference.empty()) reference = reference_attack_names();
+  return rest;
+}
+
 namespace {
 
 constexpr uint64_t kRefMiaDraw = 0x5245'0003;
-
-// ROC metrics with scikit-learn's semantics (tied scores move together). A local copy until
-// eval/mia/roc.h (branch mia) is merged; then these calls become roc_curve/roc_auc/tpr_at_fpr.
-struct Roc {
-  double auc = 0;
-  std::vector<double> fpr, tpr;
-};
-
-Roc roc(const std::vector<double>& members, const std::vector<double>& nonmembers) {
-  std::vector<std::pair<double, int>> v;
-  for (double s : members) v.push_back({s, 1});
-  for (double s : nonmembers) v.push_back({s, 0});
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  const double P = members.size(), N = nonmembers.size();
-  Roc r;
-  r.fpr.push_back(0);
-  r.tpr.push_back(0);
-  double tp = 0, fp = 0;
-  for (size_t i = 0; i < v.size();) {
-    size_t j = i;
-    for (; j < v.size() && v[j].first == v[i].first; ++j) (v[j].second ? tp : fp) += 1;
-    r.fpr.push_back(fp / N);
-    r.tpr.push_back(tp / P);
-    i = j;
-  }
-  for (size_t k = 1; k < r.fpr.size(); ++k)
-    r.auc += (r.fpr[k] - r.fpr[k - 1]) * (r.tpr[k] + r.tpr[k - 1]) / 2;
-  return r;
-}
-
-double tpr_at(const Roc& r, double max_fpr) {
-  double best = 0;
-  for (size_t k = 0; k < r.fpr.size(); ++k)
-    if (r.fpr[k] <= max_fpr) best = std::max(best, r.tpr[k]);
-  return best;
-}
 
 struct Draw {
   std::vector<int64_t> members, nonmembers, population;
@@ -172,11 +161,16 @@ nlohmann::json run_reference_mia(const std::vector<float>& target_logits, const 
           sm = rmia_scores(score, d.members, d.population, opt.gamma);
           sn = rmia_scores(score, d.nonmembers, d.population, opt.gamma);
         }
-        Roc r = roc(sm, sn);
-        auc += r.auc;
-        t1 += tpr_at(r, 0.01);
-        t01 += tpr_at(r, 0.001);
-        per_seed.push_back(r.auc);
+        std::vector<double> scores = sm;
+        scores.insert(scores.end(), sn.begin(), sn.end());
+        std::vector<int> labels(sm.size(), 1);
+        labels.resize(scores.size(), 0);
+        const double a_k = roc_auc(scores, labels);
+        RocCurve c = roc_curve(scores, labels);
+        auc += a_k;
+        t1 += tpr_at_fpr(c, 0.01);
+        t01 += tpr_at_fpr(c, 0.001);
+        per_seed.push_back(a_k);
       }
       const double k = static_cast<double>(draws[s].size());
       ja[splits[s].name] = {{"auc", auc / k},
@@ -205,7 +199,7 @@ nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data:
                                           const ReferenceMiaOptions& opt) {
   if (attacks.empty()) attacks = reference_attack_names();
   for (const auto& a : attacks)
-    LETHE_CHECK(is_reference_attack(a), "--ref-mia: unknown reference attack '", a,
+    LETHE_CHECK(is_reference_attack(a), "--mia: unknown reference attack '", a,
                 "' (lira-online, lira-offline, lira-online-fixed, lira-offline-fixed, "
                 "rmia-online, rmia-offline)");
   ReferenceSet refs = read_reference_set(dir);

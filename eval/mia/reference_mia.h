@@ -32,6 +32,13 @@ namespace lethe::eval::mia {
 const std::vector<std::string>& reference_attack_names();
 bool is_reference_attack(const std::string& name);
 
+// Splits a --mia list: the reference attacks named in it go to `reference`, the rest is
+// returned for eval/mia/mia.h's parse_attack_list. "all" stays "all" and adds every reference
+// attack when `have_references`. A reference attack without `have_references` is an error naming
+// --references; with it and none named, `reference` gets all six.
+std::string split_reference_attacks(const std::string& list, bool have_references,
+                                    std::vector<std::string>& reference);
+
 struct MiaSplit {
   std::string name;                 // e.g. "forget_vs_test"
   std::vector<int64_t> members;     // pool indices

@@ -184,6 +184,21 @@ TEST_SUITE("eval") {
           std::string::npos);
   }
 
+  TEST_CASE("reference MIA: --mia lists route the reference attacks") {
+    std::vector<std::string> ref;
+    CHECK(split_reference_attacks("loss,lira-online,svc,rmia-offline", true, ref) == "loss,svc");
+    CHECK(ref == std::vector<std::string>{"lira-online", "rmia-offline"});
+    CHECK(split_reference_attacks("all", true, ref) == "all");
+    CHECK(ref == reference_attack_names());
+    CHECK(split_reference_attacks("all", false, ref) == "all");
+    CHECK(ref.empty());
+    CHECK(split_reference_attacks("", true, ref).empty());
+    CHECK(ref.size() == 6);
+    CHECK(split_reference_attacks("loss", false, ref) == "loss");
+    CHECK(error_of([&] { split_reference_attacks("loss,lira-offline", false, ref); })
+              .find("--references") != std::string::npos);
+  }
+
   TEST_CASE("reference MIA end to end: LiRA and RMIA find the members of an overfit MLP") {
     ThreadsGuard threads;
     TempDir tmp("refmia");
