@@ -96,8 +96,6 @@ nlohmann::json build_info() {
           {"gemm_isa", kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa())}};
 }
 
-namespace {
-
 void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.device == "cpu", "--device ", c.device,
               ": no CUDA device is available (this build runs on the CPU only)");
@@ -112,6 +110,8 @@ void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
   if (!c.adv_train.empty()) (void)eval::parse_attack_spec(c.adv_train, "--adv-train");
 }
+
+namespace {
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> ps) {
   if (c.optimizer == "adamw") {

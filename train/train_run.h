@@ -42,6 +42,9 @@ struct TrainConfig {
   nlohmann::json to_json() const;
 };
 
+// Throws a one-line error naming the first option out of range.
+void check_config(const TrainConfig& c);
+
 // TrainConfig back from a run's config.json (the recipe `retrain` repeats).
 TrainConfig train_config_from_json(const nlohmann::json& j);
 

@@ -1,7 +1,8 @@
-// `lethe eval`: accuracies of a run directory's model on test, and on forget/retain when a
-// forget set is known (--forget SPEC, --forget-file F, or the run's own forget.txt), else on
-// train; per-class accuracy and confidence histograms (confidence.svg); robust accuracy under
-// --attack (eval/robust).
+// `lethe eval`: a run directory's model measured on test, and on forget/retain when a forget set
+// is known (--forget SPEC, --forget-file F, or the run's own forget.txt), else on train:
+// accuracy overall and per class, confidence histograms (confidence.svg); membership inference
+// (--mia, eval/mia; LiRA/RMIA with --references), ROC curves (roc.svg); robust accuracy under
+// --attack (eval/robust); per-class BN/LN statistics and fairness gaps (--bn-stats).
 #include <omp.h>
 
 #include <algorithm>
@@ -14,6 +15,9 @@
 #include "data/spec.h"
 #include "engine/io/run_dir.h"
 #include "eval/accuracy.h"
+#include "eval/mia/mia.h"
+#include "eval/mia/reference_mia.h"
+#include "eval/norm_stats.h"
 #include "eval/report/svg.h"
 #include "eval/robust/robustness.h"
 #include "models/checkpoint.h"
@@ -21,13 +25,76 @@
 #include "train/trainer.h"
 
 namespace lethe::app {
+namespace {
+
+// min_eps.csv and min_eps.svg from the per-sample minimal ε of each split.
+void write_min_eps(const std::string& dir, const std::vector<eval::MinEpsSamples>& me) {
+  std::string csv = "split,index,eps,dist,flipped\n";
+  std::vector<std::pair<std::string, std::vector<double>>> dists;
+  double hi = 0;
+  for (const auto& s : me) {
+    for (size_t i = 0; i < s.eps.size(); ++i)
+      csv += s.split + "," + std::to_string(s.indices[i]) + "," + std::to_string(s.eps[i]) + "," +
+             std::to_string(s.dist[i]) + "," + std::to_string(s.flipped[i]) + "\n";
+    dists.emplace_back(s.split, s.dist);
+    for (double d : s.dist) hi = std::max(hi, d);
+  }
+  io::write_text_atomic(dir + "/min_eps.csv", csv);
+  eval::svg::HistogramOptions mh;
+  mh.title = "minimal adversarial distance (AMUN search, L2)";
+  mh.xlabel = "||x_adv - x||_2";
+  mh.hi = hi > 0 ? hi : 1;
+  io::write_text_atomic(dir + "/min_eps.svg", eval::svg::histogram(dists, mh));
+}
+
+// roc.svg: one curve per table attack on its headline comparison, log-log (low FPR matters).
+void write_roc(const std::string& dir, const std::map<std::string, eval::mia::MiaCurves>& curves,
+               const std::string& comparison) {
+  std::vector<eval::svg::Series> series;
+  for (const auto& [attack, by_cmp] : curves) {
+    auto it = by_cmp.find(comparison);
+    if (it == by_cmp.end()) continue;
+    series.push_back({attack, it->second.fpr, it->second.tpr});
+  }
+  if (series.empty()) return;
+  eval::svg::LineOptions lo;
+  lo.title = "membership inference ROC (" + comparison + ", first seed)";
+  lo.xlabel = "false positive rate";
+  lo.ylabel = "true positive rate";
+  lo.log_x = lo.log_y = true;
+  lo.x_min = lo.y_min = 1e-3;
+  lo.diagonal = true;
+  io::write_text_atomic(dir + "/roc.svg", eval::svg::line_plot(series, lo));
+}
+
+// fairness_gap.svg: the primary gap per normalization layer, in forward order.
+void write_fairness_plot(const std::string& dir, const nlohmann::json& bn) {
+  std::vector<std::string> names;
+  std::vector<double> gaps;
+  for (const auto& n : bn.at("order")) {
+    names.push_back(n.get<std::string>());
+    gaps.push_back(bn["layers"][names.back()].at("fairness_gap").get<double>());
+  }
+  if (names.empty()) return;
+  eval::svg::BarOptions bo;
+  bo.title = "fairness gap per layer (max - min over classes of the input std), " +
+             bn.value("split", std::string());
+  bo.ylabel = "fairness gap";
+  io::write_text_atomic(dir + "/fairness_gap.svg",
+                        eval::svg::bar_chart(names, {{"fairness gap", gaps}}, bo));
+}
+
+}  // namespace
 
 Command add_eval(CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "evaluate a run directory's model");
   struct Opts {
-    std::string from, forget, forget_file, out, data;
+    std::string from, forget, forget_file, out, data, mia;
+    std::string references;  // reference-model directory (LiRA/RMIA)
     std::string attack;
     int64_t attack_samples = 1000;
+    bool bn_stats = false;
+    std::string bn_stats_split = "test";
     int threads = 0;
     bool overwrite = false;
   };
@@ -37,12 +104,21 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--forget-file", o->forget_file, "training indices, one per line");
   sub->add_option("--data", o->data, "data SPEC (default: the run's)");
   sub->add_option("--out", o->out, "output directory for metrics.json")->required();
+  sub->add_option("--mia", o->mia, eval::mia::mia_option_help());
+  sub->add_option("--references", o->references,
+                  "reference models (lethe train --reference-models) for the --mia attacks "
+                  "lira-online, lira-offline, lira-online-fixed, lira-offline-fixed, rmia-online, "
+                  "rmia-offline (all six when --mia names none)");
   sub->add_option(
       "--attack", o->attack,
       "robustness: attack specs, e.g. fgsm:eps=8/255,pgd-linf:eps=8/255,steps=10,min-eps");
   sub->add_option("--attack-samples", o->attack_samples,
                   "attack at most N samples per split (seeded subsample; 0 = all)")
       ->capture_default_str();
+  sub->add_flag("--bn-stats", o->bn_stats,
+                "per-class BN/LN statistics and fairness gaps (bn_stats, bn_stats_*.csv)");
+  sub->add_option("--bn-stats-split", o->bn_stats_split, "split for --bn-stats (default test)")
+      ->check(CLI::IsMember({"test", "train", "forget", "retain"}));
   sub->add_option("--threads", o->threads, "0 = all cores");
   sub->add_flag("--overwrite", o->overwrite, "replace results in an existing --out");
   return {
@@ -63,7 +139,9 @@ Command add_eval(CLI::App& app) {
         uint64_t seed = cfg.value("seed", uint64_t{0});
         data::DataSplit ds = train::load_training_data(
             spec, seed, o->data.empty() ? cfg.value("subset", int64_t{0}) : 0);
-        io::prepare_run_dir(o->out, o->overwrite);
+        std::vector<std::string> ref_attacks;
+        std::vector<std::string> mia_attacks = eval::mia::parse_attack_list(
+            eval::mia::split_reference_attacks(o->mia, !o->references.empty(), ref_attacks));
 
         std::vector<int64_t> forget;
         bool have_forget = true;
@@ -75,20 +153,31 @@ Command add_eval(CLI::App& app) {
           forget = data::read_index_file(o->from + "/forget.txt", ds.train.size());
         else
           have_forget = false;
+        LETHE_CHECK(!o->bn_stats || have_forget || o->bn_stats_split == "test" ||
+                        o->bn_stats_split == "train",
+                    "--bn-stats-split ", o->bn_stats_split,
+                    " needs a forget set (--forget, --forget-file or the run's forget.txt)");
+        data::ForgetSplit split;
+        if (have_forget)
+          split = data::split_from_forget(forget, ds.train.size(), "forget set");
+        else
+          split.retain = train::all_indices(ds.train);
+        io::prepare_run_dir(o->out, o->overwrite);
+        if (have_forget) data::write_index_file(o->out + "/forget.txt", split.forget);
 
         auto& model = *ck.model;
         const int64_t classes = ds.train.num_classes;
-        // Splits, with the logits computed once for accuracy, confidence and the attacks.
+        // The splits; each one's logits are computed once for accuracy, confidence and MIA.
         std::vector<eval::EvalSplit> splits{{"test", &ds.test, train::all_indices(ds.test)}};
         if (have_forget) {
-          data::ForgetSplit split = data::split_from_forget(forget, ds.train.size(), "forget set");
           splits.push_back({"forget", &ds.train, split.forget});
           splits.push_back({"retain", &ds.train, split.retain});
-          data::write_index_file(o->out + "/forget.txt", split.forget);
         } else {
-          splits.push_back({"train", &ds.train, train::all_indices(ds.train)});
+          splits.push_back({"train", &ds.train, split.retain});
         }
         nlohmann::json m, per_class;
+        eval::mia::MiaInputs mi;
+        mi.has_forget = have_forget;
         std::vector<std::pair<std::string, std::vector<double>>> confidences;
         for (const eval::EvalSplit& s : splits) {
           Tensor logits = train::predict_logits(model, *s.data, s.indices, norm);
@@ -99,37 +188,51 @@ Command add_eval(CLI::App& app) {
           m[s.name + "_acc"] = a.acc;
           per_class[s.name] = eval::to_json(a);
           confidences.emplace_back(s.name, std::move(a.confidence));
+          if (s.name == "test") mi.test_logits = logits, mi.test_labels = y;
+          if (s.name == "forget") mi.forget_logits = logits, mi.forget_labels = y;
+          if (s.name == "retain" || s.name == "train")
+            mi.retain_logits = logits, mi.retain_labels = y;
         }
         m["per_class"] = per_class;
         eval::svg::HistogramOptions ho;
         ho.title = "confidence p(y|x) on the true label";
         ho.xlabel = "confidence";
         io::write_text_atomic(o->out + "/confidence.svg", eval::svg::histogram(confidences, ho));
+
+        if (!mia_attacks.empty()) {
+          std::map<std::string, eval::mia::MiaCurves> curves;
+          m["mia"] = eval::mia::run_mia(mi, mia_attacks, {}, &curves);
+          write_roc(o->out, curves, have_forget ? "forget_vs_test" : "train_vs_test");
+        }
+        if (!o->references.empty()) {
+          int64_t subset = o->data.empty() ? cfg.value("subset", int64_t{0}) : 0;
+          nlohmann::json r = eval::mia::run_reference_mia_on_model(
+              model, ds, norm, eval::mia::pool_info(ds, spec, subset, seed), o->references,
+              have_forget ? &split.forget : nullptr, ref_attacks);
+          if (!m.contains("mia")) m["mia"] = nlohmann::json::object();
+          m["mia"].update(r);
+          m["mia_references"] = o->references;
+        }
         if (!attacks.empty()) {
           eval::RobustOptions ro;
           ro.max_samples = o->attack_samples;
           ro.seed = seed;
           std::vector<eval::MinEpsSamples> me;
           m["robust"] = eval::run_robustness(model, norm, splits, attacks, ro, &me);
-          if (!me.empty()) {
-            std::string csv = "split,index,eps,dist,flipped\n";
-            std::vector<std::pair<std::string, std::vector<double>>> dists;
-            double hi = 0;
-            for (const auto& s : me) {
-              for (size_t i = 0; i < s.eps.size(); ++i)
-                csv += s.split + "," + std::to_string(s.indices[i]) + "," +
-                       std::to_string(s.eps[i]) + "," + std::to_string(s.dist[i]) + "," +
-                       std::to_string(s.flipped[i]) + "\n";
-              dists.emplace_back(s.split, s.dist);
-              for (double d : s.dist) hi = std::max(hi, d);
-            }
-            io::write_text_atomic(o->out + "/min_eps.csv", csv);
-            eval::svg::HistogramOptions mh;
-            mh.title = "minimal adversarial distance (AMUN search, L2)";
-            mh.xlabel = "||x_adv - x||_2";
-            mh.hi = hi > 0 ? hi : 1;
-            io::write_text_atomic(o->out + "/min_eps.svg", eval::svg::histogram(dists, mh));
-          }
+          if (!me.empty()) write_min_eps(o->out, me);
+        }
+        if (o->bn_stats) {
+          const std::string& sp = o->bn_stats_split;
+          const data::Dataset& d = sp == "test" ? ds.test : ds.train;
+          std::vector<int64_t> idx = sp == "forget"   ? split.forget
+                                     : sp == "retain" ? split.retain
+                                                      : train::all_indices(d);
+          profile::Progress progress("bn stats " + sp, static_cast<int64_t>(idx.size()));
+          eval::NormStats st = eval::collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
+          progress.finish();
+          m["bn_stats"] = eval::norm_stats_json(st);
+          eval::write_norm_stats_csv(st, o->out);
+          write_fairness_plot(o->out, m["bn_stats"]);
         }
         m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m["device"] = "cpu";

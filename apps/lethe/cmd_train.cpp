@@ -4,6 +4,7 @@
 #include "apps/lethe/commands.h"
 #include "data/spec.h"
 #include "models/registry.h"
+#include "train/reference_models.h"
 #include "train/train_run.h"
 
 namespace lethe::app {
@@ -45,8 +46,13 @@ Command add_train(CLI::App& app) {
                   "forget SPEC of the samples whose batches --amnesiac stores (default: all)");
   sub->add_option("--adv-train", cfg->adv_train,
                   "adversarial training: attack spec, e.g. pgd:eps=8/255,steps=7 (pgd-l2, fgsm)");
-  return {sub, [cfg] {
-            nlohmann::json m = train::run_training(*cfg);
+  auto reference_models = std::make_shared<int64_t>(0);
+  sub->add_option("--reference-models", *reference_models,
+                  "M: train M reference models on halves of train+test (for --references)");
+  return {sub, [cfg, reference_models] {
+            nlohmann::json m = *reference_models != 0
+                                   ? train::run_reference_training(*cfg, *reference_models)
+                                   : train::run_training(*cfg);
             std::printf("%s\n", m.dump(2).c_str());
             return 0;
           }};
