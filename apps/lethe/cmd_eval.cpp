@@ -11,6 +11,7 @@
 #include "data/forget.h"
 #include "data/spec.h"
 #include "engine/io/run_dir.h"
+#include "eval/norm_stats.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
 #include "train/trainer.h"
@@ -23,6 +24,8 @@ Command add_eval(CLI::App& app) {
     std::string from, forget, forget_file, out, data;
     int threads = 0;
     bool overwrite = false;
+    bool bn_stats = false;
+    std::string bn_stats_split = "test";
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("--from", o->from, "run directory holding model.safetensors")->required();
@@ -32,6 +35,10 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--out", o->out, "output directory for metrics.json")->required();
   sub->add_option("--threads", o->threads, "0 = all cores");
   sub->add_flag("--overwrite", o->overwrite, "replace results in an existing --out");
+  sub->add_flag("--bn-stats", o->bn_stats,
+                "per-class BN/LN statistics and fairness gaps (bn_stats, bn_stats_*.csv)");
+  sub->add_option("--bn-stats-split", o->bn_stats_split, "split for --bn-stats (default test)")
+      ->check(CLI::IsMember({"test", "train", "forget", "retain"}));
   return {
       sub, [o] {
         namespace fs = std::filesystem;
@@ -58,17 +65,34 @@ Command add_eval(CLI::App& app) {
           forget = data::read_index_file(o->from + "/forget.txt", ds.train.size());
         else
           have_forget = false;
+        LETHE_CHECK(!o->bn_stats || have_forget || o->bn_stats_split == "test" ||
+                        o->bn_stats_split == "train",
+                    "--bn-stats-split ", o->bn_stats_split,
+                    " needs a forget set (--forget, --forget-file or the run's forget.txt)");
 
         auto& model = *ck.model;
         nlohmann::json m;
         m["test_acc"] = train::accuracy(model, ds.test, train::all_indices(ds.test), norm);
+        data::ForgetSplit split;
         if (have_forget) {
-          data::ForgetSplit split = data::split_from_forget(forget, ds.train.size(), "forget set");
+          split = data::split_from_forget(forget, ds.train.size(), "forget set");
           m["forget_acc"] = train::accuracy(model, ds.train, split.forget, norm);
           m["retain_acc"] = train::accuracy(model, ds.train, split.retain, norm);
           data::write_index_file(o->out + "/forget.txt", split.forget);
         } else {
           m["train_acc"] = train::accuracy(model, ds.train, train::all_indices(ds.train), norm);
+        }
+        if (o->bn_stats) {
+          const std::string& sp = o->bn_stats_split;
+          const data::Dataset& d = sp == "test" ? ds.test : ds.train;
+          std::vector<int64_t> idx = sp == "forget"   ? split.forget
+                                     : sp == "retain" ? split.retain
+                                                      : train::all_indices(d);
+          profile::Progress progress("bn stats " + sp, static_cast<int64_t>(idx.size()));
+          eval::NormStats st = eval::collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
+          progress.finish();
+          m["bn_stats"] = eval::norm_stats_json(st);
+          eval::write_norm_stats_csv(st, o->out);
         }
         m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         m["device"] = "cpu";
