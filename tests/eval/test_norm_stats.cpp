@@ -307,8 +307,9 @@ TEST_SUITE("eval") {
           worst = std::max(worst, std::abs(A.m[q][i].var() - B.m[q][i].var()) / (sd * sd));
         }
     }
-    // Only f32 rounding of the forward differs between batch sizes, not the accumulation.
-    CHECK(worst < 1e-5);
+    // The CPU forward computes each row alike in any batch (measured: 3e-15 here), so what is
+    // left is the accumulation, which must be exact up to double rounding.
+    CHECK(worst < 1e-9);
   }
 
   TEST_CASE("fairness gap formulas on hand-made statistics") {
