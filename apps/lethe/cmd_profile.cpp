@@ -5,9 +5,10 @@
 // A short, representative run: `--method train` profiles --steps training steps of --batch
 // images after --warmup unmeasured ones; an unlearning method runs as `lethe unlearn` runs it
 // (every phase: AMUN's adversarial search, SalUn's saliency, the fine-tune), for --epochs 1 on
-// a small split: the --forget set (default random:32) and --retain rows of the rest (default
-// 224), so the epoch has a few steps. Before measuring, one forward/backward on a batch warms
-// the allocator cache and the thread pool; the model's state is restored after it.
+// a small split: the --forget set (default random:16) and --retain rows of the rest (default
+// 112), so the epoch has two steps of 64; AMUN's search runs 10 steps per ε level and at most 3
+// doublings unless --opt steps=/doublings= say otherwise. Before measuring, one forward/backward on
+// a batch warms the allocator cache and the thread pool; the model's state is restored after it.
 #include <omp.h>
 
 #include <chrono>
@@ -36,8 +37,8 @@ namespace lethe::app {
 namespace {
 
 struct ProfileOpts {
-  std::string from, model, data, stem, method, layers = "all", forget = "random:32", out;
-  int64_t width = 0, batch = 64, steps = 3, warmup = 1, retain = 224, epochs = 1;
+  std::string from, model, data, stem, method, layers = "all", forget = "random:16", out;
+  int64_t width = 0, batch = 64, steps = 3, warmup = 1, retain = 112, epochs = 1;
   double lr = -1;
   uint64_t seed = 0;
   int threads = 0, depth = -1;
@@ -129,6 +130,14 @@ Command add_profile(CLI::App& app) {
             extra[k] = d;
           else
             extra[k] = v;
+        }
+
+        // A short run of the adversarial search (AMUN's default is 50 steps per ε level and up
+        // to 12 doublings, minutes per stubborn sample on a ResNet-50): each step costs what it
+        // costs, only fewer of them run. Explicit --opt values win.
+        if (o->method == "amun" || o->method == "amun-salun") {
+          if (!extra.contains("steps")) extra["steps"] = 10.0;
+          if (!extra.contains("doublings")) extra["doublings"] = 3.0;
         }
 
         // The model, its data and normalization: a run's, or fresh ones.

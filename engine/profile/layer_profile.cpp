@@ -365,12 +365,13 @@ std::string ProfileReport::table(int max_depth) const {
   }
   row("(outside modules)", "loss, stem ops", 0, 0, outside, outside,
       wall_s > 0 ? outside.bwd_s / wall_s : 0.0);
-  std::snprintf(buf, sizeof buf,
-                "wall %.3f s: forward %.3f s, backward %.3f s (%lld walks), other %.3f s "
-                "(data, loss forward, optimizer); peak %.1f MB; params %lld (%lld trainable)\n",
-                wall_s, forward_s, backward_s, static_cast<long long>(walks), unattributed_s(),
-                static_cast<double>(peak_bytes) * 1e-6, static_cast<long long>(params),
-                static_cast<long long>(trainable));
+  std::snprintf(
+      buf, sizeof buf,
+      "wall %.3f s: forward %.3f s, backward %.3f s (%lld walks), other %.3f s "
+      "(forward ops outside modules, optimizer); peak %.1f MB; params %lld (%lld trainable)\n",
+      wall_s, forward_s, backward_s, static_cast<long long>(walks), unattributed_s(),
+      static_cast<double>(peak_bytes) * 1e-6, static_cast<long long>(params),
+      static_cast<long long>(trainable));
   os << buf;
   return os.str();
 }
