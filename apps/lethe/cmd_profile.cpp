@@ -119,6 +119,9 @@ Command add_profile(CLI::App& app) {
         const bool training = o->method == "train";
         std::unique_ptr<unlearn::Method> method;
         if (!training) method = unlearn::make_method(o->method);  // throws for a bad name
+        LETHE_CHECK(!(o->method == "sisa" || o->method == "amnesiac") || !o->from.empty(),
+                    "--method ", o->method, " needs --from a run trained with --", o->method,
+                    " (its shards or recorded updates), not --model");
         if (o->threads > 0) omp_set_num_threads(o->threads);
         nlohmann::json extra = nlohmann::json::object();
         for (const std::string& kv : o->opts) {
