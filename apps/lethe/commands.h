@@ -18,5 +18,6 @@ Command add_eval(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_unlearn(CLI::App& app);
 Command add_compare(CLI::App& app);
+Command add_profile(CLI::App& app);
 
 }  // namespace lethe::app

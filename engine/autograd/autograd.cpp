@@ -1,5 +1,6 @@
 #include "engine/autograd/autograd.h"
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -9,7 +10,29 @@ namespace lethe {
 namespace {
 thread_local bool g_grad_enabled = true;
 thread_local uint64_t g_nodes_run = 0;
+thread_local const void* g_record_scope = nullptr;
+thread_local BackwardObserver* g_backward_observer = nullptr;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 }  // namespace
+
+void set_record_scope(const void* scope) {
+  g_record_scope = scope;
+}
+const void* record_scope() {
+  return g_record_scope;
+}
+BackwardObserver* backward_observer() {
+  return g_backward_observer;
+}
+BackwardObserverGuard::BackwardObserverGuard(BackwardObserver* o) : prev_(g_backward_observer) {
+  g_backward_observer = o;
+}
+BackwardObserverGuard::~BackwardObserverGuard() {
+  g_backward_observer = prev_;
+}
 
 uint64_t backward_nodes_run() {
   return g_nodes_run;
@@ -48,6 +71,7 @@ Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, Backward
     node->needs[i] = inputs[i].defined() && inputs[i].requires_grad();
   node->inputs = std::move(inputs);
   node->backward = std::move(fn);
+  node->scope = g_record_scope;
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
   return out;
@@ -70,6 +94,9 @@ void accumulate(std::unordered_map<TensorImpl*, Tensor>& grads, TensorImpl* key,
 void walk(const Tensor& root, const Tensor& grad_root,
           std::unordered_map<TensorImpl*, Tensor>* capture) {
   LETHE_CHECK(root.requires_grad(), "backward: the tensor does not require a gradient");
+  BackwardObserver* const obs = g_backward_observer;
+  const auto walk_t0 =
+      obs ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   Tensor g0 = grad_root;
   if (!g0.defined()) {
     LETHE_CHECK(root.numel() == 1,
@@ -123,6 +150,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
 
   if (!root.impl()->grad_fn) {
     deliver_leaf(root.impl(), g0);
+    if (obs) obs->walk_done(seconds_since(walk_t0));
     return;
   }
   grads.emplace(root.impl(), g0);
@@ -138,6 +166,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
       if (c != capture->end()) c->second = c->second.defined() ? ops::add(c->second, gout) : gout;
     }
     std::shared_ptr<Node> node = t->grad_fn;
+    const auto node_t0 = obs ? std::chrono::steady_clock::now() : walk_t0;
     std::vector<Tensor> gin = node->backward(gout, node->needs);
     ++g_nodes_run;
     for (size_t i = 0; i < node->inputs.size(); ++i) {
@@ -150,6 +179,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
       else
         deliver_leaf(in.impl(), gin[i]);
     }
+    if (obs) obs->node_done(*node, gout, seconds_since(node_t0));
     // The graph is used once: free saved tensors as soon as possible.
     if (!capture) {
       node->backward = nullptr;
@@ -157,6 +187,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
       t->grad_fn.reset();
     }
   }
+  if (obs) obs->walk_done(seconds_since(walk_t0));
 }
 
 }  // namespace

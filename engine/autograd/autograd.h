@@ -23,6 +23,9 @@ struct Node {
   std::vector<Tensor> inputs;
   std::vector<bool> needs;
   BackwardFn backward;
+  // The module whose forward recorded this node (innermost), for the per-layer profiler;
+  // nullptr outside modules or when no profiler runs. Never dereferenced here.
+  const void* scope = nullptr;
 };
 
 bool grad_enabled();
@@ -63,6 +66,32 @@ void run_backward(const Tensor& root, const Tensor& grad_root);
 // Counts backward closures executed on this thread (tests use it to show that frozen parts of
 // a graph are never visited).
 uint64_t backward_nodes_run();
+
+// Profiler hooks (engine/profile/layer_profile.*), thread-local, off (nullptr) by default:
+// - the recording scope is copied into every Node recorded on this thread;
+// - a BackwardObserver sees each node once its backward ran (closure plus the accumulation of
+//   its input gradients, timed) and each walk's total time.
+void set_record_scope(const void* scope);
+const void* record_scope();
+
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  virtual void node_done(const Node& node, const Tensor& grad_out, double seconds) = 0;
+  virtual void walk_done(double seconds) { (void)seconds; }
+};
+BackwardObserver* backward_observer();
+// Installs `o` for a scope; restores the previous one on destruction.
+class BackwardObserverGuard {
+ public:
+  explicit BackwardObserverGuard(BackwardObserver* o);
+  ~BackwardObserverGuard();
+  BackwardObserverGuard(const BackwardObserverGuard&) = delete;
+  BackwardObserverGuard& operator=(const BackwardObserverGuard&) = delete;
+
+ private:
+  BackwardObserver* prev_;
+};
 
 // Gradients of `outputs` (scalar sum of each output times its grad) with respect to `inputs`
 // without touching any .grad field: for attacks that need d loss / d input only.

@@ -56,6 +56,17 @@ ok "$LETHE" train --model mlp --data "$DATA" --epochs 1 --augment none \
 grep -q '"adv_train": "pgd:eps=0.1,steps=2"' "$T/adv/config.json" || { echo "FAIL: adv_train not in config"; fail=1; }
 bad "$LETHE" train --model mlp --data "$DATA" --epochs 1 --adv-train "min-eps" --out "$T/adv2"
 
+ok "$LETHE" profile --from "$T/retrain" --method ft --layers head --forget random:8 --retain 32 \
+  --batch 16 --out "$T/prof"
+for f in profile.json profile.csv config.json; do
+  [ -s "$T/prof/$f" ] || { echo "FAIL: profile did not write $f"; fail=1; }
+done
+grep -q '"peak_bytes"' "$T/prof/profile.json" || { echo "FAIL: profile lacks peak_bytes"; fail=1; }
+bad "$LETHE" profile --from "$T/retrain" --method ft --out "$T/prof"
+bad "$LETHE" profile --method train --out "$T/prof2"
+bad "$LETHE" profile --from "$T/retrain" --method nosuch --out "$T/prof3"
+ok "$LETHE" profile --from "$T/retrain" --method train --steps 2 --batch 16 --out "$T/prof4"
+
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
 bad "$LETHE" verify "$T/none.safetensors"
