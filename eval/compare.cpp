@@ -1,11 +1,13 @@
 #include "eval/compare.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include "engine/core/error.h"
 #include "engine/io/run_dir.h"
+#include "eval/report/svg.h"
 
 namespace lethe::eval {
 namespace {
@@ -41,6 +43,26 @@ CompareRow read_row(const std::string& dir) {
   if (r.retain < 0) r.retain = get(m, "train_acc");
   r.test = get(m, "test_acc");
   r.mia = mia_of(m);
+  if (m.contains("mia") && m["mia"].is_object())
+    for (const auto& [k, v] : m["mia"].items())
+      if (k != "svc" && v.is_object() && v.contains("auc") && v["auc"].is_number())
+        r.details.emplace_back(k + " AUC", v["auc"].get<double>());
+  if (m.contains("robust") && m["robust"].is_object())
+    for (const auto& [k, v] : m["robust"].items())
+      if (v.is_object() && v.contains("acc") && v["acc"].is_number())
+        r.details.emplace_back((v.contains("spec") ? v["spec"].get<std::string>() : k) + " acc",
+                               v["acc"].get<double>());
+  if (m.contains("bn_stats") && m["bn_stats"].is_object()) {
+    const nlohmann::json& b = m["bn_stats"];
+    if (b.contains("mean_fairness_gap") && b["mean_fairness_gap"].is_number())
+      r.details.emplace_back("fairness gap", b["mean_fairness_gap"].get<double>());
+    if (b.contains("order") && b.contains("layers"))
+      for (const auto& n : b["order"]) {
+        const nlohmann::json& l = b["layers"][n.get<std::string>()];
+        if (l.contains("fairness_gap"))
+          r.layer_gaps.emplace_back(n, l["fairness_gap"].get<double>());
+      }
+  }
   r.seconds = m.contains("unlearn_s") ? get(m, "unlearn_s") : get(m, "wall_s");
   // An evaluation directory (lethe eval) names the run it evaluated: its method and its time
   // (unlearning, or training for an original) are that run's.
@@ -99,12 +121,81 @@ std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& 
 }
 
 std::string to_csv(const std::vector<CompareRow>& rows) {
-  std::string s = "run,method,forget_acc,retain_acc,test_acc,mia,time_s,avg_gap\n";
-  auto num = [](double v) { return v < 0 ? std::string() : std::to_string(v); };
+  std::vector<std::string> cols;
   for (const CompareRow& r : rows)
+    for (const auto& [k, v] : r.details)
+      if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+  std::string s = "run,method,forget_acc,retain_acc,test_acc,mia,time_s,avg_gap";
+  for (const std::string& c : cols) s += ",\"" + c + "\"";
+  s += "\n";
+  auto num = [](double v) { return v < 0 ? std::string() : std::to_string(v); };
+  for (const CompareRow& r : rows) {
     s += r.dir + "," + r.method + "," + num(r.forget) + "," + num(r.retain) + "," + num(r.test) +
-         "," + num(r.mia) + "," + num(r.seconds) + "," + num(r.avg_gap) + "\n";
+         "," + num(r.mia) + "," + num(r.seconds) + "," + num(r.avg_gap);
+    for (const std::string& c : cols) {
+      double v = -1;
+      for (const auto& [k, x] : r.details)
+        if (k == c) v = x;
+      s += ',';  // appended piecewise: GCC 12's -Wrestrict misfires on "," + std::string
+      s += num(v);
+    }
+    s += "\n";
+  }
   return s;
+}
+
+std::string details_markdown(const std::vector<CompareRow>& rows) {
+  std::vector<std::string> cols;
+  for (const CompareRow& r : rows)
+    for (const auto& [k, v] : r.details)
+      if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+  if (cols.empty()) return "";
+  std::string s = "| run | method |";
+  std::string rule = "|---|---|";
+  for (const std::string& c : cols) s += " " + c + " |", rule += "---|";
+  s += "\n" + rule + "\n";
+  for (const CompareRow& r : rows) {
+    s += "| " + r.dir + " | " + r.method + " |";
+    for (const std::string& c : cols) {
+      double v = -1;
+      for (const auto& [k, x] : r.details)
+        if (k == c) v = x;
+      char b[32];
+      std::snprintf(b, sizeof b, "%.4g", v);
+      s += ' ';
+      s += v < 0 ? "–" : b;
+      s += " |";
+    }
+    s += "\n";
+  }
+  s += "\nAUC: forget vs test (balanced, mean of 3 draws); acc: robust accuracy on test (%); "
+       "fairness gap: mean over normalization layers of max_c − min_c of the class-wise std of "
+       "the layer input.\n";
+  return s;
+}
+
+std::string fairness_svg(const std::vector<CompareRow>& rows) {
+  std::vector<std::string> layers;
+  for (const CompareRow& r : rows)
+    if (r.layer_gaps.size() > layers.size()) {
+      layers.clear();
+      for (const auto& [n, g] : r.layer_gaps) layers.push_back(n);
+    }
+  if (layers.empty()) return "";
+  std::vector<std::pair<std::string, std::vector<double>>> groups;
+  for (const CompareRow& r : rows) {
+    if (r.layer_gaps.empty()) continue;
+    std::vector<double> v(layers.size(), 0.0);
+    for (const auto& [n, g] : r.layer_gaps) {
+      auto it = std::find(layers.begin(), layers.end(), n);
+      if (it != layers.end()) v[static_cast<size_t>(it - layers.begin())] = g;
+    }
+    groups.emplace_back(r.method.empty() ? r.dir : r.method, v);
+  }
+  svg::BarOptions bo;
+  bo.title = "fairness gap per normalization layer";
+  bo.ylabel = "max - min over classes of std (layer input)";
+  return svg::bar_chart(layers, groups, bo);
 }
 
 }  // namespace lethe::eval

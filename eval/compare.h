@@ -1,7 +1,9 @@
 // The comparison table of unlearning runs (AMUN's table): forget, retain and test accuracy, MIA
 // where evaluated, time, and the average gap to a reference (retrained) run, as Markdown and CSV.
 #pragma once
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lethe::eval {
@@ -10,6 +12,12 @@ struct CompareRow {
   std::string dir, method;
   double forget = -1, retain = -1, test = -1, mia = -1, seconds = -1;
   double avg_gap = -1;  // mean |run − reference| over the columns both have
+  // Details evaluation adds, by column name in first-seen order: "<attack> AUC" (forget vs test,
+  // every MIA attack but svc), "<attack> acc" (robust accuracy on test), "fairness gap" (mean
+  // over normalization layers).
+  std::vector<std::pair<std::string, double>> details;
+  // Primary fairness gap per normalization layer, in forward order (from bn_stats).
+  std::vector<std::pair<std::string, double>> layer_gaps;
 };
 
 // Reads DIR/metrics.json (and config.json for the method) of each run; `reference` may be "".
@@ -17,5 +25,9 @@ std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
                                      const std::string& reference);
 std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference);
 std::string to_csv(const std::vector<CompareRow>& rows);
+// The details table (empty when no row has details), Markdown; and SVG bars of the fairness gap
+// per layer, one group per run ("" when no row has bn_stats).
+std::string details_markdown(const std::vector<CompareRow>& rows);
+std::string fairness_svg(const std::vector<CompareRow>& rows);
 
 }  // namespace lethe::eval

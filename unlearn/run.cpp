@@ -117,6 +117,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"options", req.opt.extra},
                         {"data", orig_cfg.at("data")},
                         {"original_seed", orig_cfg.value("seed", 0ull)},
+                        {"subset", orig_cfg.value("subset", int64_t{0})},
                         {"model_config", ck.config.to_json()},
                         {"normalize", norm.to_json()},
                         {"threads_used", omp_get_max_threads()},

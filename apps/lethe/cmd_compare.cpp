@@ -21,11 +21,15 @@ Command add_compare(CLI::App& app) {
   return {sub, [o] {
             auto rows = eval::compare_runs(o->dirs, o->reference);
             std::string md = eval::to_markdown(rows, o->reference);
+            std::string details = eval::details_markdown(rows);
+            if (!details.empty()) md += "\n" + details;
             std::printf("%s", md.c_str());
             if (!o->out.empty()) {
               io::prepare_run_dir(o->out, true, "--out");
               io::write_text_atomic(o->out + "/compare.md", md);
               io::write_text_atomic(o->out + "/compare.csv", eval::to_csv(rows));
+              std::string fair = eval::fairness_svg(rows);
+              if (!fair.empty()) io::write_text_atomic(o->out + "/fairness_gap.svg", fair);
             }
             return 0;
           }};

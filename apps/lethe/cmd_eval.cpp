@@ -136,9 +136,22 @@ Command add_eval(CLI::App& app) {
         models::Checkpoint ck = models::load_checkpoint(o->from + "/model.safetensors");
         train::Normalization norm = train::Normalization::from_run(ck.metadata, cfg);
         std::string spec = o->data.empty() ? cfg.at("data").get<std::string>() : o->data;
-        uint64_t seed = cfg.value("seed", uint64_t{0});
-        data::DataSplit ds = train::load_training_data(
-            spec, seed, o->data.empty() ? cfg.value("subset", int64_t{0}) : 0);
+        // The training set is the original run's: its seed and --subset rows. An unlearning run
+        // records the original's seed; its subset is followed back through "from" when absent.
+        uint64_t seed = cfg.value("original_seed", cfg.value("seed", uint64_t{0}));
+        int64_t run_subset = cfg.value("subset", int64_t{-1});
+        nlohmann::json c = cfg;
+        for (int hops = 0; run_subset < 0; ++hops) {
+          if (hops > 16 || !c.contains("from") ||
+              !fs::exists(c["from"].get<std::string>() + "/config.json")) {
+            run_subset = 0;
+            break;
+          }
+          c = io::read_json(c["from"].get<std::string>() + "/config.json");
+          run_subset = c.value("subset", int64_t{-1});
+        }
+        data::DataSplit ds =
+            train::load_training_data(spec, seed, o->data.empty() ? run_subset : 0);
         std::vector<std::string> ref_attacks;
         std::vector<std::string> mia_attacks = eval::mia::parse_attack_list(
             eval::mia::split_reference_attacks(o->mia, !o->references.empty(), ref_attacks));
@@ -205,7 +218,7 @@ Command add_eval(CLI::App& app) {
           write_roc(o->out, curves, have_forget ? "forget_vs_test" : "train_vs_test");
         }
         if (!o->references.empty()) {
-          int64_t subset = o->data.empty() ? cfg.value("subset", int64_t{0}) : 0;
+          int64_t subset = o->data.empty() ? run_subset : 0;
           nlohmann::json r = eval::mia::run_reference_mia_on_model(
               model, ds, norm, eval::mia::pool_info(ds, spec, subset, seed), o->references,
               have_forget ? &split.forget : nullptr, ref_attacks);

@@ -26,6 +26,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/optimizer.h"
 #include "engine/profile/layer_profile.h"
+#include "eval/report/svg.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
 #include "unlearn/method.h"
@@ -303,6 +304,26 @@ Command add_profile(CLI::App& app) {
         io::write_json_atomic(o->out + "/config.json", cfg);
         io::write_text_atomic(o->out + "/profile.csv", rep.to_csv());
         io::write_json_atomic(o->out + "/profile.json", j);
+        {  // profile.svg: forward and backward time of the model's children, stacked
+          std::vector<std::string> names;
+          std::vector<double> fwd, bwd;
+          for (const profile::ModuleCost& mc : rep.modules)
+            if (mc.depth == 1) {
+              names.push_back(mc.name);
+              fwd.push_back(1e3 * mc.total.fwd_s);
+              bwd.push_back(1e3 * mc.total.bwd_s);
+            }
+          names.push_back("(outside modules)");
+          fwd.push_back(0);
+          bwd.push_back(1e3 * rep.outside.bwd_s);
+          eval::svg::BarOptions bo;
+          bo.title = "per-layer time: " + o->method + " --layers " + o->layers;
+          bo.ylabel = "ms (whole run)";
+          bo.stacked = true;
+          io::write_text_atomic(
+              o->out + "/profile.svg",
+              eval::svg::bar_chart(names, {{"forward", fwd}, {"backward", bwd}}, bo));
+        }
 
         std::string what = training ? std::to_string(o->steps) + " steps"
                                     : std::to_string(run_info["forget_size"].get<size_t>()) +

@@ -67,6 +67,14 @@ bad "$LETHE" profile --method train --out "$T/prof2"
 bad "$LETHE" profile --from "$T/retrain" --method nosuch --out "$T/prof3"
 ok "$LETHE" profile --from "$T/retrain" --method train --steps 2 --batch 16 --out "$T/prof4"
 
+# An unlearned model of a --subset run is evaluated on the same rows unlearn measured it on.
+ok "$LETHE" train --model mlp --data "$DATA" --subset 120 --epochs 1 --augment none --out "$T/sub"
+ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --out "$T/sub-ft"
+ok "$LETHE" eval --from "$T/sub-ft" --out "$T/sub-ft-eval"
+acc() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1; }
+[ "$(acc forget_acc "$T/sub-ft/metrics.json")" = "$(acc forget_acc "$T/sub-ft-eval/metrics.json")" ] ||
+  { echo "FAIL: eval of an unlearned subset run measured other rows"; fail=1; }
+
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
 bad "$LETHE" verify "$T/none.safetensors"

@@ -195,8 +195,9 @@ TEST_SUITE("eval") {
     CHECK(split_reference_attacks("", true, ref).empty());
     CHECK(ref.size() == 6);
     CHECK(split_reference_attacks("loss", false, ref) == "loss");
-    CHECK(error_of([&] { split_reference_attacks("loss,lira-offline", false, ref); })
-              .find("--references") != std::string::npos);
+    CHECK(error_of([&] {
+            split_reference_attacks("loss,lira-offline", false, ref);
+          }).find("--references") != std::string::npos);
   }
 
   TEST_CASE("reference MIA end to end: LiRA and RMIA find the members of an overfit MLP") {
