@@ -44,6 +44,11 @@ grep -q '"forget_acc"' "$T/retrain/metrics.json" || { echo "FAIL: no forget_acc"
 ok "$LETHE" eval --from "$T/retrain" --out "$T/eval"
 grep -q '"retain_acc"' "$T/eval/metrics.json" || { echo "FAIL: eval lacks retain_acc"; fail=1; }
 bad "$LETHE" eval --from "$T/missing" --out "$T/eval2"
+ok "$LETHE" eval --from "$T/retrain" --mia all --out "$T/eval_mia"
+grep -q '"efficacy"' "$T/eval_mia/metrics.json" || { echo "FAIL: eval --mia lacks efficacy"; fail=1; }
+bad "$LETHE" eval --from "$T/retrain" --mia loss,nosuch --out "$T/eval_mia2"
+grep -q "m-entropy" "$T/err" || { echo "FAIL: --mia error does not list the attacks"; fail=1; }
+[ ! -e "$T/eval_mia2" ] || { echo "FAIL: a bad --mia created the output directory"; fail=1; }
 
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
