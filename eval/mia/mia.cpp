@@ -39,9 +39,23 @@ AttackFn threshold_row(Signal sig) {
     to.seeds = opt.seeds;
     to.seed = opt.seed;
     const std::vector<double> test = membership_score(ctx.test, sig);
+    // Non-members: the test samples of the classes the members have (all of them for a random
+    // forget set; the forgotten class(es) for class-wise forgetting, where other classes' test
+    // samples would measure the class, not membership).
+    int64_t restricted = 0;
     auto compare = [&](const Signals& members) {
-      return threshold_attack(membership_score(members, sig), members.label, test, ctx.test.label,
-                              ctx.classes, to);
+      std::vector<bool> present(ctx.classes, false);
+      for (int64_t y : members.label) present[y] = true;
+      std::vector<double> ns;
+      std::vector<int64_t> nl;
+      for (int64_t i = 0; i < ctx.test.n; ++i)
+        if (present[ctx.test.label[i]]) {
+          ns.push_back(test[i]);
+          nl.push_back(ctx.test.label[i]);
+        }
+      restricted = ctx.test.n - static_cast<int64_t>(ns.size());
+      return threshold_attack(membership_score(members, sig), members.label, ns, nl, ctx.classes,
+                              to);
     };
     nlohmann::json j;
     std::string headline;
@@ -56,6 +70,7 @@ AttackFn threshold_row(Signal sig) {
     for (auto& [name, members] : comps) {
       ThresholdResult r = compare(*members);
       j[name] = threshold_json(r, opt.seeds);
+      j[name]["test_excluded"] = restricted;
       if (curves) (*curves)[name] = std::move(r.roc);
     }
     for (const char* k : {"auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "acc"})

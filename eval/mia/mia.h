@@ -9,7 +9,10 @@
 // JSON per threshold attack: "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "acc" = the
 // forget_vs_test numbers when a forget set is known, else train_vs_test; and one object per
 // comparison ("forget_vs_test", "retain_vs_test", or "train_vs_test") with each metric, its
-// "<metric>_std" over the seeds, "auc_uncalibrated", "per_side" and "seeds".
+// "<metric>_std" over the seeds, "auc_uncalibrated", "per_side", "seeds" and "test_excluded".
+// The non-members of a comparison are the test samples of the classes its members have: every
+// test sample for a random forget set, those of the forgotten classes for class-wise forgetting
+// ("test_excluded" counts the others).
 // JSON per svc attack: "efficacy" (mean over seeds of the share of the forget set predicted
 // non-member), "efficacy_std", "efficacy_per_seed", "train_acc" (the SVM's accuracy on its own
 // balanced retain/test training set), "features", "per_side". SVC-MIA is a classifier, not a

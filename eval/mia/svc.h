@@ -23,9 +23,10 @@ struct SvcOptions {
 
 // Fits an RBF C-SVC on row-major features train_x [n, d] with labels 0/1 and returns its 0/1
 // predictions for target_x [m, d]. The training rows are handed to libsvm class 0 first, then
-// class 1, each in their given order: that is the order sklearn's libsvm fork (which sorts the
-// labels) trains in, so the solver follows the same path. `decision` (optional) receives the
-// decision values, positive = class 1.
+// class 1, each in their given order: the order sklearn's libsvm fork (which sorts the labels)
+// trains in. (On the golden case libsvm's own first-seen order gives the same predictions too;
+// the sorted order removes the dependence on which class comes first.) `decision` (optional)
+// receives the decision values, positive = class 1.
 std::vector<int> svc_fit_predict(const std::vector<double>& train_x,
                                  const std::vector<int>& train_y, int64_t features,
                                  const std::vector<double>& target_x, const SvcOptions& o = {},

@@ -75,6 +75,12 @@ acc() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1; }
 [ "$(acc forget_acc "$T/sub-ft/metrics.json")" = "$(acc forget_acc "$T/sub-ft-eval/metrics.json")" ] ||
   { echo "FAIL: eval of an unlearned subset run measured other rows"; fail=1; }
 
+ok "$LETHE" eval --from "$T/retrain" --mia all --out "$T/eval_mia"
+grep -q '"efficacy"' "$T/eval_mia/metrics.json" || { echo "FAIL: eval --mia lacks efficacy"; fail=1; }
+bad "$LETHE" eval --from "$T/retrain" --mia loss,nosuch --out "$T/eval_mia2"
+grep -q "m-entropy" "$T/err" || { echo "FAIL: --mia error does not list the attacks"; fail=1; }
+[ ! -e "$T/eval_mia2" ] || { echo "FAIL: a bad --mia created the output directory"; fail=1; }
+
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
 bad "$LETHE" verify "$T/none.safetensors"

@@ -238,10 +238,10 @@ TEST_SUITE("eval") {
     // 3 classes; the model is confident on retain and forget, less on test.
     std::mt19937_64 rng(3);
     std::normal_distribution<double> nd(0, 1);
-    auto logits = [&](int64_t n, double margin, std::vector<int64_t>& labels) {
+    auto logits = [&](int64_t n, double margin, std::vector<int64_t>& labels, int64_t classes = 3) {
       std::vector<float> v;
       for (int64_t i = 0; i < n; ++i) {
-        int64_t y = i % 3;
+        int64_t y = i % classes;
         labels.push_back(y);
         for (int64_t c = 0; c < 3; ++c)
           v.push_back(static_cast<float>((c == y ? margin : 0) + nd(rng)));
@@ -279,6 +279,18 @@ TEST_SUITE("eval") {
     // Forget samples look like retain (members): the SVM calls most of them members.
     CHECK(j["svc"]["features"] == "confidence");
     CHECK(j["svc"]["efficacy"].get<double>() < 0.5);
+
+    CHECK(j["loss"]["forget_vs_test"]["test_excluded"] == 0);
+
+    // Class-wise forgetting (all forget samples of class 0): the non-members are the 67 class-0
+    // test samples, the other 133 are excluded; retain_vs_test still uses all classes.
+    MiaInputs cw = in;
+    cw.forget_labels.clear();
+    cw.forget_logits = logits(60, 4, cw.forget_labels, 1);
+    nlohmann::json c = run_mia(cw, {"loss"}, {});
+    CHECK(c["loss"]["forget_vs_test"]["test_excluded"] == 133);
+    CHECK(c["loss"]["forget_vs_test"]["per_side"] == 60);
+    CHECK(c["loss"]["retain_vs_test"]["test_excluded"] == 0);
 
     // Without a forget set: train_vs_test, and svc is skipped.
     MiaInputs tr = in;
