@@ -80,9 +80,10 @@ struct Axis {
   }
 };
 
-std::string header(const std::string& title) {
-  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kW) + "\" height=\"" + num(kH) +
-         "\" viewBox=\"0 0 " + num(kW) + " " + num(kH) +
+// `extra`: height below the standard canvas (room for a bar chart's rotated category labels).
+std::string header(const std::string& title, double extra = 0) {
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kW) + "\" height=\"" +
+         num(kH + extra) + "\" viewBox=\"0 0 " + num(kW) + " " + num(kH + extra) +
          "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
          "fill=\"white\"/>\n<text x=\"" +
          num((kLeft + kW - kRight) / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" +
@@ -241,7 +242,10 @@ std::string bar_chart(const std::vector<std::string>& categories,
   if (ymax <= ymin) ymax = ymin + 1;
   Axis ax{0, static_cast<double>(std::max<size_t>(nc, 1)), false, kLeft, kW - kRight};
   Axis ay{ymin, ymax * 1.05, false, kH - kBottom, kTop};
-  std::string s = header(o.title) + frame(ax, ay, "", o.ylabel, /*x_ticks=*/false);
+  size_t longest = 0;
+  for (const std::string& c : categories) longest = std::max(longest, c.size());
+  double extra = std::max(0.0, 0.75 * static_cast<double>(longest) * 6.5 - kBottom + 20);
+  std::string s = header(o.title, extra) + frame(ax, ay, "", o.ylabel, /*x_ticks=*/false);
   double slot = (kW - kLeft - kRight) / static_cast<double>(std::max<size_t>(nc, 1));
   double bw = o.stacked ? slot * 0.7 : slot * 0.8 / static_cast<double>(ng);
   for (size_t c = 0; c < nc; ++c) {
