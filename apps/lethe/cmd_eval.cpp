@@ -175,6 +175,9 @@ Command add_eval(CLI::App& app) {
           split = data::split_from_forget(forget, ds.train.size(), "forget set");
         else
           split.retain = train::all_indices(ds.train);
+        LETHE_CHECK(o->references.empty() || fs::exists(o->references + "/logits.safetensors"),
+                    "--references ", o->references,
+                    ": no logits.safetensors (train it with lethe train --reference-models M)");
         io::prepare_run_dir(o->out, o->overwrite);
         if (have_forget) data::write_index_file(o->out + "/forget.txt", split.forget);
 

@@ -80,6 +80,8 @@ grep -q '"efficacy"' "$T/eval_mia/metrics.json" || { echo "FAIL: eval --mia lack
 bad "$LETHE" eval --from "$T/retrain" --mia loss,nosuch --out "$T/eval_mia2"
 grep -q "m-entropy" "$T/err" || { echo "FAIL: --mia error does not list the attacks"; fail=1; }
 [ ! -e "$T/eval_mia2" ] || { echo "FAIL: a bad --mia created the output directory"; fail=1; }
+bad "$LETHE" eval --from "$T/retrain" --mia rmia-offline --references "$T/none" --out "$T/eval_mia3"
+[ ! -e "$T/eval_mia3" ] || { echo "FAIL: missing --references created the output directory"; fail=1; }
 
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
