@@ -3,8 +3,8 @@
 # training set (no augmentation — an original that has not memorized leaves nothing to forget),
 # forget a random 10% with retrain, ft and amun, evaluate every model with SVC-MIA and threshold
 # membership attacks, and print the table of forget/retain/test accuracy, MIA, time and the gap
-# to retrain (scripts/eval_job.sh adds LiRA/RMIA, robustness and fairness gaps). Sized to finish in 5-20 minutes on 2 cores (18 min on a slow day); the
-# environment variables below scale it up.
+# to retrain (scripts/eval_job.sh adds LiRA/RMIA, robustness and fairness gaps). Sized to finish
+# in 5-20 minutes on 2 cores (18 min on a slow day); the environment variables below scale it.
 set -eu
 LETHE="${LETHE:-build/cpu-release/lethe}"
 OUT="${OUT:-runs/main}"
