@@ -9,11 +9,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "apps/lethe/commands.h"
 #include "data/forget.h"
 #include "data/spec.h"
 #include "engine/io/run_dir.h"
+#include "engine/ops/ops.h"
 #include "eval/accuracy.h"
 #include "eval/mia/mia.h"
 #include "eval/mia/reference_mia.h"
@@ -191,12 +193,19 @@ Command add_eval(CLI::App& app) {
         } else {
           splits.push_back({"train", &ds.train, split.retain});
         }
+        // Logits once per dataset, in row order: each split takes its rows from them, and the
+        // reference attacks read them as the pool (training rows, then test rows).
+        Tensor train_logits =
+            train::predict_logits(model, ds.train, train::all_indices(ds.train), norm);
+        Tensor test_logits =
+            train::predict_logits(model, ds.test, train::all_indices(ds.test), norm);
         nlohmann::json m, per_class;
-        eval::mia::MiaInputs mi;
-        mi.has_forget = have_forget;
+        std::vector<std::pair<Tensor, std::vector<int64_t>>> parts;  // per split: logits, labels
         std::vector<std::pair<std::string, std::vector<double>>> confidences;
         for (const eval::EvalSplit& s : splits) {
-          Tensor logits = train::predict_logits(model, *s.data, s.indices, norm);
+          Tensor logits = s.data == &ds.test  ? test_logits
+                          : s.indices.empty() ? Tensor::zeros({0, 0})
+                                              : ops::index_select(train_logits, s.indices);
           std::vector<int64_t> y;
           const int64_t* lab = s.data->labels.data<int64_t>();
           for (int64_t i : s.indices) y.push_back(lab[i]);
@@ -204,11 +213,14 @@ Command add_eval(CLI::App& app) {
           m[s.name + "_acc"] = a.acc;
           per_class[s.name] = eval::to_json(a);
           confidences.emplace_back(s.name, std::move(a.confidence));
-          if (s.name == "test") mi.test_logits = logits, mi.test_labels = y;
-          if (s.name == "forget") mi.forget_logits = logits, mi.forget_labels = y;
-          if (s.name == "retain" || s.name == "train")
-            mi.retain_logits = logits, mi.retain_labels = y;
+          parts.emplace_back(logits, std::move(y));
         }
+        // splits: test, then forget and retain (or train).
+        eval::mia::MiaInputs mi;
+        mi.has_forget = have_forget;
+        std::tie(mi.test_logits, mi.test_labels) = parts[0];
+        std::tie(mi.retain_logits, mi.retain_labels) = parts.back();
+        if (have_forget) std::tie(mi.forget_logits, mi.forget_labels) = parts[1];
         m["per_class"] = per_class;
         eval::svg::HistogramOptions ho;
         ho.title = "confidence p(y|x) on the true label";
@@ -222,8 +234,10 @@ Command add_eval(CLI::App& app) {
         }
         if (!o->references.empty()) {
           int64_t subset = o->data.empty() ? run_subset : 0;
-          nlohmann::json r = eval::mia::run_reference_mia_on_model(
-              model, ds, norm, eval::mia::pool_info(ds, spec, subset, seed), o->references,
+          std::vector<float> pool = train_logits.to_vector(), tl = test_logits.to_vector();
+          pool.insert(pool.end(), tl.begin(), tl.end());
+          nlohmann::json r = eval::mia::run_reference_mia_on_logits(
+              pool, ds, eval::mia::pool_info(ds, spec, subset, seed), o->references,
               have_forget ? &split.forget : nullptr, ref_attacks);
           if (!m.contains("mia")) m["mia"] = nlohmann::json::object();
           m["mia"].update(r);

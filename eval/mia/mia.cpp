@@ -128,36 +128,7 @@ const Row* find(const std::string& name) {
   return nullptr;
 }
 
-std::vector<int64_t> labels_at(const data::Dataset& d, const std::vector<int64_t>& idx) {
-  const int64_t* y = d.labels.data<int64_t>();
-  std::vector<int64_t> out;
-  out.reserve(idx.size());
-  for (int64_t i : idx) {
-    LETHE_CHECK(i >= 0 && i < d.size(), "mia: index ", i, " outside the dataset of ", d.size());
-    out.push_back(y[i]);
-  }
-  return out;
-}
-
 }  // namespace
-
-MiaInputs predict_mia_inputs(models::Classifier& model, const train::Normalization& norm,
-                             const data::Dataset& train, const std::vector<int64_t>& forget,
-                             const std::vector<int64_t>& retain, const data::Dataset& test,
-                             bool has_forget) {
-  MiaInputs in;
-  in.has_forget = has_forget;
-  std::vector<int64_t> test_idx = train::all_indices(test);
-  in.retain_logits = train::predict_logits(model, train, retain, norm);
-  in.retain_labels = labels_at(train, retain);
-  in.test_logits = train::predict_logits(model, test, test_idx, norm);
-  in.test_labels = labels_at(test, test_idx);
-  if (has_forget) {
-    in.forget_logits = train::predict_logits(model, train, forget, norm);
-    in.forget_labels = labels_at(train, forget);
-  }
-  return in;
-}
 
 void register_attack(const std::string& name, AttackFn fn) {
   LETHE_CHECK(!name.empty() && name != "all", "mia: '", name, "' cannot name an attack");

@@ -25,29 +25,19 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
 #include "engine/core/tensor.h"
 #include "eval/mia/roc.h"
 #include "eval/mia/signals.h"
-#include "models/classifier.h"
-#include "train/trainer.h"
 
 namespace lethe::eval::mia {
 
-// The target model's logits [N, C] and true labels, from train::predict_logits. Without a forget
+// The target model's logits [N, C] (eval mode) and true labels. Without a forget
 // set (has_forget false) `retain` holds the whole training set and `forget` is empty.
 struct MiaInputs {
   Tensor forget_logits, retain_logits, test_logits;
   std::vector<int64_t> forget_labels, retain_labels, test_labels;
   bool has_forget = true;
 };
-
-// The inputs for `model` (eval mode, train::predict_logits): forget and retain are indices into
-// `train`; without a forget set pass has_forget = false and all training indices as `retain`.
-MiaInputs predict_mia_inputs(models::Classifier& model, const train::Normalization& norm,
-                             const data::Dataset& train, const std::vector<int64_t>& forget,
-                             const std::vector<int64_t>& retain, const data::Dataset& test,
-                             bool has_forget);
 
 struct MiaOptions {
   int seeds = 3;      // subsampling seeds averaged over

@@ -191,12 +191,12 @@ nlohmann::json run_reference_mia(const std::vector<float>& target_logits, const 
   return out;
 }
 
-nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data::DataSplit& ds,
-                                          const train::Normalization& norm,
-                                          const PoolInfo& target_pool, const std::string& dir,
-                                          const std::vector<int64_t>* forget,
-                                          std::vector<std::string> attacks,
-                                          const ReferenceMiaOptions& opt) {
+nlohmann::json run_reference_mia_on_logits(const std::vector<float>& logits,
+                                           const data::DataSplit& ds, const PoolInfo& target_pool,
+                                           const std::string& dir,
+                                           const std::vector<int64_t>* forget,
+                                           std::vector<std::string> attacks,
+                                           const ReferenceMiaOptions& opt) {
   if (attacks.empty()) attacks = reference_attack_names();
   for (const auto& a : attacks)
     LETHE_CHECK(is_reference_attack(a), "--mia: unknown reference attack '", a,
@@ -211,11 +211,6 @@ nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data:
                static_cast<long long>(refs.models), static_cast<long long>(refs.pool_size()));
   for (const auto& a : attacks) std::fprintf(stderr, " %s", a.c_str());
   std::fprintf(stderr, "\n");
-  std::vector<float> logits =
-      train::predict_logits(model, ds.train, train::all_indices(ds.train), norm).to_vector();
-  std::vector<float> lt =
-      train::predict_logits(model, ds.test, train::all_indices(ds.test), norm).to_vector();
-  logits.insert(logits.end(), lt.begin(), lt.end());
   LETHE_CHECK(logits.size() == static_cast<size_t>(refs.pool_size() * refs.classes),
               "--references ", dir, ": the model gives ", logits.size(), " logits for a pool of ",
               refs.pool_size(), " × ", refs.classes);
@@ -235,6 +230,20 @@ nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data:
     splits.push_back(std::move(t));
   }
   return run_reference_mia(logits, refs, splits, attacks, opt);
+}
+
+nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data::DataSplit& ds,
+                                          const train::Normalization& norm,
+                                          const PoolInfo& target_pool, const std::string& dir,
+                                          const std::vector<int64_t>* forget,
+                                          std::vector<std::string> attacks,
+                                          const ReferenceMiaOptions& opt) {
+  std::vector<float> logits =
+      train::predict_logits(model, ds.train, train::all_indices(ds.train), norm).to_vector();
+  std::vector<float> lt =
+      train::predict_logits(model, ds.test, train::all_indices(ds.test), norm).to_vector();
+  logits.insert(logits.end(), lt.begin(), lt.end());
+  return run_reference_mia_on_logits(logits, ds, target_pool, dir, forget, std::move(attacks), opt);
 }
 
 }  // namespace lethe::eval::mia

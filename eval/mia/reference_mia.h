@@ -64,9 +64,16 @@ nlohmann::json run_reference_mia(const std::vector<float>& target_logits, const 
                                  const ReferenceMiaOptions& opt = {});
 
 // What `lethe eval --references DIR` runs: reads DIR, checks that `target_pool` is its pool,
-// computes the model's logits on the pool (ds.train then ds.test), builds the splits
-// (forget_vs_test and retain_vs_test when `forget` is given — training indices, sorted — else
-// train_vs_test) and runs the attacks (all six when `attacks` is empty).
+// builds the splits (forget_vs_test and retain_vs_test when `forget` is given — training
+// indices, sorted — else train_vs_test) and runs the attacks (all six when `attacks` is empty)
+// on the target's pool logits [P·C] (ds.train rows, then ds.test rows).
+nlohmann::json run_reference_mia_on_logits(const std::vector<float>& logits,
+                                           const data::DataSplit& ds, const PoolInfo& target_pool,
+                                           const std::string& dir,
+                                           const std::vector<int64_t>* forget,
+                                           std::vector<std::string> attacks,
+                                           const ReferenceMiaOptions& opt = {});
+// The same, computing the model's pool logits first.
 nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data::DataSplit& ds,
                                           const train::Normalization& norm,
                                           const PoolInfo& target_pool, const std::string& dir,
