@@ -1,0 +1,142 @@
+// Device memory (a caching allocator over cudaMalloc), the backend's stream, and the staging of
+// host tensors; the entry points are defined per family in the other files of this folder.
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "engine/backend/cuda/device_backend.h"
+#include "engine/core/error.h"
+
+namespace lethe::LETHE_KNS {
+namespace {
+
+struct Cache {
+  std::mutex m;
+  std::multimap<size_t, void*> free_blocks;
+  DeviceMemoryStats stats;
+};
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+void* cache_get(size_t bytes) {
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> g(c.m);
+    ++c.stats.allocations;
+    auto it = c.free_blocks.find(bytes);
+    if (it != c.free_blocks.end()) {
+      void* p = it->second;
+      c.free_blocks.erase(it);
+      ++c.stats.cache_hits;
+      c.stats.cached_bytes -= bytes;
+      c.stats.in_use_bytes += bytes;
+      c.stats.peak_bytes = std::max(c.stats.peak_bytes, c.stats.in_use_bytes);
+      return p;
+    }
+  }
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, bytes);
+  if (e != cudaSuccess) {
+    device_empty_cache();  // retry once with the cache returned to the device
+    LETHE_CUDA_CHECK(cudaMalloc(&p, bytes));
+  }
+  std::lock_guard<std::mutex> g(c.m);
+  c.stats.in_use_bytes += bytes;
+  c.stats.peak_bytes = std::max(c.stats.peak_bytes, c.stats.in_use_bytes);
+  return p;
+}
+
+void cache_put(void* p, size_t bytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> g(c.m);
+  c.free_blocks.emplace(bytes, p);
+  c.stats.in_use_bytes -= bytes;
+  c.stats.cached_bytes += bytes;
+}
+
+}  // namespace
+
+DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
+  if (bytes) ptr_ = cache_get(bytes);
+}
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_) cache_put(ptr_, bytes_);
+}
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) {
+  o.ptr_ = nullptr;
+  o.bytes_ = 0;
+}
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  if (this != &o) {
+    if (ptr_) cache_put(ptr_, bytes_);
+    ptr_ = o.ptr_;
+    bytes_ = o.bytes_;
+    o.ptr_ = nullptr;
+    o.bytes_ = 0;
+  }
+  return *this;
+}
+
+DeviceMemoryStats device_memory_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> g(c.m);
+  return c.stats;
+}
+
+void device_empty_cache() {
+  std::vector<void*> blocks;
+  {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> g(c.m);
+    for (auto& [bytes, p] : c.free_blocks) blocks.push_back(p);
+    c.free_blocks.clear();
+    c.stats.cached_bytes = 0;
+  }
+  std::string first_error;
+  for (void* p : blocks) {
+    cudaError_t e = cudaFree(p);
+    if (e != cudaSuccess && first_error.empty()) first_error = cudaGetErrorString(e);
+  }
+  LETHE_CHECK(first_error.empty(), LETHE_DEVICE_NAME, " backend: cudaFree: ", first_error);
+}
+
+cudaStream_t backend_stream() {
+  // The default stream: launches are ordered, and the staging copies synchronize with them.
+  return nullptr;
+}
+
+DeviceBuffer upload(const Tensor& t) {
+  if (!t.defined()) return {};
+  LETHE_CHECK(t.is_contiguous(), LETHE_DEVICE_NAME, " backend: upload of a non-contiguous tensor");
+  DeviceBuffer d(t.nbytes());
+  if (t.nbytes())
+    LETHE_CUDA_CHECK(cudaMemcpy(d.get(), t.raw(), t.nbytes(), cudaMemcpyHostToDevice));
+  return d;
+}
+
+DeviceBuffer output_buffer(const Tensor& t) {
+  if (!t.defined()) return {};
+  DeviceBuffer d(t.nbytes());
+#if !defined(__CUDACC__) && !defined(LETHE_CUDA_HOST)
+  if (t.nbytes()) LETHE_CUDA_CHECK(cudaMemset(d.get(), 0xFF, t.nbytes()));
+#endif
+  return d;
+}
+
+void download(const DeviceBuffer& d, Tensor& t) {
+  if (!t.defined() || !t.nbytes()) return;
+  LETHE_CHECK(t.is_contiguous() && d.bytes() == t.nbytes(), LETHE_DEVICE_NAME,
+              " backend: download of ", d.bytes(), " bytes into a tensor of ", t.nbytes());
+  LETHE_CUDA_CHECK(cudaMemcpy(t.raw(), d.get(), t.nbytes(), cudaMemcpyDeviceToHost));
+}
+
+bool all_f32(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t->defined() && t->dtype() != DType::F32) return false;
+  return true;
+}
+
+}  // namespace lethe::LETHE_KNS
