@@ -9,6 +9,7 @@
 #include "data/forget.h"
 #include "data/random.h"
 #include "data/spec.h"
+#include "engine/backend/backend.h"
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
 #include "engine/io/run_dir.h"
@@ -97,8 +98,9 @@ nlohmann::json build_info() {
 }
 
 void check_config(const TrainConfig& c) {
-  LETHE_CHECK(c.device == "cpu", "--device ", c.device,
-              ": no CUDA device is available (this build runs on the CPU only)");
+  LETHE_CHECK(c.device == "cpu" || c.device == "emu" || c.device == "cuda", "--device: unknown '",
+              c.device, "' (use cpu, emu or cuda)");
+  if (c.device == "cuda") (void)backend_by_name("cuda");  // one line when no device is available
   LETHE_CHECK(c.epochs >= 0, "--epochs must be ≥ 0, got ", c.epochs);
   LETHE_CHECK(c.batch >= 1, "--batch must be ≥ 1, got ", c.batch);
   LETHE_CHECK(c.lr > 0, "--lr must be > 0, got ", c.lr);
@@ -157,6 +159,8 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
 
 nlohmann::json run_training(const TrainConfig& cfg) {
   check_config(cfg);
+  // emu runs every op through the CUDA kernels on the SIMT emulator (slow: for checking, not work).
+  BackendGuard backend(cfg.device);
   if (!cfg.sisa.empty()) parse_sisa_spec(cfg.sisa);
   LETHE_CHECK(cfg.sisa.empty() || !cfg.amnesiac, "--sisa and --amnesiac cannot be combined");
   LETHE_CHECK(cfg.amnesiac_track.empty() || cfg.amnesiac, "--amnesiac-track needs --amnesiac");

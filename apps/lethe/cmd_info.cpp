@@ -6,6 +6,7 @@
 
 #include "apps/lethe/commands.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/device.h"
 #include "engine/core/build_info.h"
 #include "kernels/cpu/gemm.h"
 
@@ -23,8 +24,10 @@ Command add_info(CLI::App& app) {
             j["threads"] = omp_get_max_threads();
             j["cpu_avx512f"] = static_cast<bool>(__builtin_cpu_supports("avx512f"));
             j["cpu_avx2"] = static_cast<bool>(__builtin_cpu_supports("avx2"));
-            j["cuda_compiled"] = false;
-            j["cuda_device_present"] = false;
+            j["cuda_compiled"] = cuda_compiled();
+            std::string why = cuda_unavailable_reason();
+            j["cuda_device_present"] = why.empty();
+            if (!why.empty()) j["cuda_status"] = why;
             std::printf("%s\n", j.dump(2).c_str());
             return 0;
           }};

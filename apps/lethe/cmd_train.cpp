@@ -32,7 +32,7 @@ Command add_train(CLI::App& app) {
   sub->add_option("--label-smoothing", cfg->label_smoothing)->capture_default_str();
   sub->add_option("--seed", cfg->seed)->capture_default_str();
   sub->add_option("--threads", cfg->threads, "0 = all cores")->capture_default_str();
-  sub->add_option("--device", cfg->device, "cpu|cuda")->capture_default_str();
+  sub->add_option("--device", cfg->device, "cpu|emu|cuda (emu: the CUDA kernels on the SIMT emulator, slow)")->capture_default_str();
   sub->add_option("--exclude", cfg->exclude, "forget SPEC left out of training (exact retrain)");
   sub->add_option("--subset", cfg->subset, "train on N samples of the training set");
   sub->add_option("--eval-every", cfg->eval_every, "test accuracy every N epochs (0: at the end)")

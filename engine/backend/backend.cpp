@@ -2,6 +2,7 @@
 
 #include "engine/backend/cpu/cpu.h"
 #include "engine/backend/cpu_ref/cpu_ref.h"
+#include "engine/backend/device.h"
 
 namespace lethe {
 namespace {
@@ -25,12 +26,32 @@ Backend& current_backend() {
 Backend& backend_by_name(const std::string& name) {
   if (name == "cpu_ref") return ref_backend();
   if (name == "cpu") return cpu_backend();
-  LETHE_FAIL("unknown backend '", name, "' (available: cpu, cpu_ref)");
+  if (name == "emu") return emu_device_backend();
+  if (name == "cuda") return cuda_device_backend();
+  LETHE_FAIL("unknown backend '", name, "' (available: cpu, cpu_ref, emu, cuda)");
 }
 
+// Every backend usable here; the harnesses compare each with cpu_ref.
 std::vector<std::string> backend_names() {
-  return {"cpu_ref", "cpu"};
+  std::vector<std::string> names{"cpu_ref", "cpu", "emu"};
+  if (cuda_compiled() && cuda_unavailable_reason().empty()) names.push_back("cuda");
+  return names;
 }
+
+#if !defined(LETHE_HAVE_CUDA)
+// A build without the CUDA toolkit: the `cuda` backend is a name that explains itself.
+bool cuda_compiled() {
+  return false;
+}
+std::string cuda_unavailable_reason() {
+  return "no CUDA device is available (this build has no CUDA backend: configure with the CUDA "
+         "toolkit, "
+         "LETHE_CUDA=ON)";
+}
+Backend& cuda_device_backend() {
+  LETHE_FAIL(cuda_unavailable_reason());
+}
+#endif
 
 BackendGuard::BackendGuard(const std::string& name) : BackendGuard(backend_by_name(name)) {}
 BackendGuard::BackendGuard(Backend& b) : prev_(g_current) {

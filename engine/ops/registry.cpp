@@ -70,8 +70,9 @@ std::vector<OpInfo> build() {
               S{{1, 3, 11, 13}, {4, 3, 7, 7}, 2, 3, true},
               S{{2, 2, 9, 9}, {3, 2, 4, 4}, 4, 0, true},
               S{{2, 17, 5, 5}, {33, 17, 3, 3}, 1, 1, true}}) {
-          std::string label = "x" + shape_str(s.x) + " w" + shape_str(s.w) + " s" +
-                              std::to_string(s.stride) + " p" + std::to_string(s.pad);
+          std::string label = "x";  // appended, not "x" + ...: GCC 12 -Wrestrict false positive
+          label += shape_str(s.x) + " w" + shape_str(s.w) + " s" + std::to_string(s.stride) + " p" +
+                   std::to_string(s.pad);
           Tensor b = s.bias ? rn({s.w[0]}) : Tensor();
           Tensor st =
               Tensor::from_vector({2}, {static_cast<float>(s.stride), static_cast<float>(s.pad)});

@@ -33,7 +33,10 @@
 namespace lethe::kcuda {}
 #else
 #include "kernels/emu/emu.h"
+// A test may compile a modified copy of a kernel file into its own namespace (tests/kernels/proof).
+#ifndef LETHE_KNS
 #define LETHE_KNS kemu
+#endif
 #define LETHE_DEVICE_NAME "emu"
 // Emulated launches are synchronous; the stream only orders work, so it is evaluated and unused.
 #define LETHE_LAUNCH(k, grid, block, shmem, stream, ...)                           \
@@ -49,7 +52,7 @@ namespace lethe::kcuda {}
   dims = *reinterpret_cast<T(*) dims>( \
       ::lethe::emu::shared_static(sizeof(T dims), alignof(T), __FILE__, __LINE__))
 #define LETHE_DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(::lethe::emu::shared_dynamic())
-namespace lethe::kemu {
+namespace lethe::LETHE_KNS {
 using namespace ::lethe::emu;
 }
 #endif

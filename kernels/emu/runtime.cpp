@@ -19,7 +19,7 @@ constexpr size_t kGuard = 0;  // ASan's redzones do this job, precisely
 #else
 constexpr size_t kGuard = 64;
 #endif
-constexpr unsigned char kGuardByte = 0xA5;
+constexpr unsigned char kGuardByte = 0xFF;  // NaN as float: reads past a buffer show too
 
 struct Allocation {
   size_t bytes;
@@ -92,9 +92,12 @@ cudaError_t cudaSetDevice(int d) {
 }
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
-  size_t total = (bytes + 2 * kGuard + 255) / 256 * 256;
-  char* raw = static_cast<char*>(std::aligned_alloc(256, total > 0 ? total : 256));
-  if (!raw) return fail(cudaErrorMemoryAllocation, "emu: out of memory");
+  // Exact size under ASan (its redzones then start at the last byte); rounded up otherwise.
+  size_t total = kGuard ? (bytes + 2 * kGuard + 255) / 256 * 256 : bytes;
+  void* mem = nullptr;
+  if (posix_memalign(&mem, 256, total > 0 ? total : 1) != 0)
+    return fail(cudaErrorMemoryAllocation, "emu: out of memory");
+  char* raw = static_cast<char*>(mem);
   char* user = raw + kGuard;
   if (kGuard) {
     std::memset(raw, kGuardByte, kGuard);

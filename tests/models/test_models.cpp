@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "engine/backend/backend.h"
 #include "engine/core/error.h"
 #include "engine/io/tensor_io.h"
 #include "engine/ops/ops.h"
@@ -95,6 +96,21 @@ TEST_SUITE("models") {
       CHECK(r.ok());
       const bool resnet = r.config.arch == "resnet";
       CHECK(r.groups.size() == (resnet ? 7u : 6u));  // ViT has no running statistics
+      for (const auto& g : r.groups) {
+        CAPTURE(g.name);
+        CHECK(g.tensors > 0);
+        CHECK(g.rel_err <= g.tol);
+      }
+    }
+  }
+
+  TEST_CASE("golden reference files pass verify on the emulated CUDA kernels (same tolerances)") {
+    BackendGuard emu("emu");
+    for (const char* name : {"resnet_bottleneck_w8", "resnet_basic_w8_imagenet_stem", "vit_d32"}) {
+      CAPTURE(name);
+      VerifyReport r = verify_reference(kGolden + name + ".safetensors");
+      MESSAGE(r.to_string());
+      CHECK(r.ok());
       for (const auto& g : r.groups) {
         CAPTURE(g.name);
         CHECK(g.tensors > 0);

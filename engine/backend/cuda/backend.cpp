@@ -3,9 +3,11 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "engine/backend/cuda/device_backend.h"
+#include "engine/backend/device.h"
 #include "engine/core/error.h"
 
 namespace lethe::LETHE_KNS {
@@ -140,3 +142,31 @@ bool all_f32(std::initializer_list<const Tensor*> ts) {
 }
 
 }  // namespace lethe::LETHE_KNS
+
+namespace lethe {
+#if defined(LETHE_CUDA_HOST)
+bool cuda_compiled() {
+  return true;
+}
+std::string cuda_unavailable_reason() {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess)
+    return std::string("no CUDA device is available (cudaGetDeviceCount: ") +
+           cudaGetErrorString(e) + ")";
+  if (n == 0) return "no CUDA device is available (cudaGetDeviceCount: 0 devices)";
+  return "";
+}
+Backend& cuda_device_backend() {
+  std::string why = cuda_unavailable_reason();
+  LETHE_CHECK(why.empty(), why);
+  static kcuda::DeviceBackend b;
+  return b;
+}
+#else
+Backend& emu_device_backend() {
+  static kemu::DeviceBackend b;
+  return b;
+}
+#endif
+}  // namespace lethe
