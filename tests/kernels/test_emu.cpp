@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -297,6 +298,24 @@ TEST_SUITE("kernels") {
                           k, &beta, C.data(), m) == CUBLAS_STATUS_INVALID_VALUE);
         CHECK(cublasDestroy(h) == CUBLAS_STATUS_SUCCESS);
       }
+  }
+
+  TEST_CASE("emu: LETHE_EMU_SCHEDULE selects the schedule; a guard overrides it; bad values are refused") {
+    const char* old = std::getenv("LETHE_EMU_SCHEDULE");
+    std::string saved = old ? old : "";
+    setenv("LETHE_EMU_SCHEDULE", "reverse", 1);
+    CHECK(current_schedule().kind == Schedule::Reverse);
+    setenv("LETHE_EMU_SCHEDULE", "random:42", 1);
+    CHECK(current_schedule().kind == Schedule::Random);
+    CHECK(current_schedule().seed == 42);
+    {
+      ScheduleGuard g({Schedule::InOrder, 0});
+      CHECK(current_schedule().kind == Schedule::InOrder);
+    }
+    setenv("LETHE_EMU_SCHEDULE", "sideways", 1);
+    CHECK_THROWS_WITH_AS(current_schedule(), doctest::Contains("LETHE_EMU_SCHEDULE"), KernelFault);
+    if (old) setenv("LETHE_EMU_SCHEDULE", saved.c_str(), 1);
+    else unsetenv("LETHE_EMU_SCHEDULE");
   }
 
   TEST_CASE("emu: bf16 rounds to nearest even") {
