@@ -1,17 +1,24 @@
 // `lethe bench`: training-step and inference throughput of a model on random data, as JSON
-// (step time median/min/max over the measured steps after warm-up, images/s, peak memory,
-// the GEMM ISA path, the commit). Progress on stderr.
+// (step time median/min/max over the measured steps after warm-up, images/s, achieved GFLOP/s
+// from the profiler's analytic FLOP counts, peak tensor memory and peak resident memory, AMUN's
+// adversarial-search throughput (PGD steps per image per second), the GEMM ISA path, the
+// commit). Progress on stderr.
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <string>
 
 #include "apps/lethe/commands.h"
 #include "engine/core/allocator.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/optimizer.h"
+#include "engine/profile/layer_profile.h"
+#include "eval/attacks/pgd.h"
+#include "kernels/cpu/gemm.h"
 #include "models/registry.h"
 #include "train/train_run.h"
 
@@ -28,6 +35,14 @@ Timing summarize(std::vector<double> t) {
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+// The process's peak resident set (VmHWM) in bytes, 0 where /proc is absent.
+size_t peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
 }  // namespace
 
 Command add_bench(CLI::App& app) {
@@ -36,6 +51,7 @@ Command add_bench(CLI::App& app) {
     std::string model = "resnet18", stem;
     int64_t width = 0, batch = 64, image = 32, channels = 3, classes = 10, steps = 5, warmup = 2;
     int threads = 0;
+    int64_t pgd_steps = 10;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("--model", o->model)->capture_default_str();
@@ -48,8 +64,13 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--steps", o->steps, "measured steps (≥ 5)")->capture_default_str();
   sub->add_option("--warmup", o->warmup)->capture_default_str();
   sub->add_option("--threads", o->threads, "0 = all cores")->capture_default_str();
+  sub->add_option("--pgd-steps", o->pgd_steps,
+                  "PGD L∞ steps per measured attack (AMUN's search throughput; 0 skips it)")
+      ->capture_default_str();
   return {sub, [o] {
-            LETHE_CHECK(o->steps >= 1 && o->batch >= 2, "bench: --steps ≥ 1 and --batch ≥ 2");
+            LETHE_CHECK(o->steps >= 5, "bench: --steps must be ≥ 5 (median, min and max of at least five)");
+            LETHE_CHECK(o->batch >= 2, "bench: --batch must be ≥ 2");
+            LETHE_CHECK(o->warmup >= 0 && o->pgd_steps >= 0, "bench: --warmup and --pgd-steps must be ≥ 0");
             if (o->threads > 0) omp_set_num_threads(o->threads);
             nlohmann::json ov = nlohmann::json::object();
             if (o->width > 0) ov["width"] = o->width;
@@ -98,7 +119,32 @@ Command add_bench(CLI::App& app) {
             Allocator::instance().reset_peak();
             Timing tt = measure(train_step, "train");
             size_t peak_train = Allocator::instance().stats().peak_bytes;
+            size_t rss_train = peak_rss_bytes();
             Timing ti = measure(infer_step, "infer");
+            // FLOPs of one step, counted by the profiler (not timed: it observes every node).
+            double train_flops = 0, infer_flops = 0;
+            {
+              profile::LayerProfiler prof(*model);
+              prof.start();
+              train_step();
+              prof.stop();
+              const profile::ModuleCost& root = prof.report().modules.front();
+              train_flops = root.total.fwd_flops + root.total.bwd_flops;
+              infer_flops = root.total.fwd_flops;
+            }
+            // AMUN's adversarial search is PGD on the model in eval mode.
+            nlohmann::json pgd_j = nullptr;
+            if (o->pgd_steps > 0) {
+              model->train(false);
+              eval::PgdOptions po;
+              po.steps = o->pgd_steps;
+              train::Normalization identity;
+              auto pgd_step = [&] { eval::pgd(*model, identity, x, y, po); };
+              Timing tp = measure(pgd_step, "pgd");
+              pgd_j = {{"steps", o->pgd_steps},
+                       {"attack_s", {{"median", tp.median}, {"min", tp.min}, {"max", tp.max}}},
+                       {"pgd_steps_per_image_per_s", o->batch * o->pgd_steps / tp.median}};
+            }
             nlohmann::json j;
             j["model"] = o->model;
             j["model_config"] = mc.to_json();
@@ -109,7 +155,13 @@ Command add_bench(CLI::App& app) {
             j["train_images_per_s"] = o->batch / tt.median;
             j["infer_step_s"] = {{"median", ti.median}, {"min", ti.min}, {"max", ti.max}};
             j["infer_images_per_s"] = o->batch / ti.median;
+            j["train_gflop_per_step"] = train_flops / 1e9;
+            j["train_gflops"] = train_flops / 1e9 / tt.median;
+            j["infer_gflops"] = infer_flops / 1e9 / ti.median;
             j["peak_tensor_bytes_train"] = peak_train;
+            j["peak_rss_bytes_train"] = rss_train;
+            j["pgd"] = pgd_j;
+            j["isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
             j["build"] = train::build_info();
             std::printf("%s\n", j.dump(2).c_str());
             return 0;
