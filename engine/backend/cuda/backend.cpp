@@ -17,6 +17,20 @@ struct Cache {
   std::mutex m;
   std::multimap<size_t, void*> free_blocks;
   DeviceMemoryStats stats;
+#if !defined(LETHE_CUDA_HOST)
+  // The emulator's allocation registry must outlive this cache (statics die in reverse order of
+  // construction), so it is constructed first.
+  Cache() { (void)::lethe::emu::live_device_allocations(); }
+#else
+  Cache() = default;
+#endif
+  // Cached blocks go back at exit (LeakSanitizer would report them otherwise). Errors are ignored:
+  // a real runtime may already be unloading.
+  ~Cache() {
+    for (auto& [bytes, p] : free_blocks) (void)cudaFree(p);
+  }
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
 };
 Cache& cache() {
   static Cache c;
