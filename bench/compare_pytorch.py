@@ -158,6 +158,14 @@ def bench_torch(name, batch, steps, warmup):
             "params": sum(p.numel() for p in model.parameters())}
 
 
+def bench_torch_subprocess(name, batch, steps, warmup, threads):
+    # Its own process per workload, so the peak RSS (ru_maxrss) is this workload's alone.
+    out = subprocess.run([sys.executable, __file__, "--worker", f"{name}:{batch}", "--steps", str(steps),
+                          "--warmup", str(warmup), "--threads", str(threads)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
 def bench_lethe(lethe, name, batch, steps, warmup, threads):
     out = subprocess.run([lethe, "bench", "--model", name, "--batch", str(batch), "--steps", str(steps),
                           "--warmup", str(warmup), "--threads", str(threads), "--pgd-steps", "0"],
@@ -174,14 +182,19 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated subset of resnet18,resnet50,vit-small")
+    ap.add_argument("--worker", default="", help=argparse.SUPPRESS)  # NAME:BATCH, internal
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.worker:
+        name, batch = a.worker.split(":")
+        print(json.dumps(bench_torch(name, int(batch), a.steps, a.warmup)))
+        return
     rows, raw = [], {}
     for name, batch in WORKLOADS:
         if a.only and name not in a.only.split(","):
             continue
         # Each side in its own process, one after the other, so they never share the cores.
-        p = bench_torch(name, batch, a.steps, a.warmup)
+        p = bench_torch_subprocess(name, batch, a.steps, a.warmup, a.threads)
         l = bench_lethe(a.lethe, name, batch, a.steps, a.warmup, a.threads)
         raw[name] = {"pytorch": p, "lethe": l}
         rows.append(f"| {name} | {batch} | {p['train_s']:.3f} | {l['train_s']:.3f} | "
