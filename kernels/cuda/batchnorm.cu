@@ -206,12 +206,6 @@ __global__ void bn_affine_flat(const float* __restrict__ x, const float* __restr
   }
 }
 
-void check_threads(int threads, const char* what) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::invalid_argument(std::string(what) + ": threads per block must be a multiple of " +
-                                "32 in [32, 1024], got " + std::to_string(threads));
-}
-
 void launch_affine(const float* x, const float* u, const float* coef, int64_t N, int64_t C,
                    int64_t S, float* out, cudaStream_t stream, int threads) {
   const int64_t planes = N * C, total = planes * S;

@@ -63,6 +63,13 @@ namespace lethe::LETHE_KNS {
   throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + expr + ": " +
                            msg);
 }
+// Launchers take threads per block as a parameter: whole warps, 32…1024.
+inline void check_threads(int threads, const char* what) {
+  if (threads < 32 || threads > 1024 || threads % 32 != 0)
+    throw std::invalid_argument(std::string(what) +
+                                ": threads per block must be a multiple of 32 in [32, 1024], got " +
+                                std::to_string(threads));
+}
 }  // namespace lethe::LETHE_KNS
 #define LETHE_CUDA_CHECK(expr)                                                                  \
   do {                                                                                          \

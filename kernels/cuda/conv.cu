@@ -27,13 +27,6 @@ unsigned grid_for(int64_t total, int threads) {
   return static_cast<unsigned>(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
 }
 
-void check_threads(int threads, const char* what) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::invalid_argument(std::string(what) +
-                                ": threads per block must be a multiple of 32 in [32, 1024], got " +
-                                std::to_string(threads));
-}
-
 __global__ void im2col_kernel(const float* x, float* cols, int64_t n_img, ConvGeometry g,
                               int64_t img_stride, int64_t row_stride) {
   const int64_t ohw = g.oh * g.ow, kk = g.kh * g.kw, rows = g.c * kk;

@@ -76,11 +76,6 @@ int grid_for(int64_t n, int threads) {
   return static_cast<int>(g < 1 ? 1 : (g > 65536 ? 65536 : g));
 }
 
-void check_threads(int threads, const char* who) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::runtime_error(std::string(who) + ": threads must be a multiple of 32 in [32, 1024]");
-}
-
 }  // namespace
 
 void dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t n, double p,

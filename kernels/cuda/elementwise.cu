@@ -32,11 +32,6 @@ int grid_for(int64_t work, int threads) {
   return static_cast<int>(g);
 }
 
-void check_threads(int threads, const char* who) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::runtime_error(std::string(who) + ": threads must be a multiple of 32 in [32, 1024]");
-}
-
 bool aligned16(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }

@@ -18,6 +18,7 @@
 namespace lethe::LETHE_KNS {
 namespace {
 
+using normk::row_grid;
 using normk::RowGroup;
 
 // The group (warp or block) owning a row and the row index; false if the warp has no row.
@@ -144,18 +145,8 @@ __global__ void ln_params_final(const float* __restrict__ pw, const float* __res
   if (db) db[d] = b;
 }
 
-void check_threads(int threads, const char* what) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::invalid_argument(std::string(what) + ": threads per block must be a multiple of " +
-                                "32 in [32, 1024], got " + std::to_string(threads));
-}
-
 bool block_rows(int64_t D, int row_mode) {
   return row_mode == kRowBlock || (row_mode == kRowAuto && D > 1024);
-}
-
-unsigned row_grid(int64_t R, int threads, bool block) {
-  return static_cast<unsigned>(block ? R : LETHE_CEIL_DIV(R, threads / 32));
 }
 
 }  // namespace

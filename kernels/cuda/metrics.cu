@@ -124,11 +124,6 @@ __global__ void l2_normalize_kernel(const float* __restrict__ x, float* __restri
   }
 }
 
-void check_threads(int threads, const char* who) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::runtime_error(std::string(who) + ": threads must be a multiple of 32 in [32, 1024]");
-}
-
 }  // namespace
 
 void row_metrics_f32(const float* logits, int64_t N, int64_t C, int64_t* argmax, float* confidence,

@@ -108,4 +108,9 @@ __device__ __forceinline__ float warp_sum_down(float v) {
   return v;
 }
 
+// Blocks of a row-per-warp (threads/32 rows per block) or row-per-block launch over R rows.
+inline unsigned row_grid(int64_t R, int threads, bool block) {
+  return static_cast<unsigned>(block ? R : LETHE_CEIL_DIV(R, threads / 32));
+}
+
 }  // namespace lethe::LETHE_KNS::normk

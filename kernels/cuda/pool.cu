@@ -170,12 +170,6 @@ __global__ void adaptive_bwd(const float* __restrict__ dy, float* __restrict__ d
 
 #undef LETHE_POOL_LOOP
 
-void check_threads(int threads, const char* what) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::invalid_argument(std::string(what) + ": threads per block must be a multiple of " +
-                                "32 in [32, 1024], got " + std::to_string(threads));
-}
-
 unsigned grid_for(int64_t total, int threads) {
   const int64_t b = LETHE_CEIL_DIV(total, threads);
   return static_cast<unsigned>(b < 65536 ? b : 65536);

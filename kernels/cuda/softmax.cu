@@ -16,6 +16,7 @@
 namespace lethe::LETHE_KNS {
 namespace {
 
+using normk::row_grid;
 using normk::RowGroup;
 
 template <bool kBlock>
@@ -113,18 +114,8 @@ __global__ void ce_bwd(const float* __restrict__ logits, const int64_t* __restri
     out[c] = gl * (expf(row[c] - mx - ls) - (c == t ? on : off));
 }
 
-void check_threads(int threads, const char* what) {
-  if (threads < 32 || threads > 1024 || threads % 32 != 0)
-    throw std::invalid_argument(std::string(what) + ": threads per block must be a multiple of " +
-                                "32 in [32, 1024], got " + std::to_string(threads));
-}
-
 bool block_rows(int64_t C, int row_mode) {
   return row_mode == kSmRowBlock || (row_mode == kSmRowAuto && C > 1024);
-}
-
-unsigned row_grid(int64_t R, int threads, bool block) {
-  return static_cast<unsigned>(block ? R : LETHE_CEIL_DIV(R, threads / 32));
 }
 
 }  // namespace

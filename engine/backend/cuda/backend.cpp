@@ -20,7 +20,9 @@ struct Cache {
 #if !defined(LETHE_CUDA_HOST)
   // The emulator's allocation registry must outlive this cache (statics die in reverse order of
   // construction), so it is constructed first.
-  Cache() { (void)::lethe::emu::live_device_allocations(); }
+  Cache() {
+    (void)::lethe::emu::live_device_allocations();
+  }
 #else
   Cache() = default;
 #endif
@@ -163,13 +165,17 @@ bool cuda_compiled() {
   return true;
 }
 std::string cuda_unavailable_reason() {
-  int n = 0;
-  cudaError_t e = cudaGetDeviceCount(&n);
-  if (e != cudaSuccess)
-    return std::string("no CUDA device is available (cudaGetDeviceCount: ") +
-           cudaGetErrorString(e) + ")";
-  if (n == 0) return "no CUDA device is available (cudaGetDeviceCount: 0 devices)";
-  return "";
+  // Asked once: backend_names() (called per op by the harnesses) would query the driver each time.
+  static const std::string reason = [] {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess)
+      return std::string("no CUDA device is available (cudaGetDeviceCount: ") +
+             cudaGetErrorString(e) + ")";
+    if (n == 0) return std::string("no CUDA device is available (cudaGetDeviceCount: 0 devices)");
+    return std::string();
+  }();
+  return reason;
 }
 Backend& cuda_device_backend() {
   std::string why = cuda_unavailable_reason();

@@ -31,11 +31,6 @@ cudnnHandle_t handle() {
   return h;
 }
 
-// The fastest algorithm cuDNN's heuristics name, and its workspace.
-struct Workspace {
-  DeviceBuffer buf;
-  explicit Workspace(size_t bytes) : buf(bytes) {}
-};
 }  // namespace
 
 ConvDescriptors::ConvDescriptors(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
@@ -91,10 +86,10 @@ void cudnn_conv_forward(const ConvDescriptors& d, const float* x, const float* w
   cudnn_check(
       cudnnGetConvolutionForwardWorkspaceSize(h, d.x(), d.w(), d.conv(), d.y(), perf[0].algo, &ws),
       "cudnnGetConvolutionForwardWorkspaceSize");
-  Workspace work(ws);
+  DeviceBuffer work(ws);  // the workspace of the heuristics' first algorithm
   const float one = 1.0f, zero = 0.0f;
   cudnn_check(cudnnConvolutionForward(h, &one, d.x(), x, d.w(), w, d.conv(), perf[0].algo,
-                                      work.buf.get(), ws, &zero, d.y(), y),
+                                      work.get(), ws, &zero, d.y(), y),
               "cudnnConvolutionForward");
   if (bias) cudnn_check(cudnnAddTensor(h, &one, d.bias(), bias, &one, d.y(), y), "cudnnAddTensor");
 }
@@ -112,10 +107,10 @@ void cudnn_conv_backward_data(const ConvDescriptors& d, const float* dy, const f
   cudnn_check(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w(), d.y(), d.conv(), d.x(),
                                                            perf[0].algo, &ws),
               "cudnnGetConvolutionBackwardDataWorkspaceSize");
-  Workspace work(ws);
+  DeviceBuffer work(ws);  // the workspace of the heuristics' first algorithm
   const float one = 1.0f, zero = 0.0f;
   cudnn_check(cudnnConvolutionBackwardData(h, &one, d.w(), w, d.y(), dy, d.conv(), perf[0].algo,
-                                           work.buf.get(), ws, &zero, d.x(), dx),
+                                           work.get(), ws, &zero, d.x(), dx),
               "cudnnConvolutionBackwardData");
 }
 
@@ -132,10 +127,10 @@ void cudnn_conv_backward_filter(const ConvDescriptors& d, const float* dy, const
   cudnn_check(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x(), d.y(), d.conv(), d.w(),
                                                              perf[0].algo, &ws),
               "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-  Workspace work(ws);
+  DeviceBuffer work(ws);  // the workspace of the heuristics' first algorithm
   const float one = 1.0f, zero = 0.0f;
   cudnn_check(cudnnConvolutionBackwardFilter(h, &one, d.x(), x, d.y(), dy, d.conv(), perf[0].algo,
-                                             work.buf.get(), ws, &zero, d.w(), dw),
+                                             work.get(), ws, &zero, d.w(), dw),
               "cudnnConvolutionBackwardFilter");
   if (db)
     cudnn_check(cudnnConvolutionBackwardBias(h, &one, d.y(), dy, &zero, d.bias(), db),
