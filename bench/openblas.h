@@ -1,5 +1,7 @@
 // OpenBLAS for comparison only: loaded at run time with dlopen, so the engine never links it.
-// OPENBLAS_CORETYPE=SkylakeX is set for this process before loading, to get its AVX-512 kernel.
+// Where the CPU has AVX-512F, OPENBLAS_CORETYPE=SkylakeX is set for this process before loading, to
+// get its AVX-512 kernel; elsewhere OpenBLAS chooses (forcing SkylakeX on a CPU without AVX-512
+// dies of SIGILL in sgemm_kernel_SKYLAKEX). A user's own OPENBLAS_CORETYPE is left alone.
 #pragma once
 #include <dlfcn.h>
 
@@ -23,7 +25,8 @@ struct OpenBlas {
 
 inline OpenBlas load_openblas() {
   OpenBlas ob;
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
   void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     ob.status = std::string("not available (") + dlerror() + ")";
