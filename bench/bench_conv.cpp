@@ -2,7 +2,8 @@
 // this engine trains here), forward / backward-data / backward-weight through the engine's op,
 // on 1 and 2 threads; beside the same im2col + GEMM forward computed with OpenBLAS's SGEMM in
 // the same run. Human table on stderr, one JSON line on stdout.
-// Usage: bench_conv [batch]
+// Usage: bench_conv [batch] [group_columns]   (group_columns: the CPU conv's image grouping,
+// engine/backend/cpu/conv.cpp; 0 = its default)
 #include <omp.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "bench/openblas.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/cpu/cpu.h"
 #include "engine/ops/ops.h"
 #include "kernels/cpu/im2col.h"
 
@@ -46,8 +48,10 @@ double best_of(int reps, F f) {
 
 int main(int argc, char** argv) {
   int64_t N = argc > 1 ? std::atoll(argv[1]) : 32;
+  if (argc > 2) set_cpu_conv_group_columns(std::atoll(argv[2]));
   bench::OpenBlas ob = bench::load_openblas();
-  std::fprintf(stderr, "OpenBLAS: %s\n", ob.status.c_str());
+  std::fprintf(stderr, "OpenBLAS: %s; conv group columns %lld\n", ob.status.c_str(),
+               static_cast<long long>(cpu_conv_group_columns()));
   // ResNet-50 (CIFAR stem) convolutions, one of each distinct shape.
   std::vector<Shape4> shapes = {
       {"stem 3x3 3->64 @32", 3, 32, 64, 3, 1, 1},
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
             const float* xn = x.data<float>() + n * s.C * s.HW * s.HW;
             const float* b = xn;
             if (!(s.K == 1 && s.stride == 1)) {
-              kernels::cpu::im2col(xn, cols.data(), g);
+              kernels::cpu::im2col(xn, cols.data(), g, OHW * OHW);
               b = cols.data();
             }
             ob.sgemm(bench::kCblasRowMajor, bench::kCblasNoTrans, bench::kCblasNoTrans,

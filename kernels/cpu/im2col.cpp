@@ -7,13 +7,12 @@
 
 namespace lethe::kernels::cpu {
 
-void im2col(const float* x, float* cols, const ConvGeom& g) {
-  const int64_t ohw = g.OH * g.OW;
+void im2col(const float* x, float* cols, const ConvGeom& g, int64_t ld) {
   for (int64_t c = 0; c < g.C; ++c) {
     const float* plane = x + c * g.H * g.W;
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ohw;
+        float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t ih = oh * g.stride_h - g.pad_h + kh;
           float* out = row + oh * g.OW;
@@ -40,13 +39,12 @@ void im2col(const float* x, float* cols, const ConvGeom& g) {
   }
 }
 
-void col2im_add(const float* cols, float* dx, const ConvGeom& g) {
-  const int64_t ohw = g.OH * g.OW;
+void col2im_add(const float* cols, float* dx, const ConvGeom& g, int64_t ld) {
   for (int64_t c = 0; c < g.C; ++c) {
     float* plane = dx + c * g.H * g.W;
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ohw;
+        const float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t ih = oh * g.stride_h - g.pad_h + kh;
           if (ih < 0 || ih >= g.H) continue;

@@ -1,5 +1,7 @@
-// im2col / col2im for one image in NCHW: cols is [C·KH·KW, OH·OW], row (c,kh,kw), so that
-// conv2d is W[O, C·KH·KW] × cols. Single-threaded: the caller parallelizes over images.
+// im2col / col2im for one image in NCHW: cols is [C·KH·KW, OH·OW] with row stride ld ≥ OH·OW,
+// row (c,kh,kw), so that conv2d is W[O, C·KH·KW] × cols. A row stride larger than OH·OW lets the
+// caller lay several images side by side (image i at column i·OH·OW) for one wider GEMM.
+// Single-threaded: the caller parallelizes over images.
 #pragma once
 #include <cstdint>
 
@@ -9,8 +11,8 @@ struct ConvGeom {
   int64_t C, H, W, KH, KW, OH, OW, stride_h, stride_w, pad_h, pad_w;
 };
 
-void im2col(const float* x, float* cols, const ConvGeom& g);
+void im2col(const float* x, float* cols, const ConvGeom& g, int64_t ld);
 // dx += col2im(cols) (dx must be zeroed by the caller for a plain write).
-void col2im_add(const float* cols, float* dx, const ConvGeom& g);
+void col2im_add(const float* cols, float* dx, const ConvGeom& g, int64_t ld);
 
 }  // namespace lethe::kernels::cpu

@@ -8,40 +8,16 @@
 #include <limits>
 #include <vector>
 
+#include "engine/backend/cpu/cpu_common.h"
 #include "engine/backend/dispatch.h"
 #include "kernels/common/philox.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/im2col.h"
 
 namespace lethe {
 namespace {
 
 namespace kc = kernels::cpu;
-
-bool f32(const Tensor& t) {
-  return t.dtype() == DType::F32;
-}
-const float* cf(const Tensor& t) {
-  return t.defined() ? t.data<float>() : nullptr;
-}
-float* mf(const Tensor& t) {
-  return t.defined() ? t.data<float>() : nullptr;
-}
-int nthreads() {
-  return omp_in_parallel() ? 1 : omp_get_max_threads();
-}
-
-// Worth splitting a loop of n elements over threads?
-constexpr int64_t kParallelGrain = 1 << 14;
-
-kc::ConvGeom geom(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
-  return {x.size(1), x.size(2),  x.size(3),  w.size(2), w.size(3), y.size(2),
-          y.size(3), a.stride_h, a.stride_w, a.pad_h,   a.pad_w};
-}
-bool is_pointwise(const kc::ConvGeom& g) {
-  return g.KH == 1 && g.KW == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
-         g.pad_w == 0;
-}
+using namespace cpu_detail;
 
 // Elementwise loops as functions with restrict parameters: GCC vectorizes these (branch-free
 // selects for relu/abs/clamp); written inside capturing lambdas the loops stayed scalar.
@@ -85,112 +61,6 @@ void CpuBackend::bmm(const Tensor& a, const Tensor& b, Tensor& c, bool ta, bool 
     for (int64_t i = 0; i < B; ++i) one(i);
   } else {
     for (int64_t i = 0; i < B; ++i) one(i);
-  }
-}
-
-void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
-                                const Conv2dArgs& a) {
-  if (!f32(x)) return CpuRefBackend::conv2d_forward(x, w, bias, y, a);
-  kc::ConvGeom g = geom(x, w, y, a);
-  int64_t N = x.size(0), O = w.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
-  bool pw = is_pointwise(g);
-  int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
-  Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
-  const float *xp = cf(x), *wp = cf(w), *bp = cf(bias);
-  float* yp = mf(y);
-#pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
-  for (int64_t n = 0; n < N; ++n) {
-    const float* xn = xp + n * g.C * g.H * g.W;
-    float* yn = yp + n * O * OHW;
-    const float* cols = xn;
-    if (!pw) {
-      float* buf = mf(scratch) + static_cast<int64_t>(omp_get_thread_num()) * CKK * OHW;
-      kc::im2col(xn, buf, g);
-      cols = buf;
-    }
-    if (bp) {
-      for (int64_t o = 0; o < O; ++o) std::fill(yn + o * OHW, yn + (o + 1) * OHW, bp[o]);
-    }
-    kc::sgemm(false, false, O, OHW, CKK, 1.f, wp, CKK, cols, OHW, bp ? 1.f : 0.f, yn, OHW);
-  }
-}
-
-void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx,
-                                       const Conv2dArgs& a) {
-  if (!f32(dy)) return CpuRefBackend::conv2d_backward_input(dy, w, dx, a);
-  kc::ConvGeom g = geom(dx, w, dy, a);
-  int64_t N = dx.size(0), O = w.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
-  bool pw = is_pointwise(g);
-  int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
-  Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
-  const float *dyp = cf(dy), *wp = cf(w);
-  float* dxp = mf(dx);
-#pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
-  for (int64_t n = 0; n < N; ++n) {
-    float* dxn = dxp + n * g.C * g.H * g.W;
-    const float* dyn = dyp + n * O * OHW;
-    if (pw) {  // dx[n] = Wᵀ · dy[n]
-      kc::sgemm(true, false, CKK, OHW, O, 1.f, wp, CKK, dyn, OHW, 0.f, dxn, OHW);
-      continue;
-    }
-    float* buf = mf(scratch) + static_cast<int64_t>(omp_get_thread_num()) * CKK * OHW;
-    kc::sgemm(true, false, CKK, OHW, O, 1.f, wp, CKK, dyn, OHW, 0.f, buf, OHW);
-    std::memset(dxn, 0, g.C * g.H * g.W * sizeof(float));
-    kc::col2im_add(buf, dxn, g);
-  }
-}
-
-void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, Tensor& db,
-                                        const Conv2dArgs& a) {
-  if (!f32(dy)) return CpuRefBackend::conv2d_backward_weight(dy, x, dw, db, a);
-  kc::ConvGeom g = geom(x, dw, dy, a);
-  int64_t N = x.size(0), O = dw.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
-  bool pw = is_pointwise(g);
-  int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
-  // Per-thread partial dW, summed at the end (deterministic for a fixed thread count).
-  Tensor partial = Tensor::empty({T, O * CKK});
-  Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
-  const float *dyp = cf(dy), *xp = cf(x);
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    int t = omp_get_thread_num();
-    float* acc = mf(partial) + static_cast<int64_t>(t) * O * CKK;
-    bool first = true;
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < N; ++n) {
-      const float* xn = xp + n * g.C * g.H * g.W;
-      const float* cols = xn;
-      if (!pw) {
-        float* buf = mf(scratch) + static_cast<int64_t>(t) * CKK * OHW;
-        kc::im2col(xn, buf, g);
-        cols = buf;
-      }
-      kc::sgemm(false, true, O, CKK, OHW, 1.f, dyp + n * O * OHW, OHW, cols, OHW, first ? 0.f : 1.f,
-                acc, CKK);
-      first = false;
-    }
-    if (first) std::memset(acc, 0, O * CKK * sizeof(float));
-  }
-  float* dwp = mf(dw);
-  const float* pp = cf(partial);
-  for (int64_t i = 0; i < O * CKK; ++i) {
-    float s = 0;
-    for (int t = 0; t < T; ++t) s += pp[t * O * CKK + i];
-    dwp[i] = s;
-  }
-  if (db.defined()) {
-    float* dbp = mf(db);
-#pragma omp parallel for if (O * N * OHW > kParallelGrain && nthreads() > 1)
-    for (int64_t o = 0; o < O; ++o) {
-      double s = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const float* r = dyp + (n * O + o) * OHW;
-        float rs = 0;
-        for (int64_t i = 0; i < OHW; ++i) rs += r[i];
-        s += rs;
-      }
-      dbp[o] = static_cast<float>(s);
-    }
   }
 }
 

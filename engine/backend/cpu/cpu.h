@@ -1,10 +1,17 @@
 // The fast CPU backend: float32 kernels with OpenMP, GEMM from kernels/cpu (packed panels,
-// AVX-512/AVX2 micro-kernels chosen at run time), convolution as im2col + GEMM per image.
+// AVX-512/AVX2 micro-kernels chosen at run time), convolution as im2col + GEMM over groups of
+// images (conv.cpp).
 // f64 tensors (used only by gradient checks) go to the reference implementation it derives from.
 #pragma once
 #include "engine/backend/cpu_ref/cpu_ref.h"
 
 namespace lethe {
+
+// Convolution grouping (conv.cpp): images with fewer than this many output pixels are laid side
+// by side until one GEMM has at least this many columns. Tests move it to reach every path;
+// 0 restores the default (256).
+void set_cpu_conv_group_columns(int64_t columns);
+int64_t cpu_conv_group_columns();
 
 class CpuBackend : public CpuRefBackend {
  public:
