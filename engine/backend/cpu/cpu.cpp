@@ -11,6 +11,7 @@
 #include "engine/backend/cpu/cpu_common.h"
 #include "engine/backend/dispatch.h"
 #include "kernels/common/philox.h"
+#include "kernels/cpu/gelu.h"
 #include "kernels/cpu/gemm.h"
 
 namespace lethe {
@@ -18,6 +19,18 @@ namespace {
 
 namespace kc = kernels::cpu;
 using namespace cpu_detail;
+
+// Splits [0, n) into one contiguous chunk per thread (when n is worth it) and calls f(begin, end).
+template <class F>
+void parallel_chunks(int64_t n, F f) {
+  const int T = n > kParallelGrain ? nthreads() : 1;
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t b = n * t / nt, e = n * (t + 1) / nt;
+    if (e > b) f(b, e);
+  }
+}
 
 // Elementwise loops as functions with restrict parameters: GCC vectorizes these (branch-free
 // selects for relu/abs/clamp); written inside capturing lambdas the loops stayed scalar.
@@ -247,6 +260,10 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& y, const UnaryParams
   const float* xp = cf(x);
   float* yp = mf(y);
   int64_t n = x.numel();
+  if (op == UnaryOp::Gelu) {  // vectorised erf (kernels/cpu/gelu.h); std::erf does not vectorise
+    return parallel_chunks(n,
+                           [&](int64_t b, int64_t e) { kc::gelu_forward(xp + b, yp + b, e - b); });
+  }
   with_unary(op, p, [&](auto f) { map_unary(f, xp, yp, n); });
 }
 
@@ -256,6 +273,10 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
   const float *xp = cf(x), *yp = cf(y), *dyp = cf(dy);
   float* dxp = mf(dx);
   int64_t n = dy.numel();
+  if (op == UnaryOp::Gelu) {
+    return parallel_chunks(
+        n, [&](int64_t b, int64_t e) { kc::gelu_backward(xp + b, dyp + b, dxp + b, e - b); });
+  }
   with_unary(op, p, [&](auto f) { map_unary_backward(f, xp, yp, dyp, dxp, n); });
 }
 

@@ -1,0 +1,13 @@
+// The GELU loops of gelu_impl.h compiled with AVX2+FMA (8 lanes); gelu.cpp dispatches here.
+#include "kernels/cpu/gelu_impl.h"
+
+namespace lethe::kernels::cpu::detail {
+
+void gelu_forward_avx2(const float* x, float* y, int64_t n) {
+  gelu_forward_loop(x, y, n);
+}
+void gelu_backward_avx2(const float* x, const float* dy, float* dx, int64_t n) {
+  gelu_backward_loop(x, dy, dx, n);
+}
+
+}  // namespace lethe::kernels::cpu::detail
