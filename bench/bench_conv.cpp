@@ -2,8 +2,8 @@
 // this engine trains here), forward / backward-data / backward-weight through the engine's op,
 // on 1 and 2 threads; beside the same im2col + GEMM forward computed with OpenBLAS's SGEMM in
 // the same run. Human table on stderr, one JSON line on stdout.
-// Usage: bench_conv [batch] [group_columns]   (group_columns: the CPU conv's image grouping,
-// engine/backend/cpu/conv.cpp; 0 = its default)
+// Usage: bench_conv [batch] [group_columns] [winograd]   (group_columns: the CPU conv's image
+// grouping, engine/backend/cpu/conv.cpp, 0 = its default; winograd 0 turns F(2×2,3×3) off)
 #include <omp.h>
 
 #include <algorithm>
@@ -49,9 +49,11 @@ double best_of(int reps, F f) {
 int main(int argc, char** argv) {
   int64_t N = argc > 1 ? std::atoll(argv[1]) : 32;
   if (argc > 2) set_cpu_conv_group_columns(std::atoll(argv[2]));
+  if (argc > 3) set_cpu_conv_winograd(std::atoll(argv[3]) != 0);
   bench::OpenBlas ob = bench::load_openblas();
-  std::fprintf(stderr, "OpenBLAS: %s; conv group columns %lld\n", ob.status.c_str(),
-               static_cast<long long>(cpu_conv_group_columns()));
+  std::fprintf(stderr, "OpenBLAS: %s; conv group columns %lld, winograd %s\n", ob.status.c_str(),
+               static_cast<long long>(cpu_conv_group_columns()),
+               cpu_conv_winograd() ? "on" : "off");
   // ResNet-50 (CIFAR stem) convolutions, one of each distinct shape.
   std::vector<Shape4> shapes = {
       {"stem 3x3 3->64 @32", 3, 32, 64, 3, 1, 1},

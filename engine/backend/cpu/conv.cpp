@@ -11,6 +11,10 @@
 //   backward-input:  dY_g = gather(dy);  dcols_g = Wᵀ · dY_g;  dx[n] = col2im(dcols_g[:, block n])
 //   backward-weight: dW = Σ_g dY_g · cols_gᵀ (K = G·OHW), groups in order: deterministic.
 // 1×1 stride-1 convolutions skip im2col (the columns are x itself; with G > 1, a copy).
+// 3×3 stride-1 convolutions with ≥ 16 channels in and out go to Winograd F(2×2, 3×3)
+// (kernels/cpu/winograd.h) for the forward and the backward-data product (which is a 3×3
+// stride-1 convolution of dy with the flipped, transposed filters and padding 2 − p); the
+// weight gradient stays im2col + GEMM.
 #include <omp.h>
 
 #include <algorithm>
@@ -21,6 +25,7 @@
 #include "engine/backend/cpu/cpu_common.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/winograd.h"
 
 namespace lethe {
 namespace {
@@ -36,6 +41,24 @@ constexpr int64_t kDefaultGroupColumns = 256;
 // The grouped column matrix is bounded (it is scratch, allocated per call): 64 MiB.
 constexpr int64_t kMaxGroupFloats = int64_t(16) << 20;
 std::atomic<int64_t> g_group_columns{kDefaultGroupColumns};
+std::atomic<bool> g_winograd{true};
+
+// Winograd pays when the transforms (per tile, per channel) are small next to the GEMMs (per
+// tile, per channel pair): at 16 channels and up; the stem (3 channels in) stays im2col.
+bool use_winograd(const kc::ConvGeom& g, int64_t channels_in, int64_t channels_out) {
+  return g_winograd.load(std::memory_order_relaxed) && g.KH == 3 && g.KW == 3 && g.stride_h == 1 &&
+         g.stride_w == 1 && g.pad_h <= 2 && g.pad_w <= 2 && channels_in >= 16 && channels_out >= 16;
+}
+
+// conv3x3 stride 1 of x[N, C, H, W] into y[N, O, OH, OW] by Winograd.
+void winograd_conv(const float* x, const float* w, const float* bias, float* y, int64_t N,
+                   int64_t C, int64_t H, int64_t W, int64_t O, int64_t pad_h, int64_t pad_w,
+                   bool flip_transpose) {
+  const kc::Winograd3x3Geom wg{N, C, H, W, O, pad_h, pad_w, H + 2 * pad_h - 2, W + 2 * pad_w - 2};
+  const int64_t tiles = kc::winograd_f2x3_default_tiles(wg);
+  Tensor work = Tensor::empty({kc::winograd_f2x3_workspace(wg, tiles)});
+  kc::winograd_f2x3(x, w, bias, y, wg, flip_transpose, tiles, mf(work));
+}
 
 kc::ConvGeom geom(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
   return {x.size(1), x.size(2),  x.size(3),  w.size(2), w.size(3), y.size(2),
@@ -69,6 +92,13 @@ void gather_rows(const float* src, int64_t src_image_stride, float* dst, int64_t
 
 }  // namespace
 
+void set_cpu_conv_winograd(bool enabled) {
+  g_winograd.store(enabled, std::memory_order_relaxed);
+}
+bool cpu_conv_winograd() {
+  return g_winograd.load(std::memory_order_relaxed);
+}
+
 void set_cpu_conv_group_columns(int64_t columns) {
   g_group_columns.store(columns > 0 ? columns : kDefaultGroupColumns, std::memory_order_relaxed);
 }
@@ -85,6 +115,9 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   const bool pw = is_pointwise(g);
   const float *xp = cf(x), *wp = cf(w), *bp = cf(bias);
   float* yp = mf(y);
+  if (use_winograd(g, g.C, O)) {
+    return winograd_conv(xp, wp, bp, yp, N, g.C, g.H, g.W, O, g.pad_h, g.pad_w, false);
+  }
   const int64_t G = group_size(N, CKK, OHW);
 
   if (G == 1) {
@@ -140,6 +173,10 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
   const bool pw = is_pointwise(g);
   const float *dyp = cf(dy), *wp = cf(w);
   float* dxp = mf(dx);
+  if (use_winograd(g, O, g.C)) {  // dx = conv3x3(dy, rot180(W)ᵀ, pad 2 − p)
+    return winograd_conv(dyp, wp, nullptr, dxp, N, O, g.OH, g.OW, g.C, 2 - g.pad_h, 2 - g.pad_w,
+                         true);
+  }
   const int64_t G = group_size(N, CKK, OHW);
 
   if (G == 1) {

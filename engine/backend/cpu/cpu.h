@@ -12,6 +12,10 @@ namespace lethe {
 // 0 restores the default (256).
 void set_cpu_conv_group_columns(int64_t columns);
 int64_t cpu_conv_group_columns();
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 channels (conv.cpp); on by
+// default, off for comparisons.
+void set_cpu_conv_winograd(bool enabled);
+bool cpu_conv_winograd();
 
 class CpuBackend : public CpuRefBackend {
  public:

@@ -1,0 +1,202 @@
+// F(2×2, 3×3) Winograd convolution; the design is in winograd.h. Matrices (Lavin & Gray 2016):
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+//   Aᵀ = [1 1 1 0; 0 1 −1 −1]
+#include "kernels/cpu/winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+
+namespace lethe::kernels::cpu {
+namespace {
+
+constexpr int kXi = 16;  // transformed positions per tile
+
+int64_t tiles_h(const Winograd3x3Geom& g) {
+  return (g.OH + 1) / 2;
+}
+int64_t tiles_w(const Winograd3x3Geom& g) {
+  return (g.OW + 1) / 2;
+}
+
+// U[ξ][o][c] = (G g Gᵀ)[ξ] for the effective filter g = w[o][c] (or its flipped transpose).
+void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose, float* U) {
+  const int64_t O = g.O, C = g.C;
+#pragma omp parallel for collapse(2) if (O * C > 4096 && !omp_in_parallel())
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c) {
+      float f[3][3];
+      if (!flip_transpose) {
+        const float* src = w + (o * C + c) * 9;
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) f[i][j] = src[i * 3 + j];
+      } else {  // w is [C][O][3][3]: the effective filter is w[c][o] rotated by 180°
+        const float* src = w + (c * O + o) * 9;
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) f[i][j] = src[(2 - i) * 3 + (2 - j)];
+      }
+      float t[4][3];  // G f
+      for (int j = 0; j < 3; ++j) {
+        t[0][j] = f[0][j];
+        t[1][j] = 0.5f * (f[0][j] + f[1][j] + f[2][j]);
+        t[2][j] = 0.5f * (f[0][j] - f[1][j] + f[2][j]);
+        t[3][j] = f[2][j];
+      }
+      for (int a = 0; a < 4; ++a) {  // (G f) Gᵀ
+        const float u[4] = {t[a][0], 0.5f * (t[a][0] + t[a][1] + t[a][2]),
+                            0.5f * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
+        for (int b = 0; b < 4; ++b) U[((a * 4 + b) * O + o) * C + c] = u[b];
+      }
+    }
+}
+
+// V[ξ][c][t] for the images [n0, n0 + count). Per tile row: the four input rows are copied into
+// a zero-padded buffer (no bounds tests after that), Bᵀ is applied down the rows for every column
+// at once, then B across the columns for every tile of the row at once: unit-stride or stride-2
+// loops that the compiler vectorises.
+void transform_inputs(const float* x, const Winograd3x3Geom& g, int64_t n0, int64_t count,
+                      int64_t T, float* V) {
+  const int64_t C = g.C, H = g.H, W = g.W, th = tiles_h(g), tw = tiles_w(g);
+  const int64_t width = 2 * tw + 2;  // input columns the tiles of a row read
+#pragma omp parallel if (count * C * H * W > 16384 && !omp_in_parallel())
+  {
+    std::vector<float> buf(static_cast<size_t>(8 * width));
+    float* rows = buf.data();              // 4 padded input rows
+    float* colt = buf.data() + 4 * width;  // Bᵀ applied down them
+#pragma omp for collapse(2)
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t c = 0; c < C; ++c) {
+        const float* plane = x + ((n0 + i) * C + c) * H * W;
+        // Columns of the padded row that hold input: s = q + pad_w for q in [0, W).
+        const int64_t s_lo = std::min<int64_t>(g.pad_w, width);
+        const int64_t s_hi = std::clamp<int64_t>(W + g.pad_w, s_lo, width);
+        for (int64_t ti = 0; ti < th; ++ti) {
+          for (int a = 0; a < 4; ++a) {
+            float* dst = rows + a * width;
+            const int64_t r = 2 * ti - g.pad_h + a;
+            if (r < 0 || r >= H) {
+              std::fill(dst, dst + width, 0.0f);
+              continue;
+            }
+            std::fill(dst, dst + s_lo, 0.0f);
+            std::copy(plane + r * W + (s_lo - g.pad_w), plane + r * W + (s_hi - g.pad_w),
+                      dst + s_lo);
+            std::fill(dst + s_hi, dst + width, 0.0f);
+          }
+          const float *d0 = rows, *d1 = rows + width, *d2 = rows + 2 * width,
+                      *d3 = rows + 3 * width;
+          float *t0 = colt, *t1 = colt + width, *t2 = colt + 2 * width, *t3 = colt + 3 * width;
+          for (int64_t q = 0; q < width; ++q) {
+            t0[q] = d0[q] - d2[q];
+            t1[q] = d1[q] + d2[q];
+            t2[q] = d2[q] - d1[q];
+            t3[q] = d1[q] - d3[q];
+          }
+          const int64_t t_row = (i * th + ti) * tw;
+          for (int a = 0; a < 4; ++a) {
+            const float* ta = colt + a * width;
+            float* v0 = V + ((a * 4 + 0) * C + c) * T + t_row;
+            float* v1 = V + ((a * 4 + 1) * C + c) * T + t_row;
+            float* v2 = V + ((a * 4 + 2) * C + c) * T + t_row;
+            float* v3 = V + ((a * 4 + 3) * C + c) * T + t_row;
+            for (int64_t tj = 0; tj < tw; ++tj) {
+              const float e0 = ta[2 * tj], e1 = ta[2 * tj + 1], e2 = ta[2 * tj + 2],
+                          e3 = ta[2 * tj + 3];
+              v0[tj] = e0 - e2;
+              v1[tj] = e1 + e2;
+              v2[tj] = e2 - e1;
+              v3[tj] = e1 - e3;
+            }
+          }
+        }
+      }
+  }
+}
+
+// y for the images [n0, n0 + count) from M[ξ][o][t]. Per tile row: Aᵀ down the four transformed
+// rows for every tile at once, then A across, into a two-row buffer of 2·tiles_w columns that is
+// copied to y's OW (drops the ragged column) — unit-stride loops again.
+void transform_outputs(const float* M, const float* bias, const Winograd3x3Geom& g, int64_t n0,
+                       int64_t count, int64_t T, float* y) {
+  const int64_t O = g.O, OH = g.OH, OW = g.OW, th = tiles_h(g), tw = tiles_w(g);
+#pragma omp parallel if (count * O * OH * OW > 16384 && !omp_in_parallel())
+  {
+    std::vector<float> buf(static_cast<size_t>(8 * tw + 4 * tw));
+    float* r = buf.data();             // r[a·4 + b][tj]: (Aᵀ m) rows a = 0, 1 for columns b
+    float* out = buf.data() + 8 * tw;  // two output rows of 2·tw
+#pragma omp for collapse(2)
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t o = 0; o < O; ++o) {
+        float* plane = y + ((n0 + i) * O + o) * OH * OW;
+        const float b0 = bias ? bias[o] : 0.0f;
+        for (int64_t ti = 0; ti < th; ++ti) {
+          const int64_t t_row = (i * th + ti) * tw;
+          for (int b = 0; b < 4; ++b) {
+            const float* m0 = M + ((0 * 4 + b) * O + o) * T + t_row;
+            const float* m1 = M + ((1 * 4 + b) * O + o) * T + t_row;
+            const float* m2 = M + ((2 * 4 + b) * O + o) * T + t_row;
+            const float* m3 = M + ((3 * 4 + b) * O + o) * T + t_row;
+            float* ra = r + b * tw;
+            float* rb = r + (4 + b) * tw;
+            for (int64_t tj = 0; tj < tw; ++tj) {
+              ra[tj] = m0[tj] + m1[tj] + m2[tj];
+              rb[tj] = m1[tj] - m2[tj] - m3[tj];
+            }
+          }
+          for (int a = 0; a < 2; ++a) {
+            const float *q0 = r + (a * 4 + 0) * tw, *q1 = r + (a * 4 + 1) * tw,
+                        *q2 = r + (a * 4 + 2) * tw, *q3 = r + (a * 4 + 3) * tw;
+            float* row = out + a * 2 * tw;
+            for (int64_t tj = 0; tj < tw; ++tj) {
+              row[2 * tj] = q0[tj] + q1[tj] + q2[tj] + b0;
+              row[2 * tj + 1] = q1[tj] - q2[tj] - q3[tj] + b0;
+            }
+          }
+          for (int a = 0; a < 2 && 2 * ti + a < OH; ++a)
+            std::copy(out + a * 2 * tw, out + a * 2 * tw + OW, plane + (2 * ti + a) * OW);
+        }
+      }
+  }
+}
+
+}  // namespace
+
+int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
+  // V and M chunks together: 16·(C + O)·T floats ≤ 8 Mi floats (32 MiB); at least one image.
+  const int64_t per_image = tiles_h(g) * tiles_w(g);
+  const int64_t budget = (int64_t(8) << 20) / (kXi * std::max<int64_t>(g.C + g.O, 1));
+  return std::max(per_image, budget / per_image * per_image);
+}
+
+int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles) {
+  const int64_t per_image = tiles_h(g) * tiles_w(g);
+  const int64_t images = std::clamp<int64_t>(max_tiles / std::max<int64_t>(per_image, 1), 1, g.N);
+  const int64_t T = images * per_image;
+  return kXi * g.O * g.C + kXi * (g.C + g.O) * T;
+}
+
+void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
+                   const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
+                   float* workspace) {
+  const int64_t per_image = tiles_h(g) * tiles_w(g);
+  const int64_t chunk = std::clamp<int64_t>(max_tiles / std::max<int64_t>(per_image, 1), 1, g.N);
+  float* U = workspace;
+  float* V = U + kXi * g.O * g.C;
+  float* M = V + kXi * g.C * chunk * per_image;
+  transform_filters(w, g, flip_transpose, U);
+  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
+    const int64_t count = std::min(chunk, g.N - n0), T = count * per_image;
+    transform_inputs(x, g, n0, count, T, V);
+    // 16 independent GEMMs: one per thread at a time, each single-threaded (no inner sync).
+#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
+    for (int xi = 0; xi < kXi; ++xi)
+      sgemm(false, false, g.O, T, g.C, 1.0f, U + xi * g.O * g.C, g.C, V + xi * g.C * T, T, 0.0f,
+            M + xi * g.O * T, T);
+    transform_outputs(M, bias, g, n0, count, T, y);
+  }
+}
+
+}  // namespace lethe::kernels::cpu

@@ -1,0 +1,113 @@
+// F(2×2, 3×3) Winograd convolution (kernels/cpu/winograd.h) against a direct convolution in
+// double: odd and even sizes (ragged last tile), pads 0/1/2, chunks of one image, several images
+// with a shorter last chunk, and the whole batch; the flipped-transposed (backward-data) mode;
+// bias; guard floats after the output and the workspace stay untouched.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/winograd.h"
+
+using namespace lethe::kernels::cpu;
+
+namespace {
+
+// y[n][o][oh][ow] = Σ w_eff[o][c][i][j] · x[n][c][oh + i − p][ow + j − p] + b[o]
+std::vector<double> direct(const std::vector<float>& x, const std::vector<float>& w,
+                           const std::vector<float>& b, const Winograd3x3Geom& g, bool flip) {
+  std::vector<double> y(g.N * g.O * g.OH * g.OW);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t o = 0; o < g.O; ++o)
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          double s = b.empty() ? 0.0 : b[o];
+          for (int64_t c = 0; c < g.C; ++c)
+            for (int i = 0; i < 3; ++i)
+              for (int j = 0; j < 3; ++j) {
+                const int64_t r = oh + i - g.pad_h, q = ow + j - g.pad_w;
+                if (r < 0 || r >= g.H || q < 0 || q >= g.W) continue;
+                const double wv = flip ? w[((c * g.O + o) * 3 + (2 - i)) * 3 + (2 - j)]
+                                       : w[((o * g.C + c) * 3 + i) * 3 + j];
+                s += wv * x[((n * g.C + c) * g.H + r) * g.W + q];
+              }
+          y[((n * g.O + o) * g.OH + oh) * g.OW + ow] = s;
+        }
+  return y;
+}
+
+}  // namespace
+
+TEST_SUITE("kernels") {
+  TEST_CASE("winograd F(2x2,3x3) matches a direct convolution") {
+    struct Case {
+      int64_t N, C, H, W, O, pad;
+      bool bias, flip;
+    };
+    const Case cases[] = {
+        {3, 5, 8, 8, 4, 1, true, false},   // even sizes, pad 1
+        {3, 4, 7, 9, 6, 1, false, false},  // odd sizes: ragged last tile row and column
+        {2, 3, 6, 5, 2, 0, true, false},   // no padding
+        {2, 6, 5, 6, 3, 2, false, false},  // pad 2 (backward-data of a pad-0 convolution)
+        {3, 5, 7, 7, 4, 1, false, true},   // flipped-transposed filters
+        {1, 2, 3, 3, 2, 1, true, true},    // a single tile-and-a-bit
+    };
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    int runs = 0;
+    double worst = 0;
+    for (const Case& k : cases) {
+      Winograd3x3Geom g{
+          k.N, k.C, k.H, k.W, k.O, k.pad, k.pad, k.H + 2 * k.pad - 2, k.W + 2 * k.pad - 2};
+      std::vector<float> x(g.N * g.C * g.H * g.W), w(g.O * g.C * 9), b;
+      for (auto& v : x) v = dist(rng);
+      for (auto& v : w) v = dist(rng);
+      if (k.bias) {
+        b.resize(g.O);
+        for (auto& v : b) v = dist(rng);
+      }
+      const std::vector<double> want = direct(x, w, b, g, k.flip);
+      const int64_t per_image = ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+      // One image per chunk; two (N = 3: chunks of 2 and 1); everything at once.
+      for (int64_t max_tiles : {int64_t(1), 2 * per_image, int64_t(1) << 30}) {
+        CAPTURE(k.N);
+        CAPTURE(k.C);
+        CAPTURE(k.H);
+        CAPTURE(k.W);
+        CAPTURE(k.pad);
+        CAPTURE(k.flip);
+        CAPTURE(max_tiles);
+        constexpr float kGuard = 12345.f;
+        const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
+        std::vector<float> y(want.size() + 8, kGuard), work(ws + 8, kGuard);
+        winograd_f2x3(x.data(), w.data(), k.bias ? b.data() : nullptr, y.data(), g, k.flip,
+                      max_tiles, work.data());
+        for (int i = 0; i < 8; ++i) {
+          CHECK(y[want.size() + i] == kGuard);
+          CHECK(work[ws + i] == kGuard);
+        }
+        double err = 0, scale = 1e-6;
+        for (size_t i = 0; i < want.size(); ++i) {
+          err = std::max(err, std::fabs(y[i] - want[i]));
+          scale = std::max(scale, std::fabs(want[i]));
+        }
+        CHECK(err / scale < 1e-5);
+        worst = std::max(worst, err / scale);
+        ++runs;
+      }
+    }
+    std::printf("winograd: %d runs, worst relative error %.2e\n", runs, worst);
+    CHECK(runs == 18);
+  }
+
+  TEST_CASE("winograd default chunk holds whole images and bounds the workspace") {
+    Winograd3x3Geom g{64, 64, 32, 32, 64, 1, 1, 32, 32};
+    const int64_t t = winograd_f2x3_default_tiles(g);
+    CHECK(t % 256 == 0);  // 16×16 tiles per image
+    CHECK(winograd_f2x3_workspace(g, t) * 4 <= (int64_t(33) << 20));
+    Winograd3x3Geom big{2, 4096, 64, 64, 4096, 1, 1, 64, 64};  // one image exceeds the budget
+    CHECK(winograd_f2x3_default_tiles(big) == 32 * 32);
+  }
+}
