@@ -67,8 +67,23 @@ Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, Backward
   auto node = std::make_shared<Node>();
   node->name = name;
   node->needs.resize(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i)
-    node->needs[i] = inputs[i].defined() && inputs[i].requires_grad();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor& t = inputs[i];
+    node->needs[i] = t.defined() && t.requires_grad();
+    // A non-leaf input is kept as an edge only: its shape and its producer, not its data, so an
+    // intermediate activation lives exactly as long as some closure saved it (a residual add
+    // saves nothing, ReLU saves its output only), as in PyTorch.
+    if (t.defined() && t.impl()->grad_fn) {
+      auto edge = std::make_shared<TensorImpl>();
+      edge->shape = t.shape();
+      edge->strides = t.strides();
+      edge->offset = t.offset();
+      edge->dtype = t.dtype();
+      edge->requires_grad = true;
+      edge->grad_fn = t.impl()->grad_fn;
+      t = Tensor(std::move(edge));
+    }
+  }
   node->inputs = std::move(inputs);
   node->backward = std::move(fn);
   node->scope = g_record_scope;
@@ -79,7 +94,7 @@ Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, Backward
 
 namespace {
 
-void accumulate(std::unordered_map<TensorImpl*, Tensor>& grads, TensorImpl* key, const Tensor& g) {
+void accumulate(std::unordered_map<Node*, Tensor>& grads, Node* key, const Tensor& g) {
   auto it = grads.find(key);
   if (it == grads.end()) {
     grads.emplace(key, g);
@@ -90,7 +105,9 @@ void accumulate(std::unordered_map<TensorImpl*, Tensor>& grads, TensorImpl* key,
 }
 
 // Runs the walk; when `capture` is given, gradients reaching those tensors are stored there
-// and no leaf's .grad is touched.
+// and no leaf's .grad is touched. Gradients of non-leaf tensors are keyed by their producing
+// node (record() keeps non-leaf inputs as storage-free edges, so several consumers of one tensor
+// hold different edge objects but the same node).
 void walk(const Tensor& root, const Tensor& grad_root,
           std::unordered_map<TensorImpl*, Tensor>* capture) {
   LETHE_CHECK(root.requires_grad(), "backward: the tensor does not require a gradient");
@@ -107,32 +124,38 @@ void walk(const Tensor& root, const Tensor& grad_root,
   LETHE_CHECK(g0.shape() == root.shape(), "backward: gradient shape ", shape_str(g0.shape()),
               " does not match output ", shape_str(root.shape()));
 
-  // Reverse topological order by an iterative DFS over grad_fn edges.
-  // Holds each node's output alive until it is processed (its consumers free their inputs).
-  std::vector<std::shared_ptr<TensorImpl>> order;
-  std::unordered_set<TensorImpl*> seen;
-  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack;
+  // Reverse topological order of nodes by an iterative DFS over the input edges.
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack;
   if (root.impl()->grad_fn) {
-    stack.push_back({root.impl_ptr(), 0});
-    seen.insert(root.impl());
+    stack.push_back({root.impl()->grad_fn, 0});
+    seen.insert(root.impl()->grad_fn.get());
   }
   while (!stack.empty()) {
-    auto& [t, i] = stack.back();
-    Node* n = t->grad_fn.get();
+    auto& [n, i] = stack.back();
     if (i < n->inputs.size()) {
-      const std::shared_ptr<TensorImpl>& in = n->inputs[i++].impl_ptr();
-      if (in && in->grad_fn && !seen.count(in.get())) {
-        seen.insert(in.get());
-        stack.push_back({in, 0});
+      const Tensor& in = n->inputs[i++];
+      const std::shared_ptr<Node>& fn = in.defined() ? in.impl()->grad_fn : nullptr;
+      if (fn && !seen.count(fn.get())) {
+        seen.insert(fn.get());
+        stack.push_back({fn, 0});
       }
     } else {
-      order.push_back(std::move(t));
+      order.push_back(std::move(n));
       stack.pop_back();
     }
   }
 
+  // Requested non-leaf tensors, by their node (capture mode only).
+  std::unordered_map<Node*, TensorImpl*> capture_nodes;
+  if (capture) {
+    for (auto& [impl, g] : *capture)
+      if (impl->grad_fn) capture_nodes.emplace(impl->grad_fn.get(), impl);
+  }
+
   NoGradGuard ng;  // gradients are not themselves recorded
-  std::unordered_map<TensorImpl*, Tensor> grads;
+  std::unordered_map<Node*, Tensor> grads;
   auto deliver_leaf = [&](TensorImpl* leaf, Tensor g) {
     if (capture) {
       auto it = capture->find(leaf);
@@ -153,19 +176,23 @@ void walk(const Tensor& root, const Tensor& grad_root,
     if (obs) obs->walk_done(seconds_since(walk_t0));
     return;
   }
-  grads.emplace(root.impl(), g0);
+  grads.emplace(root.impl()->grad_fn.get(), g0);
   for (size_t k = order.size(); k-- > 0;) {
-    std::shared_ptr<TensorImpl> keep = std::move(order[k]);
-    TensorImpl* t = keep.get();
-    auto it = grads.find(t);
+    std::shared_ptr<Node> node = std::move(order[k]);
+    auto it = grads.find(node.get());
     if (it == grads.end()) continue;  // no gradient reached this node
     Tensor gout = std::move(it->second);
     grads.erase(it);
     if (capture) {
-      auto c = capture->find(t);
-      if (c != capture->end()) c->second = c->second.defined() ? ops::add(c->second, gout) : gout;
+      auto cn = capture_nodes.find(node.get());
+      if (cn != capture_nodes.end()) {
+        Tensor& c = (*capture)[cn->second];
+        c = c.defined() ? ops::add(c, gout) : gout;
+      }
     }
-    std::shared_ptr<Node> node = t->grad_fn;
+    // A node an earlier backward already ran and freed: as before edges were introduced, the
+    // gradient stops here (the graph is used once).
+    if (!node->backward) continue;
     const auto node_t0 = obs ? std::chrono::steady_clock::now() : walk_t0;
     std::vector<Tensor> gin = node->backward(gout, node->needs);
     ++g_nodes_run;
@@ -175,7 +202,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
       LETHE_CHECK(gin[i].shape() == in.shape(), "backward of ", node->name, ": gradient shape ",
                   shape_str(gin[i].shape()), " for input ", i, " of shape ", shape_str(in.shape()));
       if (in.impl()->grad_fn)
-        accumulate(grads, in.impl(), gin[i]);
+        accumulate(grads, in.impl()->grad_fn.get(), gin[i]);
       else
         deliver_leaf(in.impl(), gin[i]);
     }
@@ -184,7 +211,6 @@ void walk(const Tensor& root, const Tensor& grad_root,
     if (!capture) {
       node->backward = nullptr;
       node->inputs.clear();
-      t->grad_fn.reset();
     }
   }
   if (obs) obs->walk_done(seconds_since(walk_t0));

@@ -1,6 +1,7 @@
 // Elementwise ops: unary functors (kernels/common/functors.h) and broadcasting binary ops.
 #include <algorithm>
 
+#include "engine/backend/dispatch.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 
@@ -27,12 +28,16 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, UnaryParams p = {
   Tensor xd = dense(x);
   Tensor y = like(xd);
   be().unary(op, xd, y, p);
-  // The closure must not hold `y` itself: y owns the node, which would own y (a cycle).
-  Tensor yd = y.detach();
+  // The closure keeps only what the functor's bwd reads (ReLU: its output; GELU: its input), so
+  // the other tensor can be freed once its last user is done; an unread argument gets dy.
+  // It must not hold `y` itself: y owns the node, which would own y (a cycle).
+  const unsigned saves = with_unary(op, p, [](auto f) { return decltype(f)::saves; });
+  Tensor xs = (saves & fn::kSaveX) ? xd : Tensor();
+  Tensor ys = (saves & fn::kSaveY) ? y.detach() : Tensor();
   return record(y, name, {x}, [=](const Tensor& g, const std::vector<bool>&) {
     Tensor gd = dense(g);
     Tensor dx = like(gd);
-    be().unary_backward(op, xd, yd, gd, dx, p);
+    be().unary_backward(op, xs.defined() ? xs : gd, ys.defined() ? ys : gd, gd, dx, p);
     return std::vector<Tensor>{dx};
   });
 }

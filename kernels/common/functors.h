@@ -1,6 +1,7 @@
 // Elementwise math shared by every backend: the CPU reference, the fast CPU backend and (later)
 // the CUDA kernels call these same functors, so an activation is defined exactly once.
-// Each functor has fwd(x) and bwd(x, y, dy) = dy · f'(x) (y = f(x) where that is cheaper).
+// Each functor has fwd(x) and bwd(x, y, dy) = dy · f'(x) (y = f(x) where that is cheaper), and
+// `saves`: which of x and y its bwd reads (the other argument may then be any same-shaped data).
 #pragma once
 #include <cmath>
 
@@ -14,18 +15,24 @@
 
 namespace lethe::fn {
 
+// What a functor's bwd reads besides dy, so autograd keeps only that alive (`saves`).
+enum : unsigned { kSaveX = 1, kSaveY = 2 };
+
 struct Relu {
+  static constexpr unsigned saves = kSaveY;
   // Selects, not branches, so CPU loops vectorize; x < 0 ? 0 : x keeps NaN, as PyTorch does.
   template <class T>
   LETHE_HD T fwd(T x) const {
     return x < T(0) ? T(0) : x;
   }
   template <class T>
-  LETHE_HD T bwd(T x, T, T dy) const {
-    return x > T(0) ? dy : T(0);
+  // From the output: y > 0 exactly where x > 0 (NaN in both gives 0), so only y is kept.
+  LETHE_HD T bwd(T, T y, T dy) const {
+    return y > T(0) ? dy : T(0);
   }
 };
 struct Gelu {  // exact: 0.5 x (1 + erf(x/√2))
+  static constexpr unsigned saves = kSaveX;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
@@ -38,6 +45,7 @@ struct Gelu {  // exact: 0.5 x (1 + erf(x/√2))
   }
 };
 struct Abs {
+  static constexpr unsigned saves = kSaveX;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return std::fabs(x);
@@ -48,6 +56,7 @@ struct Abs {
   }
 };
 struct Sign {
+  static constexpr unsigned saves = 0;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return T((x > T(0)) - (x < T(0)));
@@ -58,6 +67,7 @@ struct Sign {
   }
 };
 struct Sqrt {
+  static constexpr unsigned saves = kSaveY;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return std::sqrt(x);
@@ -68,6 +78,7 @@ struct Sqrt {
   }
 };
 struct Exp {
+  static constexpr unsigned saves = kSaveY;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return std::exp(x);
@@ -78,6 +89,7 @@ struct Exp {
   }
 };
 struct Log {
+  static constexpr unsigned saves = kSaveX;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return std::log(x);
@@ -88,6 +100,7 @@ struct Log {
   }
 };
 struct Neg {
+  static constexpr unsigned saves = 0;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return -x;
@@ -98,6 +111,7 @@ struct Neg {
   }
 };
 struct Square {
+  static constexpr unsigned saves = kSaveX;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return x * x;
@@ -108,6 +122,7 @@ struct Square {
   }
 };
 struct Pow {
+  static constexpr unsigned saves = kSaveX;
   double p;
   template <class T>
   LETHE_HD T fwd(T x) const {
@@ -119,6 +134,7 @@ struct Pow {
   }
 };
 struct Clamp {  // gradient passes where lo <= x <= hi (PyTorch's convention)
+  static constexpr unsigned saves = kSaveX;
   double lo, hi;
   template <class T>
   LETHE_HD T fwd(T x) const {
@@ -130,6 +146,7 @@ struct Clamp {  // gradient passes where lo <= x <= hi (PyTorch's convention)
   }
 };
 struct Scale {
+  static constexpr unsigned saves = 0;
   double s;
   template <class T>
   LETHE_HD T fwd(T x) const {
@@ -141,6 +158,7 @@ struct Scale {
   }
 };
 struct AddScalar {
+  static constexpr unsigned saves = 0;
   double s;
   template <class T>
   LETHE_HD T fwd(T x) const {
@@ -152,6 +170,7 @@ struct AddScalar {
   }
 };
 struct Sigmoid {
+  static constexpr unsigned saves = kSaveY;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return T(1) / (T(1) + std::exp(-x));
@@ -162,6 +181,7 @@ struct Sigmoid {
   }
 };
 struct Tanh {
+  static constexpr unsigned saves = kSaveY;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return std::tanh(x);
@@ -172,6 +192,7 @@ struct Tanh {
   }
 };
 struct Reciprocal {
+  static constexpr unsigned saves = kSaveY;
   template <class T>
   LETHE_HD T fwd(T x) const {
     return T(1) / x;

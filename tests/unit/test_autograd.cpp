@@ -73,3 +73,35 @@ TEST_SUITE("unit") {
     CHECK_THROWS_AS(y.backward(Tensor::ones({3})), Error);
   }
 }
+
+TEST_SUITE("unit") {
+  TEST_CASE("the graph keeps only what backward closures saved, not every intermediate") {
+    Tensor x = Tensor::from_vector({4}, {-1, 2, -3, 4});
+    x.set_requires_grad(true);
+    std::weak_ptr<Storage> scaled_storage, relu_storage;
+    Tensor loss;
+    {
+      Tensor scaled = ops::mul(x, 2.0);  // Scale saves nothing
+      Tensor r = ops::relu(scaled);      // ReLU saves its output only
+      scaled_storage = scaled.impl()->storage;
+      relu_storage = r.impl()->storage;
+      loss = ops::sum(ops::add(r, r));  // two uses of r: gradients meet at r's node
+    }
+    CHECK(scaled_storage.expired());  // only graph edges referred to it
+    CHECK(!relu_storage.expired());   // ReLU's closure saved it
+    loss.backward();
+    CHECK(x.grad().to_vector() == std::vector<float>{0, 4, 0, 4});  // 2 uses × 2 × (x > 0)
+    CHECK(relu_storage.expired());  // freed with the graph after the walk
+  }
+
+  TEST_CASE("gradients of a non-leaf tensor by grad() through shared consumers") {
+    Tensor x = Tensor::from_vector({2}, {1, 2});
+    x.set_requires_grad(true);
+    Tensor e = ops::mul(x, 3.0);                          // non-leaf
+    Tensor loss = ops::sum(ops::add(ops::mul(e, e), e));  // d/de = 2e + 1
+    std::vector<Tensor> g = grad(loss, {e, x});
+    CHECK(g[0].to_vector() == std::vector<float>{7, 13});
+    CHECK(g[1].to_vector() == std::vector<float>{21, 39});
+    CHECK(!x.grad().defined());
+  }
+}
