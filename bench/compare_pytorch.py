@@ -3,8 +3,13 @@
 side. Runs only where /usr/bin/python3 has torch (Debian's python3-torch); never a dependency.
 
 Usage: bench/compare_pytorch.py [--lethe build/cpu-release/lethe] [--threads 2] [--steps 5]
+                                [--rounds 1]
 Prints a markdown table: model, batch, PyTorch and Lethe train step (median s), inference img/s,
-peak RSS, and the ratios; writes the raw numbers to bench_compare.json.
+peak RSS, and the ratios; writes the raw numbers to bench_compare.json. With --rounds R each
+workload runs R times on each side, interleaved (PyTorch, Lethe, Lethe, PyTorch, ...), so that a
+slow spell of a shared machine hits both; the table gives the median over rounds of each
+round's median step, and the per-round train ratios. Lethe's PGD throughput (AMUN's search) is
+measured once, on resnet18, in the last round.
 
 The models are built here to match Lethe's (torchvision ResNet with the CIFAR stem: 3x3 stride-1
 conv, no max-pool; a ViT with patch 4, dim 192, depth 6, heads 3, mlp ratio 4, class token) so
@@ -149,12 +154,12 @@ def bench_torch(name, batch, steps, warmup):
             t0 = time.perf_counter()
             fn()
             ts.append(time.perf_counter() - t0)
-        return statistics.median(ts)
+        return statistics.median(ts), min(ts)
 
-    t = measure(train)
+    t, t_min = measure(train)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    i = measure(infer)
-    return {"train_s": t, "infer_img_s": batch / i, "peak_rss": rss,
+    i, _ = measure(infer)
+    return {"train_s": t, "train_min_s": t_min, "infer_img_s": batch / i, "peak_rss": rss,
             "params": sum(p.numel() for p in model.parameters())}
 
 
@@ -166,13 +171,17 @@ def bench_torch_subprocess(name, batch, steps, warmup, threads):
     return json.loads(out)
 
 
-def bench_lethe(lethe, name, batch, steps, warmup, threads):
+def bench_lethe(lethe, name, batch, steps, warmup, threads, pgd_steps=0):
     out = subprocess.run([lethe, "bench", "--model", name, "--batch", str(batch), "--steps", str(steps),
-                          "--warmup", str(warmup), "--threads", str(threads), "--pgd-steps", "0"],
+                          "--warmup", str(warmup), "--threads", str(threads), "--pgd-steps", str(pgd_steps)],
                          capture_output=True, text=True, check=True).stdout
     j = json.loads(out)
-    return {"train_s": j["train_step_s"]["median"], "infer_img_s": j["infer_images_per_s"],
-            "peak_rss": j["peak_rss_bytes_train"], "json": j}
+    return {"train_s": j["train_step_s"]["median"], "train_min_s": j["train_step_s"]["min"],
+            "infer_img_s": j["infer_images_per_s"], "peak_rss": j["peak_rss_bytes_train"], "json": j}
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
 
 
 def main():
@@ -181,6 +190,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--only", default="", help="comma-separated subset of resnet18,resnet50,vit-small")
     ap.add_argument("--worker", default="", help=argparse.SUPPRESS)  # NAME:BATCH, internal
     a = ap.parse_args()
@@ -189,25 +199,47 @@ def main():
         name, batch = a.worker.split(":")
         print(json.dumps(bench_torch(name, int(batch), a.steps, a.warmup)))
         return
-    rows, raw = [], {}
+    rows, raw, pgd = [], {}, None
     for name, batch in WORKLOADS:
         if a.only and name not in a.only.split(","):
             continue
-        # Each side in its own process, one after the other, so they never share the cores.
-        p = bench_torch_subprocess(name, batch, a.steps, a.warmup, a.threads)
-        l = bench_lethe(a.lethe, name, batch, a.steps, a.warmup, a.threads)
-        raw[name] = {"pytorch": p, "lethe": l}
-        rows.append(f"| {name} | {batch} | {p['train_s']:.3f} | {l['train_s']:.3f} | "
-                    f"{l['train_s'] / p['train_s']:.2f} | {p['infer_img_s']:.0f} | {l['infer_img_s']:.0f} | "
-                    f"{l['infer_img_s'] / p['infer_img_s']:.2f} | {p['peak_rss'] / 2**20:.0f} | "
-                    f"{l['peak_rss'] / 2**20:.0f} | {p['params']} |")
+        ps, ls = [], []
+        for r in range(a.rounds):
+            # Each side in its own process, one after the other, so they never share the cores;
+            # the order alternates between rounds.
+            last = r == a.rounds - 1
+            pgd_steps = 10 if last and name == "resnet18" else 0
+            run_p = lambda: ps.append(bench_torch_subprocess(name, batch, a.steps, a.warmup, a.threads))
+            run_l = lambda: ls.append(bench_lethe(a.lethe, name, batch, a.steps, a.warmup, a.threads,
+                                                  pgd_steps))
+            for fn in ((run_p, run_l) if r % 2 == 0 else (run_l, run_p)):
+                fn()
+            print(f"{name} round {r + 1}/{a.rounds}: PyTorch {ps[-1]['train_s']:.3f} s, "
+                  f"Lethe {ls[-1]['train_s']:.3f} s", file=sys.stderr)
+            if pgd_steps:
+                pgd = ls[-1]["json"].get("pgd")
+        raw[name] = {"pytorch": ps, "lethe": ls}
+        pt, lt = median_of(ps, "train_s"), median_of(ls, "train_s")
+        pi, li = median_of(ps, "infer_img_s"), median_of(ls, "infer_img_s")
+        prss, lrss = max(p["peak_rss"] for p in ps), max(l["peak_rss"] for l in ls)
+        per_round = ", ".join(f"{l['train_s'] / p['train_s']:.2f}" for p, l in zip(ps, ls))
+        rows.append(f"| {name} | {batch} | {pt:.3f} | {lt:.3f} | {lt / pt:.2f} ({per_round}) | "
+                    f"{min(p['train_min_s'] for p in ps):.3f} | {min(l['train_min_s'] for l in ls):.3f} | "
+                    f"{pi:.0f} | {li:.0f} | {li / pi:.2f} | {prss / 2**20:.0f} | {lrss / 2**20:.0f} | "
+                    f"{ps[0]['params']} |")
         print(rows[-1], file=sys.stderr)
-    print(f"torch {torch.__version__}, {a.threads} threads, median of {a.steps} steps after {a.warmup} warm-up")
-    print("| model | batch | PyTorch train s | Lethe train s | Lethe/PyTorch | PyTorch infer img/s | "
-          "Lethe infer img/s | Lethe/PyTorch | PyTorch peak RSS MiB | Lethe peak RSS MiB | params (torch) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"torch {torch.__version__}, {a.threads} threads, median of {a.steps} steps after {a.warmup} "
+          f"warm-up, {a.rounds} interleaved round(s): medians over rounds")
+    print("| model | batch | PyTorch train s | Lethe train s | Lethe/PyTorch (per round) | "
+          "PyTorch min step s | Lethe min step s | PyTorch infer img/s | Lethe infer img/s | "
+          "Lethe/PyTorch | PyTorch peak RSS MiB | Lethe peak RSS MiB | params (torch) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(r)
+    if pgd:
+        print(f"Lethe AMUN PGD search (resnet18, batch 64, {pgd['steps']} steps per attack): "
+              f"{pgd['pgd_steps_per_image_per_s']:.1f} PGD steps per image per second")
+        raw["pgd"] = pgd
     tmp = "bench_compare.json.tmp"
     with open(tmp, "w") as f:
         json.dump(raw, f, indent=2)
