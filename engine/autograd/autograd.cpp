@@ -94,6 +94,11 @@ Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, Backward
 
 namespace {
 
+// acc += g, where an undefined acc counts as zero (captured gradients).
+void add_into(Tensor& acc, const Tensor& g) {
+  acc = acc.defined() ? ops::add(acc, g) : g;
+}
+
 void accumulate(std::unordered_map<Node*, Tensor>& grads, Node* key, const Tensor& g) {
   auto it = grads.find(key);
   if (it == grads.end()) {
@@ -159,7 +164,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
   auto deliver_leaf = [&](TensorImpl* leaf, Tensor g) {
     if (capture) {
       auto it = capture->find(leaf);
-      if (it != capture->end()) it->second = it->second.defined() ? ops::add(it->second, g) : g;
+      if (it != capture->end()) add_into(it->second, g);
       return;
     }
     for (auto& h : leaf->hooks) g = h(g);
@@ -185,10 +190,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
     grads.erase(it);
     if (capture) {
       auto cn = capture_nodes.find(node.get());
-      if (cn != capture_nodes.end()) {
-        Tensor& c = (*capture)[cn->second];
-        c = c.defined() ? ops::add(c, gout) : gout;
-      }
+      if (cn != capture_nodes.end()) add_into((*capture)[cn->second], gout);
     }
     // A node an earlier backward already ran and freed: as before edges were introduced, the
     // gradient stops here (the graph is used once).

@@ -22,6 +22,11 @@ int64_t tiles_w(const Winograd3x3Geom& g) {
   return (g.OW + 1) / 2;
 }
 
+// Whole images per chunk of at most max_tiles tiles (at least one image).
+int64_t images_per_chunk(const Winograd3x3Geom& g, int64_t max_tiles) {
+  return std::clamp<int64_t>(max_tiles / std::max<int64_t>(tiles_h(g) * tiles_w(g), 1), 1, g.N);
+}
+
 // U[ξ][o][c] = (G g Gᵀ)[ξ] for the effective filter g = w[o][c] (or its flipped transpose).
 void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose, float* U) {
   const int64_t O = g.O, C = g.C;
@@ -172,9 +177,7 @@ int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
 }
 
 int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles) {
-  const int64_t per_image = tiles_h(g) * tiles_w(g);
-  const int64_t images = std::clamp<int64_t>(max_tiles / std::max<int64_t>(per_image, 1), 1, g.N);
-  const int64_t T = images * per_image;
+  const int64_t T = images_per_chunk(g, max_tiles) * tiles_h(g) * tiles_w(g);
   return kXi * g.O * g.C + kXi * (g.C + g.O) * T;
 }
 
@@ -182,7 +185,7 @@ void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
                    const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
                    float* workspace) {
   const int64_t per_image = tiles_h(g) * tiles_w(g);
-  const int64_t chunk = std::clamp<int64_t>(max_tiles / std::max<int64_t>(per_image, 1), 1, g.N);
+  const int64_t chunk = images_per_chunk(g, max_tiles);
   float* U = workspace;
   float* V = U + kXi * g.O * g.C;
   float* M = V + kXi * g.C * chunk * per_image;

@@ -60,34 +60,62 @@ void winograd_conv(const float* x, const float* w, const float* bias, float* y, 
   kc::winograd_f2x3(x, w, bias, y, wg, flip_transpose, tiles, mf(work));
 }
 
-kc::ConvGeom geom(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
-  return {x.size(1), x.size(2),  x.size(3),  w.size(2), w.size(3), y.size(2),
-          y.size(3), a.stride_h, a.stride_w, a.pad_h,   a.pad_w};
-}
-bool is_pointwise(const kc::ConvGeom& g) {
-  return g.KH == 1 && g.KW == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
-         g.pad_w == 0;
+// What every entry point derives from its tensors: x is input-shaped, y output-shaped.
+struct ConvShape {
+  kc::ConvGeom g;
+  int64_t N, O, CKK, OHW, CHW;
+  bool pw;  // 1×1 stride 1, no padding: the columns are the input itself
+};
+ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
+  ConvShape s;
+  s.g = {x.size(1), x.size(2),  x.size(3),  w.size(2), w.size(3), y.size(2),
+         y.size(3), a.stride_h, a.stride_w, a.pad_h,   a.pad_w};
+  s.N = x.size(0);
+  s.O = w.size(0);
+  s.CKK = s.g.C * s.g.KH * s.g.KW;
+  s.OHW = s.g.OH * s.g.OW;
+  s.CHW = s.g.C * s.g.H * s.g.W;
+  s.pw = s.g.KH == 1 && s.g.KW == 1 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.g.pad_h == 0 &&
+         s.g.pad_w == 0;
+  return s;
 }
 
 // Images per GEMM for a convolution with CKK rows and OHW columns per image, N images.
-int64_t group_size(int64_t N, int64_t CKK, int64_t OHW) {
+int64_t group_size(const ConvShape& s) {
   const int64_t target = g_group_columns.load(std::memory_order_relaxed);
-  int64_t G = std::clamp<int64_t>((target + OHW - 1) / std::max<int64_t>(OHW, 1), 1, N);
-  const int64_t rows = std::max(CKK, int64_t(1));
-  if (G > 1 && rows * OHW * G > kMaxGroupFloats)
-    G = std::max<int64_t>(1, kMaxGroupFloats / (rows * OHW));
+  int64_t G = std::clamp<int64_t>((target + s.OHW - 1) / std::max<int64_t>(s.OHW, 1), 1, s.N);
+  const int64_t rows = std::max(s.CKK, int64_t(1));
+  if (G > 1 && rows * s.OHW * G > kMaxGroupFloats)
+    G = std::max<int64_t>(1, kMaxGroupFloats / (rows * s.OHW));
   return G;
 }
 
-// Copies `rows` rows of `len` floats between a per-image layout (stride len) and a grouped one
-// (stride ld, image block at column offset), over the images of the group.
-void gather_rows(const float* src, int64_t src_image_stride, float* dst, int64_t ld, int64_t g,
-                 int64_t rows, int64_t len) {
-#pragma omp parallel for collapse(2) if (g * rows * len > kParallelGrain && nthreads() > 1)
-  for (int64_t i = 0; i < g; ++i)
+// Copies `rows` rows of `len` floats of each of `images` images between layouts given by an image
+// stride and a row stride on each side: per image (image stride CHW, rows len apart) ↔ grouped
+// (image i at column i·len, rows ld apart).
+void copy_image_rows(const float* src, int64_t src_image, int64_t src_row, float* dst,
+                     int64_t dst_image, int64_t dst_row, int64_t images, int64_t rows,
+                     int64_t len) {
+#pragma omp parallel for collapse(2) if (images * rows * len > kParallelGrain && nthreads() > 1)
+  for (int64_t i = 0; i < images; ++i)
     for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(dst + r * ld + i * len, src + i * src_image_stride + r * len,
+      std::memcpy(dst + i * dst_image + r * dst_row, src + i * src_image + r * src_row,
                   len * sizeof(float));
+}
+
+// The column matrix of images [n0, n0 + gi) of x, image i at column i·OHW, rows ld apart.
+void group_columns(const float* x, const ConvShape& s, int64_t n0, int64_t gi, int64_t ld,
+                   float* cols) {
+  if (s.pw) return copy_image_rows(x + n0 * s.CHW, s.CHW, s.OHW, cols, s.OHW, ld, gi, s.g.C, s.OHW);
+#pragma omp parallel for if (gi * s.CKK * s.OHW > kParallelGrain && nthreads() > 1)
+  for (int64_t i = 0; i < gi; ++i) kc::im2col(x + (n0 + i) * s.CHW, cols + i * s.OHW, s.g, ld);
+}
+
+// The columns of one image: the image itself for a pointwise convolution, else im2col into buf.
+const float* image_columns(const float* xn, const ConvShape& s, float* buf) {
+  if (s.pw) return xn;
+  kc::im2col(xn, buf, s.g, s.OHW);
+  return buf;
 }
 
 }  // namespace
@@ -109,30 +137,24 @@ int64_t cpu_conv_group_columns() {
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                                 const Conv2dArgs& a) {
   if (!f32(x)) return CpuRefBackend::conv2d_forward(x, w, bias, y, a);
-  const kc::ConvGeom g = geom(x, w, y, a);
-  const int64_t N = x.size(0), O = w.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
-  const int64_t CHW = g.C * g.H * g.W;
-  const bool pw = is_pointwise(g);
+  const ConvShape s = conv_shape(x, w, y, a);
+  const kc::ConvGeom& g = s.g;
+  const int64_t N = s.N, O = s.O, CKK = s.CKK, OHW = s.OHW;
   const float *xp = cf(x), *wp = cf(w), *bp = cf(bias);
   float* yp = mf(y);
   if (use_winograd(g, g.C, O)) {
     return winograd_conv(xp, wp, bp, yp, N, g.C, g.H, g.W, O, g.pad_h, g.pad_w, false);
   }
-  const int64_t G = group_size(N, CKK, OHW);
+  const int64_t G = group_size(s);
 
   if (G == 1) {
     const int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
-    Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+    Tensor scratch = s.pw ? Tensor() : Tensor::empty({T, CKK * OHW});
 #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
     for (int64_t n = 0; n < N; ++n) {
-      const float* xn = xp + n * CHW;
       float* yn = yp + n * O * OHW;
-      const float* cols = xn;
-      if (!pw) {
-        float* buf = mf(scratch) + static_cast<int64_t>(omp_get_thread_num()) * CKK * OHW;
-        kc::im2col(xn, buf, g, OHW);
-        cols = buf;
-      }
+      const float* cols = image_columns(
+          xp + n * s.CHW, s, s.pw ? nullptr : mf(scratch) + omp_get_thread_num() * CKK * OHW);
       if (bp) {
         for (int64_t o = 0; o < O; ++o) std::fill(yn + o * OHW, yn + (o + 1) * OHW, bp[o]);
       }
@@ -146,12 +168,7 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   float *colp = mf(cols), *outp = mf(out);
   for (int64_t n0 = 0; n0 < N; n0 += G) {
     const int64_t gi = std::min(G, N - n0), ld = gi * OHW;
-    if (pw) {
-      gather_rows(xp + n0 * CHW, CHW, colp, ld, gi, g.C, OHW);
-    } else {
-#pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
-      for (int64_t i = 0; i < gi; ++i) kc::im2col(xp + (n0 + i) * CHW, colp + i * OHW, g, ld);
-    }
+    group_columns(xp, s, n0, gi, ld, colp);
     kc::sgemm(false, false, O, ld, CKK, 1.f, wp, CKK, colp, ld, 0.f, outp, ld);
 #pragma omp parallel for collapse(2) if (gi * O * OHW > kParallelGrain && nthreads() > 1)
     for (int64_t i = 0; i < gi; ++i)
@@ -167,26 +184,25 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
 void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx,
                                        const Conv2dArgs& a) {
   if (!f32(dy)) return CpuRefBackend::conv2d_backward_input(dy, w, dx, a);
-  const kc::ConvGeom g = geom(dx, w, dy, a);
-  const int64_t N = dx.size(0), O = w.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
-  const int64_t CHW = g.C * g.H * g.W;
-  const bool pw = is_pointwise(g);
+  const ConvShape s = conv_shape(dx, w, dy, a);
+  const kc::ConvGeom& g = s.g;
+  const int64_t N = s.N, O = s.O, CKK = s.CKK, OHW = s.OHW, CHW = s.CHW;
   const float *dyp = cf(dy), *wp = cf(w);
   float* dxp = mf(dx);
   if (use_winograd(g, O, g.C)) {  // dx = conv3x3(dy, rot180(W)ᵀ, pad 2 − p)
     return winograd_conv(dyp, wp, nullptr, dxp, N, O, g.OH, g.OW, g.C, 2 - g.pad_h, 2 - g.pad_w,
                          true);
   }
-  const int64_t G = group_size(N, CKK, OHW);
+  const int64_t G = group_size(s);
 
   if (G == 1) {
     const int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
-    Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+    Tensor scratch = s.pw ? Tensor() : Tensor::empty({T, CKK * OHW});
 #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
     for (int64_t n = 0; n < N; ++n) {
       float* dxn = dxp + n * CHW;
       const float* dyn = dyp + n * O * OHW;
-      if (pw) {  // dx[n] = Wᵀ · dy[n]
+      if (s.pw) {  // dx[n] = Wᵀ · dy[n]
         kc::sgemm(true, false, CKK, OHW, O, 1.f, wp, CKK, dyn, OHW, 0.f, dxn, OHW);
         continue;
       }
@@ -203,18 +219,17 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
   float *dygp = mf(dyg), *dcolp = mf(dcols);
   for (int64_t n0 = 0; n0 < N; n0 += G) {
     const int64_t gi = std::min(G, N - n0), ld = gi * OHW;
-    gather_rows(dyp + n0 * O * OHW, O * OHW, dygp, ld, gi, O, OHW);
+    copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
     kc::sgemm(true, false, CKK, ld, O, 1.f, wp, CKK, dygp, ld, 0.f, dcolp, ld);
+    if (s.pw) {  // the column matrix is dx itself, grouped
+      copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.C, OHW);
+      continue;
+    }
 #pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
     for (int64_t i = 0; i < gi; ++i) {
       float* dxn = dxp + (n0 + i) * CHW;
-      if (pw) {
-        for (int64_t c = 0; c < g.C; ++c)
-          std::memcpy(dxn + c * OHW, dcolp + c * ld + i * OHW, OHW * sizeof(float));
-      } else {
-        std::memset(dxn, 0, CHW * sizeof(float));
-        kc::col2im_add(dcolp + i * OHW, dxn, g, ld);
-      }
+      std::memset(dxn, 0, CHW * sizeof(float));
+      kc::col2im_add(dcolp + i * OHW, dxn, g, ld);
     }
   }
 }
@@ -222,33 +237,26 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
 void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, Tensor& db,
                                         const Conv2dArgs& a) {
   if (!f32(dy)) return CpuRefBackend::conv2d_backward_weight(dy, x, dw, db, a);
-  const kc::ConvGeom g = geom(x, dw, dy, a);
-  const int64_t N = x.size(0), O = dw.size(0), CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
-  const int64_t CHW = g.C * g.H * g.W;
-  const bool pw = is_pointwise(g);
+  const ConvShape s = conv_shape(x, dw, dy, a);
+  const int64_t N = s.N, O = s.O, CKK = s.CKK, OHW = s.OHW;
   const float *dyp = cf(dy), *xp = cf(x);
   float* dwp = mf(dw);
-  const int64_t G = group_size(N, CKK, OHW);
+  const int64_t G = group_size(s);
 
   if (G == 1) {
     const int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
     // Per-thread partial dW, summed at the end (deterministic for a fixed thread count).
     Tensor partial = Tensor::empty({T, O * CKK});
-    Tensor scratch = pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+    Tensor scratch = s.pw ? Tensor() : Tensor::empty({T, CKK * OHW});
 #pragma omp parallel num_threads(T) if (T > 1)
     {
       const int t = omp_get_thread_num();
       float* acc = mf(partial) + static_cast<int64_t>(t) * O * CKK;
+      float* buf = s.pw ? nullptr : mf(scratch) + static_cast<int64_t>(t) * CKK * OHW;
       bool first = true;
 #pragma omp for schedule(static)
       for (int64_t n = 0; n < N; ++n) {
-        const float* xn = xp + n * CHW;
-        const float* cols = xn;
-        if (!pw) {
-          float* buf = mf(scratch) + static_cast<int64_t>(t) * CKK * OHW;
-          kc::im2col(xn, buf, g, OHW);
-          cols = buf;
-        }
+        const float* cols = image_columns(xp + n * s.CHW, s, buf);
         kc::sgemm(false, true, O, CKK, OHW, 1.f, dyp + n * O * OHW, OHW, cols, OHW,
                   first ? 0.f : 1.f, acc, CKK);
         first = false;
@@ -267,13 +275,8 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
     float *dygp = mf(dyg), *colp = mf(cols);
     for (int64_t n0 = 0; n0 < N; n0 += G) {
       const int64_t gi = std::min(G, N - n0), ld = gi * OHW;
-      gather_rows(dyp + n0 * O * OHW, O * OHW, dygp, ld, gi, O, OHW);
-      if (pw) {
-        gather_rows(xp + n0 * CHW, CHW, colp, ld, gi, g.C, OHW);
-      } else {
-#pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
-        for (int64_t i = 0; i < gi; ++i) kc::im2col(xp + (n0 + i) * CHW, colp + i * OHW, g, ld);
-      }
+      copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
+      group_columns(xp, s, n0, gi, ld, colp);
       kc::sgemm(false, true, O, CKK, ld, 1.f, dygp, ld, colp, ld, n0 == 0 ? 0.f : 1.f, dwp, CKK);
     }
   }
