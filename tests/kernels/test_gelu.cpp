@@ -75,4 +75,40 @@ TEST_SUITE("kernels") {
     }
     set_gemm_isa(saved);
   }
+
+  TEST_CASE("cpu gelu: every length and offset gives the full array's values, nothing past n") {
+    // The loops work in blocks of 32 with a zero-padded tail; a tail element must equal the same
+    // element inside a block, bit for bit, and no write may land past the end.
+    std::vector<float> x(200);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 37) * 0.31f - 5.5f;
+    const GemmIsa saved = gemm_isa();
+    std::vector<GemmIsa> paths = {GemmIsa::Scalar};
+    if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
+    for (GemmIsa isa : paths) {
+      CAPTURE(gemm_isa_name(isa));
+      set_gemm_isa(isa);
+      const auto n_all = static_cast<int64_t>(x.size());
+      std::vector<float> y_all(x.size()), dx_all(x.size()), dy(x.size());
+      for (size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i % 5);
+      gelu_forward(x.data(), y_all.data(), n_all);
+      gelu_backward(x.data(), dy.data(), dx_all.data(), n_all);
+      const float guard = -12345.0f;
+      int mismatches = 0, overwritten = 0;
+      for (int64_t off : {0, 1, 7}) {
+        for (int64_t n = 0; n <= 97; ++n) {
+          std::vector<float> y(n + 1, guard), dx(n + 1, guard);
+          gelu_forward(x.data() + off, y.data(), n);
+          gelu_backward(x.data() + off, dy.data() + off, dx.data(), n);
+          for (int64_t i = 0; i < n; ++i) {
+            mismatches += y[i] != y_all[off + i];
+            mismatches += dx[i] != dx_all[off + i];
+          }
+          overwritten += (y[n] != guard) + (dx[n] != guard);
+        }
+      }
+      CHECK(mismatches == 0);
+      CHECK(overwritten == 0);
+    }
+    set_gemm_isa(saved);
+  }
 }
