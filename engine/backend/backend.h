@@ -100,6 +100,17 @@ class Backend {
   // Contiguous copy of an arbitrary strided view (dtype preserved).
   virtual void copy(const Tensor& src, Tensor& dst) = 0;
 
+  // Scaled dot-product self-attention over packed projections. For batch b and head h, q, k, v
+  // are the D-column slices of qkv [B,N,3C] (C = heads·D) at columns h·D, C + h·D, 2C + h·D;
+  // p[b,h] = softmax(scale · q kᵀ) into p [B,H,N,N]; o[b, :, h·D : (h+1)·D] = p[b,h] · v into
+  // o [B,N,C]. The default (attention.cpp) composes bmm, softmax, unary Scale and strided copies,
+  // so every backend has it; a backend may fuse (cpu does).
+  virtual void attention_forward(const Tensor& qkv, int64_t heads, double scale, Tensor& o,
+                                 Tensor& p);
+  // dqkv [B,N,3C] (overwritten) from dout [B,N,C] and the forward's qkv and p.
+  virtual void attention_backward(const Tensor& qkv, const Tensor& p, const Tensor& dout,
+                                  int64_t heads, double scale, Tensor& dqkv);
+
   // Over the last dimension of x [R,C].
   virtual void softmax_forward(const Tensor& x, Tensor& y, bool log) = 0;
   virtual void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) = 0;

@@ -93,6 +93,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r = R
                      double label_smoothing = 0.0);
 
 // ---- attention (attention.cpp) ----
+// Self-attention core over packed projections qkv [B,N,3C] (q | k | v, each heads × D columns):
+// per head softmax(q kᵀ / √D) v, heads merged back -> [B,N,C].
+Tensor attention(const Tensor& qkv, int64_t heads);
 // timm Attention: qkv = x Wqkvᵀ + b -> (B,N,3,H,D); softmax(q kᵀ / sqrt(D)) v -> proj.
 Tensor multi_head_attention(const Tensor& x, const Tensor& qkv_w, const Tensor& qkv_b,
                             const Tensor& proj_w, const Tensor& proj_b, int64_t heads);

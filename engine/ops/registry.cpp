@@ -321,6 +321,16 @@ std::vector<OpInfo> build() {
 
   // ---- attention ----
   add_op(
+      "attention",
+      [] {
+        return std::vector<OpCase>{
+            mk("qkv[2,5,48] heads 4", {mul(rn({2, 5, 48}), 0.7), Tensor::scalar(4)}, {true, false}),
+            mk("qkv[1,17,72] heads 3", {mul(rn({1, 17, 72}), 0.7), Tensor::scalar(3)},
+               {true, false}),
+            mk("qkv[3,1,6] heads 1", {rn({3, 1, 6}), Tensor::scalar(1)}, {true, false})};
+      },
+      [](In x) { return attention(x[0], static_cast<int64_t>(x[1].item())); });
+  add_op(
       "multi_head_attention",
       [] {
         return std::vector<OpCase>{mk("x[2,5,16] heads 4",

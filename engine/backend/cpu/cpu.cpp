@@ -11,8 +11,8 @@
 #include "engine/backend/cpu/cpu_common.h"
 #include "engine/backend/dispatch.h"
 #include "kernels/common/philox.h"
-#include "kernels/cpu/gelu.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vmath.h"
 
 namespace lethe {
 namespace {
@@ -260,7 +260,7 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& y, const UnaryParams
   const float* xp = cf(x);
   float* yp = mf(y);
   int64_t n = x.numel();
-  if (op == UnaryOp::Gelu) {  // vectorised erf (kernels/cpu/gelu.h); std::erf does not vectorise
+  if (op == UnaryOp::Gelu) {  // vectorised erf (kernels/cpu/vmath.h); std::erf does not vectorise
     return parallel_chunks(n,
                            [&](int64_t b, int64_t e) { kc::gelu_forward(xp + b, yp + b, e - b); });
   }
@@ -393,11 +393,7 @@ void CpuBackend::softmax_forward(const Tensor& x, Tensor& y, bool log) {
     float* o = yp + r * C;
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
-    float s = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      o[c] = std::exp(row[c] - mx);
-      s += o[c];
-    }
+    const float s = kc::exp_shifted_sum(row, mx, o, C);
     if (log) {
       float ls = std::log(s);
       for (int64_t c = 0; c < C; ++c) o[c] = row[c] - mx - ls;

@@ -1,6 +1,6 @@
 // The fast CPU backend: float32 kernels with OpenMP, GEMM from kernels/cpu (packed panels,
 // AVX-512/AVX2 micro-kernels chosen at run time), convolution as im2col + GEMM over groups of
-// images (conv.cpp).
+// images (conv.cpp), attention fused per head (attention.cpp).
 // f64 tensors (used only by gradient checks) go to the reference implementation it derives from.
 #pragma once
 #include "engine/backend/cpu_ref/cpu_ref.h"
@@ -46,6 +46,10 @@ class CpuBackend : public CpuRefBackend {
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& c) override;
   void reduce_sum(const Tensor& x, Tensor& y) override;
   void copy(const Tensor& src, Tensor& dst) override;
+  void attention_forward(const Tensor& qkv, int64_t heads, double scale, Tensor& o,
+                         Tensor& p) override;
+  void attention_backward(const Tensor& qkv, const Tensor& p, const Tensor& dout, int64_t heads,
+                          double scale, Tensor& dqkv) override;
   void softmax_forward(const Tensor& x, Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) override;
   void cross_entropy_forward(const Tensor& logits, const Tensor& target, Tensor& loss,

@@ -1,13 +1,13 @@
-// The CPU backend's vectorised GELU (kernels/cpu/gelu.h) against double-precision erf, on both
-// dispatch paths: error bounds measured here are the ones gelu.h states.
+// The CPU backend's vectorised exp and GELU (kernels/cpu/vmath.h) against double precision, on
+// both dispatch paths: error bounds measured here are the ones vmath.h states.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
-#include "kernels/cpu/gelu.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vmath.h"
 
 using namespace lethe::kernels::cpu;
 
@@ -107,6 +107,51 @@ TEST_SUITE("kernels") {
         }
       }
       CHECK(mismatches == 0);
+      CHECK(overwritten == 0);
+    }
+    set_gemm_isa(saved);
+  }
+
+  TEST_CASE("cpu exp_shifted_sum matches double exp, sums, aliases and stops at n") {
+    const GemmIsa saved = gemm_isa();
+    std::vector<GemmIsa> paths = {GemmIsa::Scalar};
+    if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
+    for (GemmIsa isa : paths) {
+      CAPTURE(gemm_isa_name(isa));
+      set_gemm_isa(isa);
+      // Accuracy over the whole normal range, shift 0.
+      std::vector<float> x;
+      for (int i = -870000; i <= 880000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);
+      std::vector<float> y(x.size());
+      exp_shifted_sum(x.data(), 0.f, y.data(), static_cast<int64_t>(x.size()));
+      double rel = 0;
+      for (size_t i = 0; i < x.size(); ++i)
+        rel = std::max(rel, std::fabs(y[i] - std::exp(static_cast<double>(x[i]))) /
+                                std::exp(static_cast<double>(x[i])));
+      std::printf("exp    %-6s rel err %.2e on [-87, 88]\n", gemm_isa_name(isa), rel);
+      CHECK(rel < 2e-7);
+      // Softmax-like use: every length (blocks of 32 plus a tail), a shift, the sum, in place,
+      // and a guard past n.
+      const float guard = -7.0f;
+      int bad_values = 0, bad_sums = 0, overwritten = 0;
+      for (int64_t n = 0; n <= 97; ++n) {
+        std::vector<float> v(n + 1, guard);
+        double ref_sum = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          v[i] = static_cast<float>(i % 13) * 0.7f - 3.0f;
+          ref_sum += std::exp(static_cast<double>(v[i]) - 2.5);
+        }
+        std::vector<float> ref(v.begin(), v.end());
+        const float s = exp_shifted_sum(v.data(), 2.5f, v.data(), n);  // in place
+        for (int64_t i = 0; i < n; ++i) {
+          const double r = std::exp(static_cast<double>(ref[i]) - 2.5);
+          bad_values += std::fabs(v[i] - r) > 4e-7 * r;
+        }
+        bad_sums += std::fabs(s - ref_sum) > 1e-6 * (ref_sum + 1);
+        overwritten += v[n] != guard;
+      }
+      CHECK(bad_values == 0);
+      CHECK(bad_sums == 0);
       CHECK(overwritten == 0);
     }
     set_gemm_isa(saved);

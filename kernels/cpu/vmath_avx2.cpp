@@ -1,8 +1,11 @@
-// The GELU loops of gelu_impl.h compiled with AVX2+FMA (8 lanes); gelu.cpp dispatches here.
-#include "kernels/cpu/gelu_impl.h"
+// The loops of vmath_impl.h compiled with AVX2+FMA (8 lanes); vmath.cpp dispatches here.
+#include "kernels/cpu/vmath_impl.h"
 
 namespace lethe::kernels::cpu::detail {
 
+float exp_shifted_sum_avx2(const float* x, float shift, float* y, int64_t n) {
+  return exp_shifted_sum_loop(x, shift, y, n);
+}
 void gelu_forward_avx2(const float* x, float* y, int64_t n) {
   gelu_forward_loop(x, y, n);
 }
