@@ -1,6 +1,9 @@
 // F(2×2, 3×3) Winograd convolution; the design is in winograd.h. Matrices (Lavin & Gray 2016):
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
 //   Aᵀ = [1 1 1 0; 0 1 −1 −1]
+// Weight gradient: Y = Aᵀ (U ⊙ V) A gives ∂L/∂(U ⊙ V) = A dY Aᵀ per tile, so
+// dU_ξ[O, C] = Σ_t dM_ξ[O, t] · V_ξ[C, t] (16 GEMMs with the tiles as the inner dimension) and
+// dg = Gᵀ dU G, the transposes of the forward's output and filter transforms.
 #include "kernels/cpu/winograd.h"
 
 #include <omp.h>
@@ -167,6 +170,77 @@ void transform_outputs(const float* M, const float* bias, const Winograd3x3Geom&
   }
 }
 
+// dM[ξ][o][t] = (A dY Aᵀ)[ξ] of every 2×2 tile of dy for the images [n0, n0 + count); tiles that
+// hang over the ragged edge see zeros. Per tile row: the two dy rows into a zero-padded buffer of
+// 2·tiles_w columns, A down them for all columns at once, then Aᵀ across per tile.
+void transform_grad_outputs(const float* dy, const Winograd3x3Geom& g, int64_t n0, int64_t count,
+                            int64_t T, float* dM) {
+  const int64_t O = g.O, OH = g.OH, OW = g.OW, th = tiles_h(g), tw = tiles_w(g);
+  const int64_t width = 2 * tw;
+#pragma omp parallel if (count * O * OH * OW > 16384 && !omp_in_parallel())
+  {
+    std::vector<float> buf(static_cast<size_t>(6 * width), 0.0f);
+    float *r0 = buf.data(), *r1 = r0 + width;  // the tile row's two dy rows, zero-padded
+    float* p = r1 + width;                     // p[a]: row a of A·dY for every column
+#pragma omp for collapse(2)
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t o = 0; o < O; ++o) {
+        const float* plane = dy + ((n0 + i) * O + o) * OH * OW;
+        for (int64_t ti = 0; ti < th; ++ti) {
+          std::copy(plane + 2 * ti * OW, plane + 2 * ti * OW + OW, r0);
+          if (2 * ti + 1 < OH)
+            std::copy(plane + (2 * ti + 1) * OW, plane + (2 * ti + 2) * OW, r1);
+          else
+            std::fill(r1, r1 + OW, 0.0f);
+          for (int64_t q = 0; q < width; ++q) {  // A = [1 0; 1 1; 1 −1; 0 −1]
+            p[q] = r0[q];
+            p[width + q] = r0[q] + r1[q];
+            p[2 * width + q] = r0[q] - r1[q];
+            p[3 * width + q] = -r1[q];
+          }
+          const int64_t t_row = (i * th + ti) * tw;
+          for (int a = 0; a < 4; ++a) {
+            const float* pa = p + a * width;
+            float* m0 = dM + ((a * 4 + 0) * O + o) * T + t_row;
+            float* m1 = dM + ((a * 4 + 1) * O + o) * T + t_row;
+            float* m2 = dM + ((a * 4 + 2) * O + o) * T + t_row;
+            float* m3 = dM + ((a * 4 + 3) * O + o) * T + t_row;
+            for (int64_t tj = 0; tj < tw; ++tj) {  // · Aᵀ = [1 1 1 0; 0 1 −1 −1]
+              const float u = pa[2 * tj], v = pa[2 * tj + 1];
+              m0[tj] = u;
+              m1[tj] = u + v;
+              m2[tj] = u - v;
+              m3[tj] = -v;
+            }
+          }
+        }
+      }
+  }
+}
+
+// dw[o][c] = Gᵀ dU[·][o][c] G (4×4 -> 3×3), Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
+void transform_filter_grads(const float* dU, const Winograd3x3Geom& g, float* dw) {
+  const int64_t O = g.O, C = g.C;
+#pragma omp parallel for collapse(2) if (O * C > 4096 && !omp_in_parallel())
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c) {
+      float t[3][4];  // Gᵀ dU
+      for (int b = 0; b < 4; ++b) {
+        const float d0 = dU[((0 * 4 + b) * O + o) * C + c], d1 = dU[((1 * 4 + b) * O + o) * C + c],
+                    d2 = dU[((2 * 4 + b) * O + o) * C + c], d3 = dU[((3 * 4 + b) * O + o) * C + c];
+        t[0][b] = d0 + 0.5f * (d1 + d2);
+        t[1][b] = 0.5f * (d1 - d2);
+        t[2][b] = 0.5f * (d1 + d2) + d3;
+      }
+      float* out = dw + (o * C + c) * 9;
+      for (int i = 0; i < 3; ++i) {  // (Gᵀ dU) G
+        out[i * 3 + 0] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+        out[i * 3 + 1] = 0.5f * (t[i][1] - t[i][2]);
+        out[i * 3 + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+      }
+    }
+}
+
 }  // namespace
 
 int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
@@ -200,6 +274,26 @@ void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
             M + xi * g.O * T, T);
     transform_outputs(M, bias, g, n0, count, T, y);
   }
+}
+
+void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const Winograd3x3Geom& g,
+                               int64_t max_tiles, float* workspace) {
+  const int64_t per_image = tiles_h(g) * tiles_w(g);
+  const int64_t chunk = images_per_chunk(g, max_tiles);
+  float* dU = workspace;
+  float* V = dU + kXi * g.O * g.C;
+  float* dM = V + kXi * g.C * chunk * per_image;
+  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
+    const int64_t count = std::min(chunk, g.N - n0), T = count * per_image;
+    transform_inputs(x, g, n0, count, T, V);
+    transform_grad_outputs(dy, g, n0, count, T, dM);
+    const float beta = n0 == 0 ? 0.0f : 1.0f;  // later chunks accumulate
+#pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
+    for (int xi = 0; xi < kXi; ++xi)
+      sgemm(false, true, g.O, g.C, T, 1.0f, dM + xi * g.O * T, T, V + xi * g.C * T, T, beta,
+            dU + xi * g.O * g.C, g.C);
+  }
+  transform_filter_grads(dU, g, dw);
 }
 
 }  // namespace lethe::kernels::cpu

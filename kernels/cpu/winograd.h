@@ -7,7 +7,8 @@
 // the GEMMs do 2.25× fewer flops than im2col's, paid for with the transforms' memory passes.
 // Layout: U[ξ][o][c], V[ξ][c][t], M[ξ][o][t] with t = (image·tiles_h + ti)·tiles_w + tj, so each
 // GEMM is row-major with unit-stride columns. Threads: transforms split over (image, channel),
-// the 16 GEMMs over ξ (one single-threaded GEMM each).
+// the 16 GEMMs over ξ (one single-threaded GEMM each). The weight gradient runs the same
+// machinery transposed: dU_ξ[O, C] = dM_ξ[O, T] · V_ξ[C, T]ᵀ with dM = A dY Aᵀ, dw = Gᵀ dU G.
 #pragma once
 #include <cstdint>
 
@@ -32,5 +33,10 @@ int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g);
 void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
                    const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
                    float* workspace);
+
+// dw[O, C, 3, 3] = ∂L/∂w of y = conv3x3(x, w) given dy[N, O, OH, OW], summed over the batch
+// (dw fully written; no bias gradient). Same geometry, chunking and workspace size as the forward.
+void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const Winograd3x3Geom& g,
+                               int64_t max_tiles, float* workspace);
 
 }  // namespace lethe::kernels::cpu

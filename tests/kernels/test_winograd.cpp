@@ -1,7 +1,8 @@
 // F(2×2, 3×3) Winograd convolution (kernels/cpu/winograd.h) against a direct convolution in
 // double: odd and even sizes (ragged last tile), pads 0/1/2, chunks of one image, several images
 // with a shorter last chunk, and the whole batch; the flipped-transposed (backward-data) mode;
-// bias; guard floats after the output and the workspace stay untouched.
+// bias; the weight gradient against a direct sum; guard floats after the output and the
+// workspace stay untouched.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -38,9 +39,83 @@ std::vector<double> direct(const std::vector<float>& x, const std::vector<float>
   return y;
 }
 
+// dw[o][c][i][j] = Σ dy[n][o][oh][ow] · x[n][c][oh + i − p][ow + j − p]
+std::vector<double> direct_weight_grad(const std::vector<float>& x, const std::vector<float>& dy,
+                                       const Winograd3x3Geom& g) {
+  std::vector<double> dw(g.O * g.C * 9, 0.0);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t o = 0; o < g.O; ++o)
+      for (int64_t c = 0; c < g.C; ++c)
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) {
+            double s = 0;
+            for (int64_t oh = 0; oh < g.OH; ++oh)
+              for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const int64_t r = oh + i - g.pad_h, q = ow + j - g.pad_w;
+                if (r < 0 || r >= g.H || q < 0 || q >= g.W) continue;
+                s += static_cast<double>(dy[((n * g.O + o) * g.OH + oh) * g.OW + ow]) *
+                     x[((n * g.C + c) * g.H + r) * g.W + q];
+              }
+            dw[((o * g.C + c) * 3 + i) * 3 + j] += s;
+          }
+  return dw;
+}
+
 }  // namespace
 
 TEST_SUITE("kernels") {
+  TEST_CASE("winograd F(2x2,3x3) weight gradient matches a direct sum") {
+    struct Case {
+      int64_t N, C, H, W, O, pad;
+    };
+    const Case cases[] = {
+        {3, 5, 8, 8, 4, 1},  // even sizes
+        {3, 4, 7, 9, 6, 1},  // odd: ragged last tile row and column
+        {2, 3, 6, 5, 2, 0},  // no padding
+        {2, 6, 5, 6, 3, 2},  // pad 2
+        {1, 2, 3, 3, 2, 1},  // a single tile-and-a-bit
+    };
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    int runs = 0;
+    double worst = 0;
+    for (const Case& k : cases) {
+      Winograd3x3Geom g{
+          k.N, k.C, k.H, k.W, k.O, k.pad, k.pad, k.H + 2 * k.pad - 2, k.W + 2 * k.pad - 2};
+      std::vector<float> x(g.N * g.C * g.H * g.W), dy(g.N * g.O * g.OH * g.OW);
+      for (auto& v : x) v = dist(rng);
+      for (auto& v : dy) v = dist(rng);
+      const std::vector<double> want = direct_weight_grad(x, dy, g);
+      const int64_t per_image = ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+      for (int64_t max_tiles : {int64_t(1), 2 * per_image, int64_t(1) << 30}) {
+        CAPTURE(k.N);
+        CAPTURE(k.C);
+        CAPTURE(k.H);
+        CAPTURE(k.W);
+        CAPTURE(k.pad);
+        CAPTURE(max_tiles);
+        constexpr float kGuard = 12345.f;
+        const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
+        std::vector<float> dw(want.size() + 8, kGuard), work(ws + 8, kGuard);
+        winograd_f2x3_weight_grad(x.data(), dy.data(), dw.data(), g, max_tiles, work.data());
+        for (int i = 0; i < 8; ++i) {
+          CHECK(dw[want.size() + i] == kGuard);
+          CHECK(work[ws + i] == kGuard);
+        }
+        double err = 0, scale = 1e-6;
+        for (size_t i = 0; i < want.size(); ++i) {
+          err = std::max(err, std::fabs(dw[i] - want[i]));
+          scale = std::max(scale, std::fabs(want[i]));
+        }
+        CHECK(err / scale < 1e-5);
+        worst = std::max(worst, err / scale);
+        ++runs;
+      }
+    }
+    std::printf("winograd weight gradient: %d runs, worst relative error %.2e\n", runs, worst);
+    CHECK(runs == 15);
+  }
+
   TEST_CASE("winograd F(2x2,3x3) matches a direct convolution") {
     struct Case {
       int64_t N, C, H, W, O, pad;

@@ -13,8 +13,8 @@
 // 1×1 stride-1 convolutions skip im2col (the columns are x itself; with G > 1, a copy).
 // 3×3 stride-1 convolutions with ≥ 16 channels in and out go to Winograd F(2×2, 3×3)
 // (kernels/cpu/winograd.h) for the forward and the backward-data product (which is a 3×3
-// stride-1 convolution of dy with the flipped, transposed filters and padding 2 − p); the
-// weight gradient stays im2col + GEMM.
+// stride-1 convolution of dy with the flipped, transposed filters and padding 2 − p), and for
+// the weight gradient (the transposed transforms; winograd_f2x3_weight_grad).
 #include <omp.h>
 
 #include <algorithm>
@@ -243,7 +243,13 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
   float* dwp = mf(dw);
   const int64_t G = group_size(s);
 
-  if (G == 1) {
+  if (use_winograd(s.g, s.g.C, O)) {
+    const kc::ConvGeom& g = s.g;
+    const kc::Winograd3x3Geom wg{N, g.C, g.H, g.W, O, g.pad_h, g.pad_w, g.OH, g.OW};
+    const int64_t tiles = kc::winograd_f2x3_default_tiles(wg);
+    Tensor work = Tensor::empty({kc::winograd_f2x3_workspace(wg, tiles)});
+    kc::winograd_f2x3_weight_grad(xp, dyp, dwp, wg, tiles, mf(work));
+  } else if (G == 1) {
     const int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
     // Per-thread partial dW, summed at the end (deterministic for a fixed thread count).
     Tensor partial = Tensor::empty({T, O * CKK});
