@@ -188,6 +188,23 @@ void CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x, const Te
   }
 }
 
+namespace {
+// Float sums in a fixed order do not vectorise (no -ffast-math): 16 partial sums, one per lane
+// of two AVX2 vectors, then added up. Σ f(d) for d in [0, n).
+constexpr int kSumLanes = 16;
+template <class F>
+float lane_sum(int64_t n, F f) {
+  float part[kSumLanes] = {};
+  int64_t d = 0;
+  for (; d + kSumLanes <= n; d += kSumLanes)
+    for (int l = 0; l < kSumLanes; ++l) part[l] += f(d + l);
+  float s = 0;
+  for (; d < n; ++d) s += f(d);
+  for (int l = 0; l < kSumLanes; ++l) s += part[l];
+  return s;
+}
+}  // namespace
+
 void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                     Tensor& y, Tensor& mean, Tensor& rstd, double eps) {
   if (!f32(x)) return CpuRefBackend::layer_norm_forward(x, weight, bias, y, mean, rstd, eps);
@@ -196,15 +213,13 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& weight, const
   float *yp = mf(y), *mp = mf(mean), *rp = mf(rstd);
 #pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
   for (int64_t r = 0; r < R; ++r) {
-    const float* row = xp + r * D;
-    float s = 0;
-    for (int64_t d = 0; d < D; ++d) s += row[d];
-    float mu = s / D, v = 0;
-    for (int64_t d = 0; d < D; ++d) v += (row[d] - mu) * (row[d] - mu);
-    float inv = 1.f / std::sqrt(v / D + static_cast<float>(eps));
+    const float* __restrict row = xp + r * D;
+    const float mu = lane_sum(D, [&](int64_t d) { return row[d]; }) / static_cast<float>(D);
+    const float v = lane_sum(D, [&](int64_t d) { return (row[d] - mu) * (row[d] - mu); });
+    const float inv = 1.f / std::sqrt(v / static_cast<float>(D) + static_cast<float>(eps));
     mp[r] = mu;
     rp[r] = inv;
-    float* o = yp + r * D;
+    float* __restrict o = yp + r * D;
     for (int64_t d = 0; d < D; ++d)
       o[d] = (row[d] - mu) * inv * (wp ? wp[d] : 1.f) + (bp ? bp[d] : 0.f);
   }
@@ -222,27 +237,41 @@ void CpuBackend::layer_norm_backward(const Tensor& dy, const Tensor& x, const Te
   std::vector<double> part(static_cast<size_t>(T) * 2 * D, 0.0);
 #pragma omp parallel num_threads(T) if (x.numel() > kParallelGrain && T > 1)
   {
-    double* acc = part.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * D;
+    double* __restrict acc = part.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * D;
+    // dweight/dbias: float partial sums over up to 32 rows (vectorised), flushed into double.
+    std::vector<float> buf(static_cast<size_t>(4 * D), 0.0f);
+    float* __restrict xh = buf.data(), * __restrict gw = buf.data() + D;
+    float* __restrict acc_f = buf.data() + 2 * D;
+    int rows_in_f = 0;
+    auto flush = [&] {
+      for (int64_t d = 0; d < 2 * D; ++d) {
+        acc[d] += acc_f[d];
+        acc_f[d] = 0.0f;
+      }
+      rows_in_f = 0;
+    };
 #pragma omp for
     for (int64_t r = 0; r < R; ++r) {
-      const float *row = xp + r * D, *g = dyp + r * D;
-      float mu = mp[r], inv = rp[r], s1 = 0, s2 = 0;
+      const float* __restrict row = xp + r * D, * __restrict g = dyp + r * D;
+      const float mu = mp[r], inv = rp[r];
+      for (int64_t d = 0; d < D; ++d) xh[d] = (row[d] - mu) * inv;
       for (int64_t d = 0; d < D; ++d) {
-        float xh = (row[d] - mu) * inv;
-        acc[d] += g[d] * xh;
-        acc[D + d] += g[d];
-        float gw = g[d] * (wp ? wp[d] : 1.f);
-        s1 += gw;
-        s2 += gw * xh;
+        acc_f[d] += g[d] * xh[d];
+        acc_f[D + d] += g[d];
       }
+      if (++rows_in_f == 32) flush();
       if (!dxp) continue;
-      float* o = dxp + r * D;
-      for (int64_t d = 0; d < D; ++d) {
-        float xh = (row[d] - mu) * inv;
-        float gw = g[d] * (wp ? wp[d] : 1.f);
-        o[d] = inv * (gw - s1 / D - xh * s2 / D);
-      }
+      if (wp)
+        for (int64_t d = 0; d < D; ++d) gw[d] = g[d] * wp[d];
+      else
+        std::copy(g, g + D, gw);
+      const float s1 = lane_sum(D, [&](int64_t d) { return gw[d]; }) / static_cast<float>(D);
+      const float s2 =
+          lane_sum(D, [&](int64_t d) { return gw[d] * xh[d]; }) / static_cast<float>(D);
+      float* __restrict o = dxp + r * D;
+      for (int64_t d = 0; d < D; ++d) o[d] = inv * (gw[d] - s1 - xh[d] * s2);
     }
+    flush();
   }
   for (int64_t d = 0; d < D; ++d) {
     double w = 0, b = 0;
