@@ -31,34 +31,46 @@ int64_t images_per_chunk(const Winograd3x3Geom& g, int64_t max_tiles) {
 }
 
 // U[ξ][o][c] = (G g Gᵀ)[ξ] for the effective filter g = w[o][c] (or its flipped transpose).
+// Per output channel the nine taps are first gathered tap-major (f[k][c]), so both products run
+// as unit-stride loops over c that vectorise and U is written in contiguous runs (the per-(o, c)
+// scalar version took 2% of a resnet50 step).
 void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose, float* U) {
   const int64_t O = g.O, C = g.C;
-#pragma omp parallel for collapse(2) if (O * C > 4096 && !omp_in_parallel())
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t c = 0; c < C; ++c) {
-      float f[3][3];
-      if (!flip_transpose) {
-        const float* src = w + (o * C + c) * 9;
-        for (int i = 0; i < 3; ++i)
-          for (int j = 0; j < 3; ++j) f[i][j] = src[i * 3 + j];
-      } else {  // w is [C][O][3][3]: the effective filter is w[c][o] rotated by 180°
-        const float* src = w + (c * O + o) * 9;
-        for (int i = 0; i < 3; ++i)
-          for (int j = 0; j < 3; ++j) f[i][j] = src[(2 - i) * 3 + (2 - j)];
-      }
-      float t[4][3];  // G f
+#pragma omp parallel if (O * C > 4096 && !omp_in_parallel())
+  {
+    std::vector<float> buf(static_cast<size_t>(21 * C));
+    float* __restrict f = buf.data();          // f[k][c], k = 3i + j
+    float* __restrict t = buf.data() + 9 * C;  // (G f)[a][j][c]
+#pragma omp for schedule(static)
+    for (int64_t o = 0; o < O; ++o) {
+      for (int64_t c = 0; c < C; ++c)
+        for (int k = 0; k < 9; ++k)  // flipped: w is [C][O][3][3], tap k read rotated by 180°
+          f[k * C + c] = flip_transpose ? w[(c * O + o) * 9 + (8 - k)] : w[(o * C + c) * 9 + k];
       for (int j = 0; j < 3; ++j) {
-        t[0][j] = f[0][j];
-        t[1][j] = 0.5f * (f[0][j] + f[1][j] + f[2][j]);
-        t[2][j] = 0.5f * (f[0][j] - f[1][j] + f[2][j]);
-        t[3][j] = f[2][j];
+        const float *f0 = f + j * C, *f1 = f + (3 + j) * C, *f2 = f + (6 + j) * C;
+        float *t0 = t + j * C, *t1 = t + (3 + j) * C, *t2 = t + (6 + j) * C, *t3 = t + (9 + j) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          t0[c] = f0[c];
+          t1[c] = 0.5f * (f0[c] + f1[c] + f2[c]);
+          t2[c] = 0.5f * (f0[c] - f1[c] + f2[c]);
+          t3[c] = f2[c];
+        }
       }
       for (int a = 0; a < 4; ++a) {  // (G f) Gᵀ
-        const float u[4] = {t[a][0], 0.5f * (t[a][0] + t[a][1] + t[a][2]),
-                            0.5f * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
-        for (int b = 0; b < 4; ++b) U[((a * 4 + b) * O + o) * C + c] = u[b];
+        const float *s0 = t + (a * 3) * C, *s1 = t + (a * 3 + 1) * C, *s2 = t + (a * 3 + 2) * C;
+        float* u0 = U + ((a * 4 + 0) * O + o) * C;
+        float* u1 = U + ((a * 4 + 1) * O + o) * C;
+        float* u2 = U + ((a * 4 + 2) * O + o) * C;
+        float* u3 = U + ((a * 4 + 3) * O + o) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          u0[c] = s0[c];
+          u1[c] = 0.5f * (s0[c] + s1[c] + s2[c]);
+          u2[c] = 0.5f * (s0[c] - s1[c] + s2[c]);
+          u3[c] = s2[c];
+        }
       }
     }
+  }
 }
 
 // V[ξ][c][t] for the images [n0, n0 + count). Per tile row: the four input rows are copied into
