@@ -27,7 +27,8 @@ int64_t tiles_w(const Winograd3x3Geom& g) {
 
 // Whole images per chunk of at most max_tiles tiles (at least one image).
 int64_t images_per_chunk(const Winograd3x3Geom& g, int64_t max_tiles) {
-  return std::clamp<int64_t>(max_tiles / std::max<int64_t>(tiles_h(g) * tiles_w(g), 1), 1, g.N);
+  return std::clamp<int64_t>(max_tiles / std::max<int64_t>(tiles_h(g) * tiles_w(g), 1), 1,
+                             std::max<int64_t>(g.N, 1));  // clamp's bounds must stay ordered
 }
 
 // U[ξ][o][c] = (G g Gᵀ)[ξ] for the effective filter g = w[o][c] (or its flipped transpose).
@@ -295,6 +296,7 @@ void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const
   float* dU = workspace;
   float* V = dU + kXi * g.O * g.C;
   float* dM = V + kXi * g.C * chunk * per_image;
+  if (g.N == 0) std::fill(dU, dU + kXi * g.O * g.C, 0.0f);  // an empty batch: dw = 0
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     const int64_t count = std::min(chunk, g.N - n0), T = count * per_image;
     transform_inputs(x, g, n0, count, T, V);

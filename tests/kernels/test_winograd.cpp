@@ -116,6 +116,21 @@ TEST_SUITE("kernels") {
     CHECK(runs == 15);
   }
 
+  TEST_CASE("winograd with an empty batch: the weight gradient is zero, nothing else is written") {
+    Winograd3x3Geom g{0, 3, 5, 5, 2, 1, 1, 5, 5};
+    const int64_t ws = winograd_f2x3_workspace(g, 1 << 20);
+    std::vector<float> work(ws + 1, 7.f), dw(g.O * g.C * 9 + 1, 7.f), w(g.O * g.C * 9, 1.f);
+    float y_guard = 7.f;
+    winograd_f2x3_weight_grad(nullptr, nullptr, dw.data(), g, 1 << 20, work.data());
+    int nonzero = 0;
+    for (int64_t i = 0; i < g.O * g.C * 9; ++i) nonzero += dw[i] != 0.f;
+    CHECK(nonzero == 0);
+    CHECK(dw.back() == 7.f);
+    winograd_f2x3(nullptr, w.data(), nullptr, &y_guard, g, false, 1 << 20, work.data());
+    CHECK(y_guard == 7.f);
+    CHECK(work.back() == 7.f);
+  }
+
   TEST_CASE("winograd F(2x2,3x3) matches a direct convolution") {
     struct Case {
       int64_t N, C, H, W, O, pad;
