@@ -2,19 +2,12 @@
 // and strided copy, so a backend without a fused kernel (cpu_ref, emu, cuda) is still correct and
 // covered by the harness through the ops it is made of. Costs three head-split copies, a scale
 // pass and a head-merge copy per direction; cpu overrides it with a fused loop.
+#include "engine/backend/attention.h"
+
 #include "engine/backend/backend.h"
 
 namespace lethe {
 namespace {
-
-struct AttentionShape {
-  int64_t B, N, C, H, D;
-};
-
-AttentionShape attention_shape(const Tensor& qkv, int64_t heads) {
-  const int64_t C = qkv.size(2) / 3;
-  return {qkv.size(0), qkv.size(1), C, heads, C / heads};
-}
 
 // slot s (0 q, 1 k, 2 v) of a [B,N,3,H,D] tensor as a [B,H,N,D] view.
 Tensor head_slot(const Tensor& packed, const AttentionShape& a, int64_t s) {
@@ -27,6 +20,17 @@ Tensor batched(const Tensor& t, int64_t bh, int64_t rows, int64_t cols, int64_t 
   return make_view(t, {bh, rows, cols}, {rows * cols, cols, 1}, t.offset() + offset);
 }
 
+// [3,B,H,N,D] contiguous: the q, k, v slots of a [B,N,3,H,D] tensor with the heads split out.
+Tensor split_heads(Backend& be, const Tensor& packed, const AttentionShape& a) {
+  Tensor out = Tensor::empty({3, a.B, a.H, a.N, a.D}, packed.dtype());
+  for (int64_t s = 0; s < 3; ++s) {
+    Tensor dst = make_view(out, {a.B, a.H, a.N, a.D}, {a.H * a.N * a.D, a.N * a.D, a.D, 1},
+                           s * a.B * a.H * a.N * a.D);
+    be.copy(head_slot(packed, a, s), dst);
+  }
+  return out;
+}
+
 }  // namespace
 
 void Backend::attention_forward(const Tensor& qkv, int64_t heads, double scale, Tensor& o,
@@ -34,12 +38,7 @@ void Backend::attention_forward(const Tensor& qkv, int64_t heads, double scale, 
   const AttentionShape a = attention_shape(qkv, heads);
   const int64_t BH = a.B * a.H;
   const DType dt = qkv.dtype();
-  Tensor qkv_h = Tensor::empty({3, a.B, a.H, a.N, a.D}, dt);  // heads split, contiguous
-  for (int64_t s = 0; s < 3; ++s) {
-    Tensor dst = make_view(qkv_h, {a.B, a.H, a.N, a.D}, {a.H * a.N * a.D, a.N * a.D, a.D, 1},
-                           s * BH * a.N * a.D);
-    copy(head_slot(qkv, a, s), dst);
-  }
+  Tensor qkv_h = split_heads(*this, qkv, a);
   const int64_t slot = BH * a.N * a.D;
   Tensor q = batched(qkv_h, BH, a.N, a.D), k = batched(qkv_h, BH, a.N, a.D, slot),
          v = batched(qkv_h, BH, a.N, a.D, 2 * slot);
@@ -63,18 +62,13 @@ void Backend::attention_backward(const Tensor& qkv, const Tensor& p, const Tenso
   const AttentionShape a = attention_shape(qkv, heads);
   const int64_t BH = a.B * a.H, slot = BH * a.N * a.D;
   const DType dt = qkv.dtype();
-  auto split = [&](const Tensor& src, const Tensor& dst_base, int64_t offset) {
-    Tensor dst =
-        make_view(dst_base, {a.B, a.H, a.N, a.D}, {a.H * a.N * a.D, a.N * a.D, a.D, 1}, offset);
-    copy(src, dst);
-  };
-  Tensor qkv_h = Tensor::empty({3, a.B, a.H, a.N, a.D}, dt);
-  for (int64_t s = 0; s < 3; ++s) split(head_slot(qkv, a, s), qkv_h, s * slot);
+  Tensor qkv_h = split_heads(*this, qkv, a);
   Tensor q = batched(qkv_h, BH, a.N, a.D), k = batched(qkv_h, BH, a.N, a.D, slot),
          v = batched(qkv_h, BH, a.N, a.D, 2 * slot);
   // dout [B,N,H,D] -> [B,H,N,D]
-  Tensor do_h = Tensor::empty({BH, a.N, a.D}, dt);
-  split(make_view(dout, {a.B, a.H, a.N, a.D}, {a.N * a.C, a.D, a.C, 1}, dout.offset()), do_h, 0);
+  Tensor do_h = Tensor::empty({a.B, a.H, a.N, a.D}, dt);
+  copy(make_view(dout, {a.B, a.H, a.N, a.D}, {a.N * a.C, a.D, a.C, 1}, dout.offset()), do_h);
+  do_h = batched(do_h, BH, a.N, a.D);
   Tensor d_h = Tensor::empty({3, a.B, a.H, a.N, a.D}, dt);  // dq, dk, dv with heads split
   Tensor dq = batched(d_h, BH, a.N, a.D), dk = batched(d_h, BH, a.N, a.D, slot),
          dv = batched(d_h, BH, a.N, a.D, 2 * slot);

@@ -254,6 +254,22 @@ void transform_filter_grads(const float* dU, const Winograd3x3Geom& g, float* dw
     }
 }
 
+// The workspace cut into the filter-domain block [ξ][O][C] (U or dU) and one chunk's input and
+// output blocks (V [ξ][C][T], M or dM [ξ][O][T]); the layout winograd_f2x3_workspace sizes.
+struct Workspace {
+  int64_t per_image, chunk;  // tiles per image, images per chunk
+  float *filters, *inputs, *outputs;
+};
+Workspace carve(const Winograd3x3Geom& g, int64_t max_tiles, float* workspace) {
+  Workspace w;
+  w.per_image = tiles_h(g) * tiles_w(g);
+  w.chunk = images_per_chunk(g, max_tiles);
+  w.filters = workspace;
+  w.inputs = w.filters + kXi * g.O * g.C;
+  w.outputs = w.inputs + kXi * g.C * w.chunk * w.per_image;
+  return w;
+}
+
 }  // namespace
 
 int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
@@ -271,14 +287,11 @@ int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles) {
 void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
                    const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
                    float* workspace) {
-  const int64_t per_image = tiles_h(g) * tiles_w(g);
-  const int64_t chunk = images_per_chunk(g, max_tiles);
-  float* U = workspace;
-  float* V = U + kXi * g.O * g.C;
-  float* M = V + kXi * g.C * chunk * per_image;
+  const Workspace ws = carve(g, max_tiles, workspace);
+  float *U = ws.filters, *V = ws.inputs, *M = ws.outputs;
   transform_filters(w, g, flip_transpose, U);
-  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t count = std::min(chunk, g.N - n0), T = count * per_image;
+  for (int64_t n0 = 0; n0 < g.N; n0 += ws.chunk) {
+    const int64_t count = std::min(ws.chunk, g.N - n0), T = count * ws.per_image;
     transform_inputs(x, g, n0, count, T, V);
     // 16 independent GEMMs: one per thread at a time, each single-threaded (no inner sync).
 #pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
@@ -291,14 +304,11 @@ void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
 
 void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const Winograd3x3Geom& g,
                                int64_t max_tiles, float* workspace) {
-  const int64_t per_image = tiles_h(g) * tiles_w(g);
-  const int64_t chunk = images_per_chunk(g, max_tiles);
-  float* dU = workspace;
-  float* V = dU + kXi * g.O * g.C;
-  float* dM = V + kXi * g.C * chunk * per_image;
+  const Workspace ws = carve(g, max_tiles, workspace);
+  float *dU = ws.filters, *V = ws.inputs, *dM = ws.outputs;
   if (g.N == 0) std::fill(dU, dU + kXi * g.O * g.C, 0.0f);  // an empty batch: dw = 0
-  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t count = std::min(chunk, g.N - n0), T = count * per_image;
+  for (int64_t n0 = 0; n0 < g.N; n0 += ws.chunk) {
+    const int64_t count = std::min(ws.chunk, g.N - n0), T = count * ws.per_image;
     transform_inputs(x, g, n0, count, T, V);
     transform_grad_outputs(dy, g, n0, count, T, dM);
     const float beta = n0 == 0 ? 0.0f : 1.0f;  // later chunks accumulate

@@ -38,6 +38,20 @@ Errors measure(const std::vector<float>& x, const std::vector<float>& got, doubl
   return e;
 }
 
+// Runs f on the baseline path and, where the CPU has it, the AVX2 path, then restores the ISA.
+template <class F>
+void for_each_isa(F f) {
+  const GemmIsa saved = gemm_isa();
+  std::vector<GemmIsa> paths = {GemmIsa::Scalar};
+  if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
+  for (GemmIsa isa : paths) {
+    CAPTURE(gemm_isa_name(isa));
+    set_gemm_isa(isa);
+    f(isa);
+  }
+  set_gemm_isa(saved);
+}
+
 }  // namespace
 
 TEST_SUITE("kernels") {
@@ -47,12 +61,7 @@ TEST_SUITE("kernels") {
     x.push_back(1e-30f);
     x.push_back(-1e-30f);
     x.push_back(0.f);
-    const GemmIsa saved = gemm_isa();
-    std::vector<GemmIsa> paths = {GemmIsa::Scalar};
-    if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
-    for (GemmIsa isa : paths) {
-      CAPTURE(gemm_isa_name(isa));
-      set_gemm_isa(isa);
+    for_each_isa([&](GemmIsa isa) {
       std::vector<float> y(x.size()), dx(x.size()), ones(x.size(), 1.0f);
       gelu_forward(x.data(), y.data(), static_cast<int64_t>(x.size()));
       gelu_backward(x.data(), ones.data(), dx.data(), static_cast<int64_t>(x.size()));
@@ -72,8 +81,7 @@ TEST_SUITE("kernels") {
       gelu_forward(special, sy, 3);
       CHECK(sy[0] == INFINITY);
       CHECK(std::isnan(sy[2]));
-    }
-    set_gemm_isa(saved);
+    });
   }
 
   TEST_CASE("cpu gelu: every length and offset gives the full array's values, nothing past n") {
@@ -81,12 +89,7 @@ TEST_SUITE("kernels") {
     // element inside a block, bit for bit, and no write may land past the end.
     std::vector<float> x(200);
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 37) * 0.31f - 5.5f;
-    const GemmIsa saved = gemm_isa();
-    std::vector<GemmIsa> paths = {GemmIsa::Scalar};
-    if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
-    for (GemmIsa isa : paths) {
-      CAPTURE(gemm_isa_name(isa));
-      set_gemm_isa(isa);
+    for_each_isa([&](GemmIsa) {
       const auto n_all = static_cast<int64_t>(x.size());
       std::vector<float> y_all(x.size()), dx_all(x.size()), dy(x.size());
       for (size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i % 5);
@@ -108,17 +111,11 @@ TEST_SUITE("kernels") {
       }
       CHECK(mismatches == 0);
       CHECK(overwritten == 0);
-    }
-    set_gemm_isa(saved);
+    });
   }
 
   TEST_CASE("cpu exp_shifted_sum matches double exp, sums, aliases and stops at n") {
-    const GemmIsa saved = gemm_isa();
-    std::vector<GemmIsa> paths = {GemmIsa::Scalar};
-    if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
-    for (GemmIsa isa : paths) {
-      CAPTURE(gemm_isa_name(isa));
-      set_gemm_isa(isa);
+    for_each_isa([&](GemmIsa isa) {
       // Accuracy over the whole normal range, shift 0.
       std::vector<float> x;
       for (int i = -870000; i <= 880000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);
@@ -153,7 +150,6 @@ TEST_SUITE("kernels") {
       CHECK(bad_values == 0);
       CHECK(bad_sums == 0);
       CHECK(overwritten == 0);
-    }
-    set_gemm_isa(saved);
+    });
   }
 }

@@ -39,6 +39,20 @@ std::vector<double> direct(const std::vector<float>& x, const std::vector<float>
   return y;
 }
 
+Winograd3x3Geom geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t pad) {
+  return {N, C, H, W, O, pad, pad, H + 2 * pad - 2, W + 2 * pad - 2};
+}
+
+// max |got − want| over the first want.size() values, relative to max |want| (at least 1e-6).
+double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
+  double err = 0, scale = 1e-6;
+  for (size_t i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::fabs(got[i] - want[i]));
+    scale = std::max(scale, std::fabs(want[i]));
+  }
+  return err / scale;
+}
+
 // dw[o][c][i][j] = Σ dy[n][o][oh][ow] · x[n][c][oh + i − p][ow + j − p]
 std::vector<double> direct_weight_grad(const std::vector<float>& x, const std::vector<float>& dy,
                                        const Winograd3x3Geom& g) {
@@ -80,8 +94,7 @@ TEST_SUITE("kernels") {
     int runs = 0;
     double worst = 0;
     for (const Case& k : cases) {
-      Winograd3x3Geom g{
-          k.N, k.C, k.H, k.W, k.O, k.pad, k.pad, k.H + 2 * k.pad - 2, k.W + 2 * k.pad - 2};
+      const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
       std::vector<float> x(g.N * g.C * g.H * g.W), dy(g.N * g.O * g.OH * g.OW);
       for (auto& v : x) v = dist(rng);
       for (auto& v : dy) v = dist(rng);
@@ -102,13 +115,9 @@ TEST_SUITE("kernels") {
           CHECK(dw[want.size() + i] == kGuard);
           CHECK(work[ws + i] == kGuard);
         }
-        double err = 0, scale = 1e-6;
-        for (size_t i = 0; i < want.size(); ++i) {
-          err = std::max(err, std::fabs(dw[i] - want[i]));
-          scale = std::max(scale, std::fabs(want[i]));
-        }
-        CHECK(err / scale < 1e-5);
-        worst = std::max(worst, err / scale);
+        const double err = relative_error(dw, want);
+        CHECK(err < 1e-5);
+        worst = std::max(worst, err);
         ++runs;
       }
     }
@@ -149,8 +158,7 @@ TEST_SUITE("kernels") {
     int runs = 0;
     double worst = 0;
     for (const Case& k : cases) {
-      Winograd3x3Geom g{
-          k.N, k.C, k.H, k.W, k.O, k.pad, k.pad, k.H + 2 * k.pad - 2, k.W + 2 * k.pad - 2};
+      const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
       std::vector<float> x(g.N * g.C * g.H * g.W), w(g.O * g.C * 9), b;
       for (auto& v : x) v = dist(rng);
       for (auto& v : w) v = dist(rng);
@@ -178,13 +186,9 @@ TEST_SUITE("kernels") {
           CHECK(y[want.size() + i] == kGuard);
           CHECK(work[ws + i] == kGuard);
         }
-        double err = 0, scale = 1e-6;
-        for (size_t i = 0; i < want.size(); ++i) {
-          err = std::max(err, std::fabs(y[i] - want[i]));
-          scale = std::max(scale, std::fabs(want[i]));
-        }
-        CHECK(err / scale < 1e-5);
-        worst = std::max(worst, err / scale);
+        const double err = relative_error(y, want);
+        CHECK(err < 1e-5);
+        worst = std::max(worst, err);
         ++runs;
       }
     }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/backend/attention.h"
 #include "engine/backend/cpu/cpu.h"
 #include "engine/backend/cpu/cpu_common.h"
 #include "kernels/cpu/gemm.h"
@@ -22,8 +23,8 @@ using namespace cpu_detail;
 void CpuBackend::attention_forward(const Tensor& qkv, int64_t heads, double scale, Tensor& o,
                                    Tensor& p) {
   if (!f32(qkv)) return Backend::attention_forward(qkv, heads, scale, o, p);
-  const int64_t B = qkv.size(0), N = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, H = heads,
-                D = C / H;
+  const auto [B, N, C, H, D] = attention_shape(qkv, heads);
+  const int64_t C3 = 3 * C;
   const float* X = cf(qkv);
   float *O = mf(o), *P = mf(p);
   const float alpha = static_cast<float>(scale);
@@ -46,8 +47,8 @@ void CpuBackend::attention_forward(const Tensor& qkv, int64_t heads, double scal
 void CpuBackend::attention_backward(const Tensor& qkv, const Tensor& p, const Tensor& dout,
                                     int64_t heads, double scale, Tensor& dqkv) {
   if (!f32(qkv)) return Backend::attention_backward(qkv, p, dout, heads, scale, dqkv);
-  const int64_t B = qkv.size(0), N = qkv.size(1), C3 = qkv.size(2), C = C3 / 3, H = heads,
-                D = C / H;
+  const auto [B, N, C, H, D] = attention_shape(qkv, heads);
+  const int64_t C3 = 3 * C;
   const float *X = cf(qkv), *P = cf(p), *G = cf(dout);
   float* DX = mf(dqkv);
   const float sc = static_cast<float>(scale);

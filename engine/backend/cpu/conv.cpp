@@ -50,14 +50,26 @@ bool use_winograd(const kc::ConvGeom& g, int64_t channels_in, int64_t channels_o
          g.stride_w == 1 && g.pad_h <= 2 && g.pad_w <= 2 && channels_in >= 16 && channels_out >= 16;
 }
 
+// The Winograd geometry of a 3×3 stride-1 convolution of x[N, C, H, W] into O channels, its
+// default chunk and a workspace for it (shared by the forward, backward-data and weight gradient).
+struct WinogradRun {
+  kc::Winograd3x3Geom g;
+  int64_t tiles;
+  Tensor work;
+};
+WinogradRun winograd_run(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t pad_h,
+                         int64_t pad_w) {
+  const kc::Winograd3x3Geom wg{N, C, H, W, O, pad_h, pad_w, H + 2 * pad_h - 2, W + 2 * pad_w - 2};
+  const int64_t tiles = kc::winograd_f2x3_default_tiles(wg);
+  return {wg, tiles, Tensor::empty({kc::winograd_f2x3_workspace(wg, tiles)})};
+}
+
 // conv3x3 stride 1 of x[N, C, H, W] into y[N, O, OH, OW] by Winograd.
 void winograd_conv(const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t H, int64_t W, int64_t O, int64_t pad_h, int64_t pad_w,
                    bool flip_transpose) {
-  const kc::Winograd3x3Geom wg{N, C, H, W, O, pad_h, pad_w, H + 2 * pad_h - 2, W + 2 * pad_w - 2};
-  const int64_t tiles = kc::winograd_f2x3_default_tiles(wg);
-  Tensor work = Tensor::empty({kc::winograd_f2x3_workspace(wg, tiles)});
-  kc::winograd_f2x3(x, w, bias, y, wg, flip_transpose, tiles, mf(work));
+  WinogradRun r = winograd_run(N, C, H, W, O, pad_h, pad_w);
+  kc::winograd_f2x3(x, w, bias, y, r.g, flip_transpose, r.tiles, mf(r.work));
 }
 
 // What every entry point derives from its tensors: x is input-shaped, y output-shaped.
@@ -244,11 +256,8 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
   const int64_t G = group_size(s);
 
   if (use_winograd(s.g, s.g.C, O)) {
-    const kc::ConvGeom& g = s.g;
-    const kc::Winograd3x3Geom wg{N, g.C, g.H, g.W, O, g.pad_h, g.pad_w, g.OH, g.OW};
-    const int64_t tiles = kc::winograd_f2x3_default_tiles(wg);
-    Tensor work = Tensor::empty({kc::winograd_f2x3_workspace(wg, tiles)});
-    kc::winograd_f2x3_weight_grad(xp, dyp, dwp, wg, tiles, mf(work));
+    WinogradRun r = winograd_run(N, s.g.C, s.g.H, s.g.W, O, s.g.pad_h, s.g.pad_w);
+    kc::winograd_f2x3_weight_grad(xp, dyp, dwp, r.g, r.tiles, mf(r.work));
   } else if (G == 1) {
     const int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));
     // Per-thread partial dW, summed at the end (deterministic for a fixed thread count).
