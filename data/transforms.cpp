@@ -63,20 +63,22 @@ void channel_stats(const Dataset& d, std::vector<float>& mean, std::vector<float
   mean.assign(static_cast<size_t>(c), 0.0f);
   std.assign(static_cast<size_t>(c), 0.0f);
   for (int64_t k = 0; k < c; ++k) {
-    double s = 0, sq = 0;
+    // A histogram of the 256 byte values, then two-pass moments over it: exact sums (integer
+    // counts), no E[x²] − E[x]² cancellation, one cheap pass over the pixels.
+    std::array<int64_t, 256> hist{};
     for (int64_t i = 0; i < n; ++i) {
       const uint8_t* p = x + (i * c + k) * plane;
-      for (int64_t j = 0; j < plane; ++j) {
-        const double v = p[j] / 255.0;
-        s += v;
-        sq += v * v;
-      }
+      for (int64_t j = 0; j < plane; ++j) ++hist[p[j]];
     }
     const double cnt = static_cast<double>(n * plane);
+    double s = 0;
+    for (int v = 0; v < 256; ++v) s += static_cast<double>(hist[v]) * (v / 255.0);
     const double m = cnt > 0 ? s / cnt : 0.0;
+    double dev = 0;
+    for (int v = 0; v < 256; ++v)
+      dev += static_cast<double>(hist[v]) * (v / 255.0 - m) * (v / 255.0 - m);
     mean[static_cast<size_t>(k)] = static_cast<float>(m);
-    std[static_cast<size_t>(k)] =
-        static_cast<float>(cnt > 0 ? std::sqrt(std::max(sq / cnt - m * m, 0.0)) : 1.0);
+    std[static_cast<size_t>(k)] = static_cast<float>(cnt > 0 ? std::sqrt(dev / cnt) : 1.0);
   }
 }
 

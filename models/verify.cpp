@@ -1,6 +1,7 @@
 // verify_reference: rebuilds a model from a reference file and compares it with PyTorch's run.
 #include "models/verify.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -17,6 +18,8 @@ namespace lethe::models {
 namespace {
 
 constexpr double kTolForward = 1e-4, kTolGrad = 1e-3, kTolStats = 1e-4, kTolSgd = 1e-3;
+// Float64-truth files: within this multiple of PyTorch float32's own error, or kTruthFloor.
+constexpr double kTruthFactor = 4, kTruthFloor = 1e-5;
 
 bool starts_with(const std::string& s, const std::string& p) {
   return s.compare(0, p.size(), p) == 0;
@@ -68,11 +71,27 @@ bool VerifyReport::ok() const {
 std::string VerifyReport::to_string() const {
   std::string s = path + ": " + config.to_json().dump() + "\n";
   char line[512];
+  if (float64_truth)
+    s += "  float64 truth: errors from the float64 result; PyTorch float32's own error beside "
+         "ours; tol = max(" +
+         std::to_string(static_cast<int>(kTruthFactor)) + " x PyTorch's, 1e-05)\n";
   for (const auto& g : groups) {
-    std::snprintf(line, sizeof line, "  %-12s %3d tensor%s  rel err %.2e  (tol %.0e)  %s  %s\n",
-                  g.name.c_str(), g.tensors, g.tensors == 1 ? " " : "s", g.rel_err, g.tol,
-                  g.ok() ? "ok  " : "FAIL",
-                  g.problem.empty() ? g.worst.c_str() : g.problem.c_str());
+    if (float64_truth) {
+      char torch[32] = "       n/a";
+      if (g.torch_f32_err >= 0) std::snprintf(torch, sizeof torch, "%.2e", g.torch_f32_err);
+      const double ratio = g.torch_f32_err > 0 ? g.rel_err / g.torch_f32_err : 0;
+      std::snprintf(line, sizeof line,
+                    "  %-12s %3d tensor%s  ours %.2e  pytorch f32 %s  (x%5.1f)  (tol %.2e)  %s  "
+                    "%s\n",
+                    g.name.c_str(), g.tensors, g.tensors == 1 ? " " : "s", g.rel_err, torch, ratio,
+                    g.tol, g.ok() ? "ok  " : "FAIL",
+                    g.problem.empty() ? g.worst.c_str() : g.problem.c_str());
+    } else {
+      std::snprintf(line, sizeof line, "  %-12s %3d tensor%s  rel err %.2e  (tol %.0e)  %s  %s\n",
+                    g.name.c_str(), g.tensors, g.tensors == 1 ? " " : "s", g.rel_err, g.tol,
+                    g.ok() ? "ok  " : "FAIL",
+                    g.problem.empty() ? g.worst.c_str() : g.problem.c_str());
+    }
     s += line;
   }
   s += ok() ? "PASS\n" : "FAIL\n";
@@ -177,6 +196,32 @@ VerifyReport verify_reference(const std::string& path) {
   if (f.tensors.count("grad.input")) rep.groups.push_back(g_gin);
   if (!after_train.empty()) rep.groups.push_back(g_stats);
   if (!after_sgd.empty()) rep.groups.push_back(g_sgd);
+
+  // Float64 truth: each group's tolerance from PyTorch float32's recorded error on it.
+  if (auto it = f.metadata.find("truth"); it != f.metadata.end()) {
+    LETHE_CHECK(it->second == "float64", path, ": metadata 'truth' is '", it->second,
+                "'; only \"float64\" is known");
+    rep.float64_truth = true;
+    nlohmann::json errs;
+    try {
+      auto e = f.metadata.find("torch_f32_err");
+      LETHE_CHECK(e != f.metadata.end(), path,
+                  ": a float64-truth file needs 'torch_f32_err' metadata");
+      errs = nlohmann::json::parse(e->second);
+    } catch (const nlohmann::json::exception& e) {
+      LETHE_FAIL(path, ": bad 'torch_f32_err' metadata: ", e.what());
+    }
+    LETHE_CHECK(errs.is_object(), path, ": 'torch_f32_err' metadata is not a JSON object");
+    for (auto& g : rep.groups) {
+      auto e = errs.find(g.name);
+      if (e == errs.end() || !e->is_number()) {
+        if (g.problem.empty()) g.problem = "no 'torch_f32_err' entry for this group";
+        continue;
+      }
+      g.torch_f32_err = e->get<double>();
+      g.tol = std::max(kTruthFactor * g.torch_f32_err, kTruthFloor);
+    }
+  }
   return rep;
 }
 

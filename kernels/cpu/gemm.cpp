@@ -83,9 +83,26 @@ bool cpu_has(GemmIsa isa) {
   return false;
 }
 
+// LETHE_ISA=scalar|avx2|avx512 caps the paths the process may take (an AVX-512 host then behaves
+// as an AVX2-only one, for tests and comparisons); unset or empty: no cap.
+GemmIsa isa_cap() {
+  static const GemmIsa cap = [] {
+    const char* e = std::getenv("LETHE_ISA");
+    if (!e || !*e) return GemmIsa::Avx512;
+    for (GemmIsa i : {GemmIsa::Scalar, GemmIsa::Avx2, GemmIsa::Avx512})
+      if (std::strcmp(e, gemm_isa_name(i)) == 0) return i;
+    LETHE_FAIL("LETHE_ISA='", e, "': expected scalar, avx2 or avx512");
+  }();
+  return cap;
+}
+
+bool allowed(GemmIsa isa) {
+  return cpu_has(isa) && static_cast<int>(isa) <= static_cast<int>(isa_cap());
+}
+
 GemmIsa detect_isa() {
-  if (cpu_has(GemmIsa::Avx512)) return GemmIsa::Avx512;
-  if (cpu_has(GemmIsa::Avx2)) return GemmIsa::Avx2;
+  if (allowed(GemmIsa::Avx512)) return GemmIsa::Avx512;
+  if (allowed(GemmIsa::Avx2)) return GemmIsa::Avx2;
   return GemmIsa::Scalar;
 }
 
@@ -284,9 +301,15 @@ GemmIsa gemm_isa() {
   return static_cast<GemmIsa>(isa);
 }
 
+bool gemm_isa_supported(GemmIsa isa) {
+  return allowed(isa);
+}
+
 void set_gemm_isa(GemmIsa isa) {
   LETHE_CHECK(cpu_has(isa), "set_gemm_isa: this CPU does not support the ", gemm_isa_name(isa),
               " path");
+  LETHE_CHECK(allowed(isa), "set_gemm_isa: the ", gemm_isa_name(isa),
+              " path is above LETHE_ISA=", gemm_isa_name(isa_cap()));
   g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 

@@ -7,8 +7,11 @@ namespace lethe::kernels::cpu {
 // hold NaN).
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// The CPU kernels' ISA path (GEMM micro-kernels, and vmath's AVX2 loops on either wider path).
+// LETHE_ISA=scalar|avx2 in the environment caps it (an AVX-512 host then acts as an AVX2 one).
 enum class GemmIsa { Scalar, Avx2, Avx512 };
-GemmIsa gemm_isa();              // the path sgemm uses now (chosen at first use from CPUID)
+GemmIsa gemm_isa();                    // the path sgemm uses now (chosen at first use from CPUID)
+bool gemm_isa_supported(GemmIsa isa);  // this CPU has it and LETHE_ISA does not exclude it
 void set_gemm_isa(GemmIsa isa);  // force a path (tests and benchmarks); throws lethe::Error if
                                  // the CPU lacks it
 const char* gemm_isa_name(GemmIsa isa);  // "scalar", "avx2", "avx512"

@@ -5,10 +5,10 @@
 // shfl_down tree and one shared array per block, and writes one partial (count, mean, M2). A
 // one-warp-per-channel pass merges the `splits` partials in a fixed order (deterministic) and turns
 // them into mean, biased variance and per-channel affine coefficients. Backward reduces Σdy and
-// Σdy·(x−mean) the same way. Elementwise pass: out = a·u + b·(x − mean) + c with per-channel (mean,
-// a, b, c) — forward (u absent), backward in training (u = dy, b and c carry the mean/var terms)
-// and eval — over planes (grid (chunks of S, planes)) when S fills a block, else flat with
-// 32/64-bit index math.
+// Σdy·(x−mean) and Σ(x−mean) the same way. Elementwise pass: out = a·u + b·(x − mean) + c with
+// per-channel (mean, a, b, c) — forward (u absent), backward in training (u = dy, b and c carry the
+// mean/var terms) and eval — over planes (grid (chunks of S, planes)) when S fills a block, else
+// flat with 32/64-bit index math.
 #include "kernels/cuda/batchnorm.cuh"
 
 #include <cmath>
@@ -22,8 +22,11 @@ namespace {
 
 using normk::Welford;
 
-// Coefficient record per channel: mean, a (dy), b (x − mean), c (constant).
-constexpr int kCoef = 4;
+// Coefficient record per channel: mean, a (dy), b (x − mean), c (constant), and lo: the output
+// centres on (x − mean) − lo. Forward: mean + lo is the mean split in two floats, so x − mean is
+// exact near the mean and y keeps float precision when |mean| ≫ σ. Backward in training: lo = δ,
+// how far the saved float mean sits from the batch mean (Σ(x − mean)/count).
+constexpr int kCoef = 5;
 
 // The (n, i) walk over a channel's elements j ∈ [j0, j1) with stride blockDim.x.
 struct ChannelWalk {
@@ -83,7 +86,7 @@ __global__ void bn_finalize_stats(const float* __restrict__ x, int64_t S,
   }
   w = normk::warp_welford(w);
   if (lane == 0) {
-    const float v = w.m2 / w.n, mu = x[c * S] + w.mean;
+    const float v = w.m2 / w.n, shift = x[c * S], mu = shift + w.mean;
     mean[c] = mu;
     var[c] = v;
     const float inv = 1.0f / sqrtf(v + eps);
@@ -92,6 +95,8 @@ __global__ void bn_finalize_stats(const float* __restrict__ x, int64_t S,
     k[1] = 0.0f;
     k[2] = (weight ? weight[c] : 1.0f) * inv;
     k[3] = bias ? bias[c] : 0.0f;
+    k[4] = (shift - mu) + w.mean;  // the rounding of shift + w.mean (Fast2Sum, |shift| ≥ |w.mean|
+                                   // when the mean is large; harmless when it is not)
   }
 }
 
@@ -107,45 +112,53 @@ __global__ void bn_coef_eval(const float* __restrict__ weight, const float* __re
   k[1] = backward ? scale : 0.0f;
   k[2] = backward ? 0.0f : scale;
   k[3] = backward ? 0.0f : (bias ? bias[c] : 0.0f);
+  k[4] = 0.0f;
 }
 
-// Σdy and Σdy·(x − mean) over a block's slice of the channel.
+// Σdy, Σdy·(x − mean) and Σ(x − mean) over a block's slice of the channel.
 __global__ void bn_partial_grad(const float* __restrict__ dy, const float* __restrict__ x,
                                 const float* __restrict__ mean, int64_t N, int64_t C, int64_t S,
                                 float* __restrict__ part) {
-  LETHE_SHARED(float, red, [2][32]);
+  LETHE_SHARED(float, red, [3][32]);
   const int64_t c = blockIdx.x, M = N * S, step = blockDim.x;
   int64_t j0, j1;
   split_range(M, j0, j1);
   const float mu = mean[c];
-  float s1 = 0.0f, s2 = 0.0f;
+  float s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
   for (ChannelWalk k(j0 + threadIdx.x, S, step); k.j < j1; k.advance(step, S)) {
     const int64_t e = (k.n * C + c) * S + k.i;
-    const float g = dy[e];
+    const float g = dy[e], d = x[e] - mu;
     s1 += g;
-    s2 += g * (x[e] - mu);
+    s2 += g * d;
+    s3 += d;
   }
   s1 = normk::warp_sum_down(s1);
   s2 = normk::warp_sum_down(s2);
+  s3 = normk::warp_sum_down(s3);
   const int lane = static_cast<int>(threadIdx.x & 31u), warp = static_cast<int>(threadIdx.x >> 5);
   const int nwarps = static_cast<int>(blockDim.x >> 5);
   if (lane == 0) {
     red[0][warp] = s1;
     red[1][warp] = s2;
+    red[2][warp] = s3;
   }
   __syncthreads();
   if (warp == 0) {
     s1 = normk::warp_sum_down(lane < nwarps ? red[0][lane] : 0.0f);
     s2 = normk::warp_sum_down(lane < nwarps ? red[1][lane] : 0.0f);
+    s3 = normk::warp_sum_down(lane < nwarps ? red[2][lane] : 0.0f);
     if (lane == 0) {
-      float* p = part + (c * gridDim.y + blockIdx.y) * 2;
+      float* p = part + (c * gridDim.y + blockIdx.y) * 3;
       p[0] = s1;
       p[1] = s2;
+      p[2] = s3;
     }
   }
 }
 
 // One warp per channel: Σdy, Σdy·x̂ from the partials; dweight, dbias and dx coefficients.
+// In training x̂ centres on the batch mean: the float mean's offset δ = Σ(x − mean)/count is
+// taken out (Σdy·(x − mean − δ) = Σdy·(x − mean) − δ·Σdy).
 __global__ void bn_finalize_grad(const float* __restrict__ part, int splits,
                                  const float* __restrict__ weight, const float* __restrict__ mean,
                                  const float* __restrict__ var, float eps, float count,
@@ -153,16 +166,19 @@ __global__ void bn_finalize_grad(const float* __restrict__ part, int splits,
                                  float* __restrict__ dbias, float* __restrict__ coef) {
   const int64_t c = blockIdx.x;
   const int lane = static_cast<int>(threadIdx.x);
-  float s1 = 0.0f, s2 = 0.0f;
+  float s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
   for (int s = lane; s < splits; s += 32) {
-    s1 += part[(c * splits + s) * 2];
-    s2 += part[(c * splits + s) * 2 + 1];
+    s1 += part[(c * splits + s) * 3];
+    s2 += part[(c * splits + s) * 3 + 1];
+    s3 += part[(c * splits + s) * 3 + 2];
   }
   s1 = normk::warp_sum_down(s1);
   s2 = normk::warp_sum_down(s2);
+  s3 = normk::warp_sum_down(s3);
   if (lane == 0) {
     const float inv = 1.0f / sqrtf(var[c] + eps);
-    const float sdyx = s2 * inv;  // Σ dy · x̂
+    const float delta = training && count > 0.0f ? s3 / count : 0.0f;
+    const float sdyx = (s2 - delta * s1) * inv;  // Σ dy · x̂
     if (dweight) dweight[c] = sdyx;
     if (dbias) dbias[c] = s1;
     const float a = (weight ? weight[c] : 1.0f) * inv;
@@ -171,11 +187,12 @@ __global__ void bn_finalize_grad(const float* __restrict__ part, int splits,
     k[1] = a;
     k[2] = training ? -a * inv * sdyx / count : 0.0f;
     k[3] = training ? -a * s1 / count : 0.0f;
+    k[4] = delta;
   }
 }
 
 __device__ __forceinline__ float bn_out(const float* k, float xv, const float* u, int64_t e) {
-  float o = k[2] * (xv - k[0]) + k[3];
+  float o = k[2] * ((xv - k[0]) - k[4]) + k[3];
   if (u) o += k[1] * u[e];
   return o;
 }
@@ -245,6 +262,10 @@ int batchnorm_resolve_splits(int64_t N, int64_t C, int64_t S, int threads, int s
 
 int64_t batchnorm_workspace_floats(int64_t N, int64_t C, int64_t S, int threads, int splits) {
   return C * batchnorm_resolve_splits(N, C, S, threads, splits) * 3 + C * kCoef;
+}
+
+int64_t batchnorm_eval_workspace_floats(int64_t C) {
+  return C * kCoef;
 }
 
 void batchnorm_forward_train(const float* x, const float* weight, const float* bias, float* y,

@@ -19,7 +19,9 @@ void batchnorm_forward_train(const float* x, const float* weight, const float* b
                              float* mean, float* var, int64_t N, int64_t C, int64_t S, float eps,
                              float* workspace, cudaStream_t stream, int threads = 256,
                              int splits = 0);
-// y from the given statistics (running mean/var).
+// y from the given statistics (running mean/var); its workspace is
+// batchnorm_eval_workspace_floats(C) floats (per-channel coefficients only).
+int64_t batchnorm_eval_workspace_floats(int64_t C);
 void batchnorm_forward_eval(const float* x, const float* weight, const float* bias,
                             const float* mean, const float* var, float* y, int64_t N, int64_t C,
                             int64_t S, float eps, float* workspace, cudaStream_t stream,

@@ -16,8 +16,8 @@ void layernorm_forward(const float* x, const float* weight, const float* bias, f
                        float* mean, float* rstd, int64_t R, int64_t D, float eps,
                        cudaStream_t stream, int threads = 256, int row_mode = kRowAuto);
 
-// Row splits of the dweight/dbias reduction (0 = chosen from the shape) and the workspace it
-// needs (floats; 0 when splits resolve to 1).
+// Row splits of the dweight/dbias reduction (0 = chosen from the shape) and the backward's
+// workspace (floats: R for the rows' mean offsets δ, plus 2·splits·D when splits > 1).
 int layernorm_resolve_splits(int64_t R, int64_t D, int threads, int splits);
 int64_t layernorm_workspace_floats(int64_t R, int64_t D, int threads = 256, int splits = 0);
 // dx [R,D], dweight/dbias [D]; each may be null.

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 
 #include "data/spec.h"
+#include "engine/autograd/autograd.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/nn/layers.h"
@@ -225,6 +227,78 @@ TEST_SUITE("eval") {
       CHECK(acc.n == all.n);
       CHECK(acc.mean == doctest::Approx(all.mean).epsilon(1e-14));
       CHECK(acc.var() == doctest::Approx(all.var()).epsilon(1e-9));
+    }
+  }
+
+  TEST_CASE("per-class statistics stay exact for channels and tokens at 1e4 ± 1") {
+    // Values far from zero beside their spread: a one-pass E[x²] − E[x]² would lose the
+    // variance; the collector's two-pass batches merged by Chan's formula must not.
+    auto exact_var = [](const std::vector<double>& v) {
+      double s = 0;
+      for (double a : v) s += a;
+      const double m = s / static_cast<double>(v.size());
+      double d = 0;
+      for (double a : v) d += (a - m) * (a - m);
+      return d / static_cast<double>(v.size());
+    };
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    // BatchNorm2d, 2 channels; class c's channel-0 values are 1e4 + (c + 1)/2 · U(−1, 1).
+    nn::BatchNorm2d bn(2);
+    bn.train(false);
+    bn.running_mean.data<float>()[0] = 1e4f;
+    const int64_t N = 8, P = 5;
+    eval::NormStatsCollector col(bn, 2);
+    std::map<int64_t, std::vector<double>> truth;  // class -> channel-0 inputs
+    for (int batch = 0; batch < 3; ++batch) {
+      std::vector<float> xv(N * 2 * P);
+      std::vector<int64_t> labels;
+      for (int64_t i = 0; i < N; ++i) {
+        const int64_t c = (i + batch) % 2;
+        labels.push_back(c);
+        for (int64_t p = 0; p < P; ++p) {
+          xv[(i * 2) * P + p] = 1e4f + 0.5f * static_cast<float>(c + 1) * u(rng);
+          xv[(i * 2 + 1) * P + p] = u(rng);
+          truth[c].push_back(xv[(i * 2) * P + p]);
+        }
+      }
+      const Tensor x = Tensor::from_vector({N, 2, P, 1}, xv);
+      NoGradGuard ng;
+      const Tensor y = bn.forward(x);
+      col.set_labels(labels);
+      col.after(bn, x, y);
+    }
+    REQUIRE(col.layers().size() == 1);
+    for (int64_t c = 0; c < 2; ++c) {
+      CAPTURE(c);
+      const eval::Moments& m = col.layers()[0].at(NormQuantity::Input, c, 0);
+      CHECK(m.n == static_cast<int64_t>(truth[c].size()));
+      CHECK(m.var() == doctest::Approx(exact_var(truth[c])).epsilon(1e-10));
+      CHECK(m.var() > 0.05 * (c + 1) * (c + 1));  // U(−a, a) has variance a²/3
+    }
+
+    // LayerNorm over 16 features; each token's values at 1e4 ± 1: its normalized activation has
+    // mean 0 and variance ≈ 1 per token, so per feature the variance over tokens stays O(1).
+    nn::LayerNorm ln(16, 1e-6);
+    eval::NormStatsCollector lcol(ln, 1);
+    std::vector<float> xv(6 * 16);
+    for (float& v : xv) v = 1e4f + u(rng);
+    const Tensor x = Tensor::from_vector({6, 16}, xv);
+    NoGradGuard ng;
+    const Tensor y = ln.forward(x);
+    lcol.set_labels(std::vector<int64_t>(6, 0));
+    lcol.after(ln, x, y);
+    REQUIRE(lcol.layers().size() == 1);
+    for (int64_t k = 0; k < 16; ++k) {
+      CAPTURE(k);
+      std::vector<double> in, xhat;
+      for (int64_t t = 0; t < 6; ++t) in.push_back(xv[t * 16 + k]);
+      const eval::Moments& mi = lcol.layers()[0].at(NormQuantity::Input, 0, k);
+      CHECK(mi.var() == doctest::Approx(exact_var(in)).epsilon(1e-10));
+      // x̂ of one feature across tokens: finite and of order 1 (not the noise of a cancelled var).
+      const eval::Moments& mh = lcol.layers()[0].at(NormQuantity::Normalized, 0, k);
+      CHECK(std::isfinite(mh.var()));
+      CHECK(mh.var() < 10.0);
     }
   }
 

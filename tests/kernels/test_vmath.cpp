@@ -8,8 +8,10 @@
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vmath.h"
+#include "tests/support/isa.h"
 
 using namespace lethe::kernels::cpu;
+using lethe::testing::for_each_isa;
 
 namespace {
 
@@ -38,20 +40,6 @@ Errors measure(const std::vector<float>& x, const std::vector<float>& got, doubl
   return e;
 }
 
-// Runs f on the baseline path and, where the CPU has it, the AVX2 path, then restores the ISA.
-template <class F>
-void for_each_isa(F f) {
-  const GemmIsa saved = gemm_isa();
-  std::vector<GemmIsa> paths = {GemmIsa::Scalar};
-  if (saved != GemmIsa::Scalar) paths.push_back(GemmIsa::Avx2);
-  for (GemmIsa isa : paths) {
-    CAPTURE(gemm_isa_name(isa));
-    set_gemm_isa(isa);
-    f(isa);
-  }
-  set_gemm_isa(saved);
-}
-
 }  // namespace
 
 TEST_SUITE("kernels") {
@@ -61,14 +49,14 @@ TEST_SUITE("kernels") {
     x.push_back(1e-30f);
     x.push_back(-1e-30f);
     x.push_back(0.f);
-    for_each_isa([&](GemmIsa isa) {
+    for_each_isa([&](const char* isa) {
       std::vector<float> y(x.size()), dx(x.size()), ones(x.size(), 1.0f);
       gelu_forward(x.data(), y.data(), static_cast<int64_t>(x.size()));
       gelu_backward(x.data(), ones.data(), dx.data(), static_cast<int64_t>(x.size()));
       const Errors ef = measure(x, y, gelu_ref), eb = measure(x, dx, gelu_grad_ref);
       std::printf(
-          "gelu %-6s fwd: rel err %.2e (|x| <= 6), %.2e (tail), abs %.2e; bwd: abs err %.2e\n",
-          gemm_isa_name(isa), ef.rel_core, ef.rel_tail, ef.abs, eb.abs);
+          "gelu %-6s fwd: rel err %.2e (|x| <= 6), %.2e (tail), abs %.2e; bwd: abs err %.2e\n", isa,
+          ef.rel_core, ef.rel_tail, ef.abs, eb.abs);
       // The gradient crosses zero at x ≈ −0.75, so it is judged by absolute error.
       CHECK(ef.rel_core < 1e-5);
       CHECK(ef.rel_tail < 1e-4);
@@ -89,7 +77,7 @@ TEST_SUITE("kernels") {
     // element inside a block, bit for bit, and no write may land past the end.
     std::vector<float> x(200);
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 37) * 0.31f - 5.5f;
-    for_each_isa([&](GemmIsa) {
+    for_each_isa([&](const char*) {
       const auto n_all = static_cast<int64_t>(x.size());
       std::vector<float> y_all(x.size()), dx_all(x.size()), dy(x.size());
       for (size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i % 5);
@@ -115,7 +103,7 @@ TEST_SUITE("kernels") {
   }
 
   TEST_CASE("cpu exp_shifted_sum matches double exp, sums, aliases and stops at n") {
-    for_each_isa([&](GemmIsa isa) {
+    for_each_isa([&](const char* isa) {
       // Accuracy over the whole normal range, shift 0.
       std::vector<float> x;
       for (int i = -870000; i <= 880000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);
@@ -125,7 +113,7 @@ TEST_SUITE("kernels") {
       for (size_t i = 0; i < x.size(); ++i)
         rel = std::max(rel, std::fabs(y[i] - std::exp(static_cast<double>(x[i]))) /
                                 std::exp(static_cast<double>(x[i])));
-      std::printf("exp    %-6s rel err %.2e on [-87, 88]\n", gemm_isa_name(isa), rel);
+      std::printf("exp    %-6s rel err %.2e on [-87, 88]\n", isa, rel);
       CHECK(rel < 2e-7);
       // Softmax-like use: every length (blocks of 32 plus a tail), a shift, the sum, in place,
       // and a guard past n.

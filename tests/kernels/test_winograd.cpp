@@ -11,8 +11,11 @@
 #include <vector>
 
 #include "kernels/cpu/winograd.h"
+#include "tests/support/isa.h"
 
 using namespace lethe::kernels::cpu;
+using lethe::testing::for_each_isa;
+using lethe::testing::isa_paths;
 
 namespace {
 
@@ -89,40 +92,43 @@ TEST_SUITE("kernels") {
         {2, 6, 5, 6, 3, 2},  // pad 2
         {1, 2, 3, 3, 2, 1},  // a single tile-and-a-bit
     };
-    std::mt19937 rng(11);
-    std::uniform_real_distribution<float> dist(-1.f, 1.f);
     int runs = 0;
     double worst = 0;
-    for (const Case& k : cases) {
-      const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
-      std::vector<float> x(g.N * g.C * g.H * g.W), dy(g.N * g.O * g.OH * g.OW);
-      for (auto& v : x) v = dist(rng);
-      for (auto& v : dy) v = dist(rng);
-      const std::vector<double> want = direct_weight_grad(x, dy, g);
-      const int64_t per_image = ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
-      for (int64_t max_tiles : {int64_t(1), 2 * per_image, int64_t(1) << 30}) {
-        CAPTURE(k.N);
-        CAPTURE(k.C);
-        CAPTURE(k.H);
-        CAPTURE(k.W);
-        CAPTURE(k.pad);
-        CAPTURE(max_tiles);
-        constexpr float kGuard = 12345.f;
-        const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
-        std::vector<float> dw(want.size() + 8, kGuard), work(ws + 8, kGuard);
-        winograd_f2x3_weight_grad(x.data(), dy.data(), dw.data(), g, max_tiles, work.data());
-        for (int i = 0; i < 8; ++i) {
-          CHECK(dw[want.size() + i] == kGuard);
-          CHECK(work[ws + i] == kGuard);
+    // The transforms' GEMMs take the ISA's micro-kernels: every path against the same sums.
+    for_each_isa([&](const char*) {
+      std::mt19937 rng(11);
+      std::uniform_real_distribution<float> dist(-1.f, 1.f);
+      for (const Case& k : cases) {
+        const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
+        std::vector<float> x(g.N * g.C * g.H * g.W), dy(g.N * g.O * g.OH * g.OW);
+        for (auto& v : x) v = dist(rng);
+        for (auto& v : dy) v = dist(rng);
+        const std::vector<double> want = direct_weight_grad(x, dy, g);
+        const int64_t per_image = ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+        for (int64_t max_tiles : {int64_t(1), 2 * per_image, int64_t(1) << 30}) {
+          CAPTURE(k.N);
+          CAPTURE(k.C);
+          CAPTURE(k.H);
+          CAPTURE(k.W);
+          CAPTURE(k.pad);
+          CAPTURE(max_tiles);
+          constexpr float kGuard = 12345.f;
+          const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
+          std::vector<float> dw(want.size() + 8, kGuard), work(ws + 8, kGuard);
+          winograd_f2x3_weight_grad(x.data(), dy.data(), dw.data(), g, max_tiles, work.data());
+          for (int i = 0; i < 8; ++i) {
+            CHECK(dw[want.size() + i] == kGuard);
+            CHECK(work[ws + i] == kGuard);
+          }
+          const double err = relative_error(dw, want);
+          CHECK(err < 1e-5);
+          worst = std::max(worst, err);
+          ++runs;
         }
-        const double err = relative_error(dw, want);
-        CHECK(err < 1e-5);
-        worst = std::max(worst, err);
-        ++runs;
       }
-    }
+    });
     std::printf("winograd weight gradient: %d runs, worst relative error %.2e\n", runs, worst);
-    CHECK(runs == 15);
+    CHECK(runs == 15 * isa_paths());
   }
 
   TEST_CASE("winograd with an empty batch: the weight gradient is zero, nothing else is written") {
@@ -153,47 +159,49 @@ TEST_SUITE("kernels") {
         {3, 5, 7, 7, 4, 1, false, true},   // flipped-transposed filters
         {1, 2, 3, 3, 2, 1, true, true},    // a single tile-and-a-bit
     };
-    std::mt19937 rng(5);
-    std::uniform_real_distribution<float> dist(-1.f, 1.f);
     int runs = 0;
     double worst = 0;
-    for (const Case& k : cases) {
-      const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
-      std::vector<float> x(g.N * g.C * g.H * g.W), w(g.O * g.C * 9), b;
-      for (auto& v : x) v = dist(rng);
-      for (auto& v : w) v = dist(rng);
-      if (k.bias) {
-        b.resize(g.O);
-        for (auto& v : b) v = dist(rng);
-      }
-      const std::vector<double> want = direct(x, w, b, g, k.flip);
-      const int64_t per_image = ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
-      // One image per chunk; two (N = 3: chunks of 2 and 1); everything at once.
-      for (int64_t max_tiles : {int64_t(1), 2 * per_image, int64_t(1) << 30}) {
-        CAPTURE(k.N);
-        CAPTURE(k.C);
-        CAPTURE(k.H);
-        CAPTURE(k.W);
-        CAPTURE(k.pad);
-        CAPTURE(k.flip);
-        CAPTURE(max_tiles);
-        constexpr float kGuard = 12345.f;
-        const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
-        std::vector<float> y(want.size() + 8, kGuard), work(ws + 8, kGuard);
-        winograd_f2x3(x.data(), w.data(), k.bias ? b.data() : nullptr, y.data(), g, k.flip,
-                      max_tiles, work.data());
-        for (int i = 0; i < 8; ++i) {
-          CHECK(y[want.size() + i] == kGuard);
-          CHECK(work[ws + i] == kGuard);
+    for_each_isa([&](const char*) {
+      std::mt19937 rng(5);
+      std::uniform_real_distribution<float> dist(-1.f, 1.f);
+      for (const Case& k : cases) {
+        const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
+        std::vector<float> x(g.N * g.C * g.H * g.W), w(g.O * g.C * 9), b;
+        for (auto& v : x) v = dist(rng);
+        for (auto& v : w) v = dist(rng);
+        if (k.bias) {
+          b.resize(g.O);
+          for (auto& v : b) v = dist(rng);
         }
-        const double err = relative_error(y, want);
-        CHECK(err < 1e-5);
-        worst = std::max(worst, err);
-        ++runs;
+        const std::vector<double> want = direct(x, w, b, g, k.flip);
+        const int64_t per_image = ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+        // One image per chunk; two (N = 3: chunks of 2 and 1); everything at once.
+        for (int64_t max_tiles : {int64_t(1), 2 * per_image, int64_t(1) << 30}) {
+          CAPTURE(k.N);
+          CAPTURE(k.C);
+          CAPTURE(k.H);
+          CAPTURE(k.W);
+          CAPTURE(k.pad);
+          CAPTURE(k.flip);
+          CAPTURE(max_tiles);
+          constexpr float kGuard = 12345.f;
+          const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
+          std::vector<float> y(want.size() + 8, kGuard), work(ws + 8, kGuard);
+          winograd_f2x3(x.data(), w.data(), k.bias ? b.data() : nullptr, y.data(), g, k.flip,
+                        max_tiles, work.data());
+          for (int i = 0; i < 8; ++i) {
+            CHECK(y[want.size() + i] == kGuard);
+            CHECK(work[ws + i] == kGuard);
+          }
+          const double err = relative_error(y, want);
+          CHECK(err < 1e-5);
+          worst = std::max(worst, err);
+          ++runs;
+        }
       }
-    }
+    });
     std::printf("winograd: %d runs, worst relative error %.2e\n", runs, worst);
-    CHECK(runs == 18);
+    CHECK(runs == 18 * isa_paths());
   }
 
   TEST_CASE("winograd default chunk holds whole images and bounds the workspace") {

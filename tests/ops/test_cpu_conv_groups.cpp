@@ -11,6 +11,7 @@
 
 #include "engine/backend/cpu/cpu.h"
 #include "engine/core/allocator.h"
+#include "tests/support/isa.h"
 #include "tests/support/run_op.h"
 
 using namespace lethe;
@@ -62,35 +63,37 @@ TEST_SUITE("ops") {
       ops::OpCase c = make_case(s, seed += 10);
       testing::OpRun ref = testing::run_op(op, c, "cpu_ref");
       const int64_t ohw = ref.y.size(2) * ref.y.size(3);
-      // G = 1; G = 2 (groups 2, 2, 1 of N = 5, or 2, 1 of N = 3); G = N.
-      for (int64_t columns : {int64_t(1), 2 * ohw, int64_t(1) << 30})
-        for (bool winograd : {false, true})
-          for (int threads : {1, 2}) {
-            CAPTURE(winograd);
-            set_cpu_conv_winograd(winograd);
-            CAPTURE(shape_str(s.x));
-            CAPTURE(shape_str(s.w));
-            CAPTURE(columns);
-            CAPTURE(threads);
-            set_cpu_conv_group_columns(columns);
-            omp_set_num_threads(threads);
-            testing::OpRun got = testing::run_op(op, c, "cpu");
-            REQUIRE(Allocator::instance().check_guards() == 0);
-            REQUIRE(got.y.shape() == ref.y.shape());
-            CHECK(testing::all_finite(got.y));
-            CHECK(testing::rel_error(got.y, ref.y) <= 1e-4);
-            for (size_t i = 0; i < 3; ++i) {
-              CAPTURE(i);
-              REQUIRE(got.grads[i].defined() == ref.grads[i].defined());
-              if (ref.grads[i].defined())
-                CHECK(testing::rel_error(got.grads[i], ref.grads[i]) <= 1e-4);
+      // G = 1; G = 2 (groups 2, 2, 1 of N = 5, or 2, 1 of N = 3); G = N; on every ISA path.
+      testing::for_each_isa([&](const char*) {
+        for (int64_t columns : {int64_t(1), 2 * ohw, int64_t(1) << 30})
+          for (bool winograd : {false, true})
+            for (int threads : {1, 2}) {
+              CAPTURE(winograd);
+              set_cpu_conv_winograd(winograd);
+              CAPTURE(shape_str(s.x));
+              CAPTURE(shape_str(s.w));
+              CAPTURE(columns);
+              CAPTURE(threads);
+              set_cpu_conv_group_columns(columns);
+              omp_set_num_threads(threads);
+              testing::OpRun got = testing::run_op(op, c, "cpu");
+              REQUIRE(Allocator::instance().check_guards() == 0);
+              REQUIRE(got.y.shape() == ref.y.shape());
+              CHECK(testing::all_finite(got.y));
+              CHECK(testing::rel_error(got.y, ref.y) <= 1e-4);
+              for (size_t i = 0; i < 3; ++i) {
+                CAPTURE(i);
+                REQUIRE(got.grads[i].defined() == ref.grads[i].defined());
+                if (ref.grads[i].defined())
+                  CHECK(testing::rel_error(got.grads[i], ref.grads[i]) <= 1e-4);
+              }
+              ++checked;
             }
-            ++checked;
-          }
+      });
     }
     omp_set_num_threads(saved_threads);
     Allocator::instance().set_guard_mode(false);
-    CHECK(checked == 7 * 3 * 2 * 2);
+    CHECK(checked == 7 * 3 * 2 * 2 * testing::isa_paths());
   }
 
   TEST_CASE("cpu conv grouping knob: 0 restores the default") {

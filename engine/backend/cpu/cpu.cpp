@@ -12,6 +12,7 @@
 #include "engine/backend/dispatch.h"
 #include "kernels/common/philox.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/norm.h"
 #include "kernels/cpu/vmath.h"
 
 namespace lethe {
@@ -94,36 +95,17 @@ void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor& weight,
   auto [N, C, S] = ncs(x);
   const float *xp = cf(x), *wp = cf(weight), *bp = cf(bias);
   float *yp = mf(y), *mp = mf(mean), *vp = mf(var);
-  const double m = static_cast<double>(N * S);
 #pragma omp parallel for schedule(dynamic) if (x.numel() > kParallelGrain && nthreads() > 1)
   for (int64_t c = 0; c < C; ++c) {
-    // One pass: shifted sums (shift = first element) keep sum/sumsq well conditioned.
-    const double shift = xp[c * S];
-    double s1 = 0, s2 = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const float* r = xp + (n * C + c) * S;
-      float a1 = 0, a2 = 0;
-      for (int64_t i = 0; i < S; ++i) {
-        float d = r[i] - static_cast<float>(shift);
-        a1 += d;
-        a2 += d * d;
-      }
-      s1 += a1;
-      s2 += a2;
-    }
-    double mu_s = s1 / m;
-    double v = std::max(0.0, s2 / m - mu_s * mu_s);
-    double mu = shift + mu_s;
-    mp[c] = static_cast<float>(mu);
-    vp[c] = static_cast<float>(v);
-    float inv = static_cast<float>(1.0 / std::sqrt(v + eps));
-    float sc = (wp ? wp[c] : 1.f) * inv;
-    float sh = (bp ? bp[c] : 0.f) - static_cast<float>(mu) * sc;
-    for (int64_t n = 0; n < N; ++n) {
-      const float* r = xp + (n * C + c) * S;
-      float* o = yp + (n * C + c) * S;
-      for (int64_t i = 0; i < S; ++i) o[i] = r[i] * sc + sh;
-    }
+    // Two passes in double (kernels/cpu/norm.h): a one-pass E[x²] − E[x]² lost the variance's
+    // digits whenever the channel's mean sat far from its spread.
+    const kc::Moments st = kc::moments(xp + c * S, N, S, C * S);
+    mp[c] = static_cast<float>(st.mean);
+    vp[c] = static_cast<float>(st.var);
+    const float sc = static_cast<float>((wp ? wp[c] : 1.0) / std::sqrt(st.var + eps));
+    const float b = bp ? bp[c] : 0.f;
+    for (int64_t n = 0; n < N; ++n)
+      kc::normalize(xp + (n * C + c) * S, yp + (n * C + c) * S, S, st.mean, sc, b);
   }
 }
 
@@ -158,32 +140,25 @@ void CpuBackend::batch_norm_backward(const Tensor& dy, const Tensor& x, const Te
   const double m = static_cast<double>(N * S);
 #pragma omp parallel for schedule(dynamic) if (x.numel() > kParallelGrain && nthreads() > 1)
   for (int64_t c = 0; c < C; ++c) {
-    float mu = mp[c];
-    double inv = 1.0 / std::sqrt(static_cast<double>(vp[c]) + eps);
-    double sdy = 0, sdyx = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const float* r = xp + (n * C + c) * S;
-      const float* g = dyp + (n * C + c) * S;
-      float a1 = 0, a2 = 0;
-      for (int64_t i = 0; i < S; ++i) {
-        a1 += g[i];
-        a2 += g[i] * (r[i] - mu);
-      }
-      sdy += a1;
-      sdyx += a2;
-    }
-    sdyx *= inv;
+    const float mu = mp[c];
+    const double inv = 1.0 / std::sqrt(static_cast<double>(vp[c]) + eps);
+    const kc::GradSums gs = kc::grad_sums(xp + c * S, dyp + c * S, N, S, C * S, mu);
+    // In training the forward centred x on the double batch mean; the saved float mean is off
+    // by δ (up to half an ulp of |mean|, not small beside σ when |mean| ≫ σ): undo that shift.
+    const double delta = training && m > 0 ? gs.xc / m : 0.0;
+    const double sdy = gs.dy, sdyx = (gs.dy_xc - delta * gs.dy) * inv;
     if (dwp) dwp[c] = static_cast<float>(sdyx);
     if (dbp) dbp[c] = static_cast<float>(sdy);
     if (!dxp) continue;
-    float gi = static_cast<float>((wp ? wp[c] : 1.0) * inv);
-    float k1 = training ? static_cast<float>(sdy / m) : 0.f;
-    float k2 = training ? static_cast<float>(sdyx / m * inv) : 0.f;
+    const float gi = static_cast<float>((wp ? wp[c] : 1.0) * inv);
+    const float k1 = training ? static_cast<float>(sdy / m) : 0.f;
+    const float k2 = training ? static_cast<float>(sdyx / m * inv) : 0.f;
+    const float df = static_cast<float>(delta);
     for (int64_t n = 0; n < N; ++n) {
-      const float* r = xp + (n * C + c) * S;
-      const float* g = dyp + (n * C + c) * S;
-      float* o = dxp + (n * C + c) * S;
-      for (int64_t i = 0; i < S; ++i) o[i] = (g[i] - k1 - (r[i] - mu) * k2) * gi;
+      const float* __restrict r = xp + (n * C + c) * S;
+      const float* __restrict g = dyp + (n * C + c) * S;
+      float* __restrict o = dxp + (n * C + c) * S;
+      for (int64_t i = 0; i < S; ++i) o[i] = (g[i] - k1 - ((r[i] - mu) - df) * k2) * gi;
     }
   }
 }
@@ -213,15 +188,12 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& weight, const
   float *yp = mf(y), *mp = mf(mean), *rp = mf(rstd);
 #pragma omp parallel for if (x.numel() > kParallelGrain && nthreads() > 1)
   for (int64_t r = 0; r < R; ++r) {
-    const float* __restrict row = xp + r * D;
-    const float mu = lane_sum(D, [&](int64_t d) { return row[d]; }) / static_cast<float>(D);
-    const float v = lane_sum(D, [&](int64_t d) { return (row[d] - mu) * (row[d] - mu); });
-    const float inv = 1.f / std::sqrt(v / static_cast<float>(D) + static_cast<float>(eps));
-    mp[r] = mu;
-    rp[r] = inv;
-    float* __restrict o = yp + r * D;
-    for (int64_t d = 0; d < D; ++d)
-      o[d] = (row[d] - mu) * inv * (wp ? wp[d] : 1.f) + (bp ? bp[d] : 0.f);
+    // Two passes in double, output centred on the double mean (kernels/cpu/norm.h).
+    const kc::Moments st = kc::moments(xp + r * D, 1, D, D);
+    const double inv = 1.0 / std::sqrt(st.var + eps);
+    mp[r] = static_cast<float>(st.mean);
+    rp[r] = static_cast<float>(inv);
+    kc::normalize_affine(xp + r * D, yp + r * D, D, st.mean, static_cast<float>(inv), wp, bp);
   }
 }
 
@@ -254,7 +226,10 @@ void CpuBackend::layer_norm_backward(const Tensor& dy, const Tensor& x, const Te
     for (int64_t r = 0; r < R; ++r) {
       const float* __restrict row = xp + r * D, * __restrict g = dyp + r * D;
       const float mu = mp[r], inv = rp[r];
-      for (int64_t d = 0; d < D; ++d) xh[d] = (row[d] - mu) * inv;
+      // The saved float mean is off the forward's double mean by δ: centre on the latter.
+      const float delta =
+          static_cast<float>(kc::centered_sum(row, 1, D, D, mu) / static_cast<double>(D));
+      for (int64_t d = 0; d < D; ++d) xh[d] = ((row[d] - mu) - delta) * inv;
       for (int64_t d = 0; d < D; ++d) {
         acc_f[d] += g[d] * xh[d];
         acc_f[D + d] += g[d];

@@ -238,6 +238,14 @@ void CpuRefBackend::batch_norm_backward(const Tensor& dy, const Tensor& x, const
     double m = static_cast<double>(N * S);
     for (int64_t c = 0; c < C; ++c) {
       double mu = mp[c], inv = 1.0 / std::sqrt(static_cast<double>(vp[c]) + eps);
+      // In training the forward centred on the exact batch mean; a float32 saved mean is off it
+      // by up to half an ulp of |mean|, which is not small beside σ when |mean| ≫ σ.
+      if (training && m > 0) {
+        double off = 0;
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t i = 0; i < S; ++i) off += xp[(n * C + c) * S + i] - mu;
+        mu += off / m;
+      }
       double sdy = 0, sdyx = 0;
       for (int64_t n = 0; n < N; ++n)
         for (int64_t i = 0; i < S; ++i) {
@@ -294,7 +302,10 @@ void CpuRefBackend::layer_norm_backward(const Tensor& dy, const Tensor& x, const
     T *dxp = P<T>(dx), *dwp = P<T>(dweight), *dbp = P<T>(dbias);
     std::vector<double> dw(D, 0.0), db(D, 0.0);
     for (int64_t r = 0; r < R; ++r) {
-      double mu = mp[r], inv = rp[r], s1 = 0, s2 = 0;
+      double mu = mp[r], inv = rp[r], s1 = 0, s2 = 0, off = 0;
+      // Centre on the forward's exact mean, not the saved (possibly float32) one.
+      for (int64_t d = 0; d < D; ++d) off += xp[r * D + d] - mu;
+      if (D > 0) mu += off / D;
       for (int64_t d = 0; d < D; ++d) {
         double xh = (xp[r * D + d] - mu) * inv;
         double g = dyp[r * D + d];

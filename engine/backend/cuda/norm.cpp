@@ -48,7 +48,7 @@ void DeviceBackend::batch_norm_forward_eval(const Tensor& x, const Tensor& weigh
   DeviceBuffer dx = upload(x), dw = upload(weight), db = upload(bias), dm = upload(mean),
                dv = upload(var);
   DeviceBuffer dy = output_buffer(y);
-  DeviceBuffer ws = workspace(C * 4);
+  DeviceBuffer ws = workspace(batchnorm_eval_workspace_floats(C));
   batchnorm_forward_eval(dx.as<float>(), dw.as<float>(), db.as<float>(), dm.as<float>(),
                          dv.as<float>(), dy.as<float>(), N, C, S, static_cast<float>(eps),
                          ws.as<float>(), backend_stream());
