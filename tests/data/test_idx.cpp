@@ -148,10 +148,8 @@ TEST_SUITE("data") {
 
   TEST_CASE("idx: the real Fashion-MNIST test set") {
     const std::string dir = kFashionMnistDir;
-    if (!std::filesystem::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
-      MESSAGE("skipped: " << dir << " not installed (make deps installs it)");
-      return;
-    }
+    REQUIRE_MESSAGE(std::filesystem::exists(dir + "/t10k-images-idx3-ubyte.gz"),
+                    dir << " is not installed (make deps installs it)");
     Dataset t = load_idx_pair(dir + "/t10k-images-idx3-ubyte.gz",
                               dir + "/t10k-labels-idx1-ubyte.gz", "fashion-mnist");
     CHECK(t.images.shape() == Shape{10000, 1, 28, 28});

@@ -12,6 +12,7 @@
 #include "eval/report/svg.h"
 #include "eval/robust/robustness.h"
 #include "models/registry.h"
+#include "tests/support/learning.h"
 #include "train/adversarial.h"
 #include "train/trainer.h"
 
@@ -134,7 +135,9 @@ TEST_SUITE("eval") {
   }
 
   TEST_CASE("robust accuracy: bounded by clean, equal at eps 0; adversarial training helps") {
-    if (!std::filesystem::exists(data::kFashionMnistDir)) return;
+    REQUIRE_MESSAGE(std::filesystem::exists(data::kFashionMnistDir),
+                    "Fashion-MNIST is not installed in " << data::kFashionMnistDir
+                                                         << " (make deps installs it)");
     data::DataSplit ds = data::load_dataset("fashion-mnist", 0);
     train::Normalization norm = train::Normalization::from_dataset(ds.train);
     auto standard = train_mlp(ds, norm, "");
@@ -148,14 +151,16 @@ TEST_SUITE("eval") {
     std::vector<eval::MinEpsSamples> me;
     nlohmann::json r = eval::run_robustness(*standard, norm, splits, attacks, ro, &me);
     double clean = r["fgsm"]["clean_acc"].get<double>();
-    CHECK(clean > 60);                               // the MLP learned something
+    testing::learning_above("robustness: MLP clean test accuracy (%)", clean, 60);
     CHECK(r["fgsm"]["acc"].get<double>() == clean);  // ε = 0 changes nothing
     for (const char* k : {"pgd-linf", "pgd-l2"}) {
       CHECK(r[k]["acc"].get<double>() <= clean);
       CHECK(r[k]["splits"]["train"]["acc"].get<double>() <=
             r[k]["splits"]["train"]["clean_acc"].get<double>());
     }
-    CHECK(r["pgd-linf"]["acc"].get<double>() < clean - 20);  // ε = 0.1 breaks a standard MLP
+    // ε = 0.1 breaks a standard MLP.
+    testing::learning_above("robustness: clean - PGD-linf(0.1) accuracy (points)",
+                            clean - r["pgd-linf"]["acc"].get<double>(), 20);
     REQUIRE(me.size() == 2);
     CHECK(me[0].split == "test");
     CHECK(me[0].eps.size() == 300);
@@ -170,6 +175,8 @@ TEST_SUITE("eval") {
     nlohmann::json r2 = eval::run_robustness(
         *robust, norm, splits, eval::parse_attack_list("pgd-linf:eps=0.1,steps=5"), ro);
     INFO("standard ", r["pgd-linf"]["acc"], " adversarially trained ", r2["pgd-linf"]["acc"]);
-    CHECK(r2["pgd-linf"]["acc"].get<double>() > r["pgd-linf"]["acc"].get<double>() + 15);
+    testing::learning_above(
+        "robustness: PGD accuracy, adversarially trained - standard (points)",
+        r2["pgd-linf"]["acc"].get<double>() - r["pgd-linf"]["acc"].get<double>(), 15);
   }
 }

@@ -28,7 +28,9 @@ namespace {
 
 const std::string kGolden = LETHE_TEST_DATA_DIR "/golden/";
 // Float64-truth reference files (tests/golden/make_f64.py and ../shared/golden), run on cpu.
-const char* const kFloat64Truth[] = {"resnet_bottleneck_w32_f64", "resnet_basic_w64_f64"};
+const char* const kFloat64Truth[] = {
+    "resnet_bottleneck_w32_f64", "resnet_basic_w64_f64", "resnet50_w16_f64",
+    "resnet34_w8_f64",           "vit_small_f64",        "resnet_offset_w16_f64"};
 
 // A scratch directory removed at the end of the test.
 struct TempDir {
@@ -95,7 +97,7 @@ TEST_SUITE("models") {
   TEST_CASE("golden reference files pass verify (PyTorch parity) on every ISA path") {
     for (const char* name : {"resnet_bottleneck_w8", "resnet_basic_w8_imagenet_stem", "vit_d32"})
       testing::for_each_isa([&](const char*) {
-        CAPTURE(name);
+        INFO("file ", name);
         VerifyReport r = verify_reference(kGolden + name + ".safetensors");
         MESSAGE(r.to_string());
         CHECK(r.ok());
@@ -113,7 +115,7 @@ TEST_SUITE("models") {
     // Expected values are float64 results; a group passes at max(4 × PyTorch float32's own error
     // from the truth, 1e-5) (models/verify.h). The table printed shows both errors.
     for (const char* name : kFloat64Truth) {
-      CAPTURE(name);
+      INFO("file ", name);
       testing::for_each_isa([&](const char* isa) {
         VerifyReport r = verify_reference(kGolden + name + ".safetensors");
         std::printf("[%s] %s", isa, r.to_string().c_str());
@@ -132,7 +134,7 @@ TEST_SUITE("models") {
   TEST_CASE("golden reference files pass verify on the emulated CUDA kernels (same tolerances)") {
     BackendGuard emu("emu");
     for (const char* name : {"resnet_bottleneck_w8", "resnet_basic_w8_imagenet_stem", "vit_d32"}) {
-      CAPTURE(name);
+      INFO("file ", name);
       VerifyReport r = verify_reference(kGolden + name + ".safetensors");
       MESSAGE(r.to_string());
       CHECK(r.ok());
@@ -141,6 +143,21 @@ TEST_SUITE("models") {
         CHECK(g.tensors > 0);
         CHECK(g.rel_err <= g.tol);
       }
+    }
+  }
+
+  TEST_CASE(
+      "a float64-truth file on the emulated CUDA kernels: within 4x PyTorch float32's error") {
+    BackendGuard emu("emu");
+    VerifyReport r = verify_reference(kGolden + "resnet_bottleneck_w8_f64_emu.safetensors");
+    std::printf("[emu] %s", r.to_string().c_str());
+    CHECK(r.float64_truth);
+    CHECK(r.ok());
+    CHECK(r.groups.size() == 7u);
+    for (const auto& g : r.groups) {
+      CAPTURE(g.name);
+      CHECK(g.tensors > 0);
+      CHECK(g.rel_err <= std::max(4 * g.torch_f32_err, 1e-5));
     }
   }
 
@@ -286,7 +303,7 @@ TEST_SUITE("models") {
     CHECK(v.dim == 32);
     CHECK(v.mlp_ratio == 2.0);
     for (const auto& name : model_names()) {
-      CAPTURE(name);
+      INFO("file ", name);
       ModelConfig c = config_for(name, 3, 32, 10);
       ModelConfig back = ModelConfig::from_json(c.to_json());
       CHECK(back.to_json() == c.to_json());
@@ -314,7 +331,7 @@ TEST_SUITE("models") {
     TempDir dir;
     Tensor x = Tensor::randn({2, 1, 16, 16}, 11);
     for (const std::string name : {"resnet18", "vit-tiny", "mlp", "logreg"}) {
-      CAPTURE(name);
+      INFO("file ", name);
       nlohmann::json ov;
       if (name == "resnet18") ov = {{"width", 4}, {"stem", "imagenet"}};
       if (name == "vit-tiny") ov = {{"dim", 12}, {"depth", 1}};

@@ -44,7 +44,8 @@ void for_each_isa(F f) {
         std::printf("ISA path %s: SKIPPED (this CPU lacks it or LETHE_ISA excludes it)\n", name);
       continue;
     }
-    CAPTURE(name);
+    const std::string isa_path = name;  // CAPTURE of a const char* would print the pointer
+    CAPTURE(isa_path);
     kernels::cpu::set_gemm_isa(isa);
     f(name);
   }

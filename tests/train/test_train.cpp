@@ -8,16 +8,16 @@
 #include "engine/nn/init.h"
 #include "engine/optim/optimizer.h"
 #include "models/registry.h"
+#include "tests/support/learning.h"
 #include "train/trainer.h"
 
 using namespace lethe;
 
 TEST_SUITE("train") {
   TEST_CASE("a small ResNet learns Fashion-MNIST from 2000 samples") {
-    if (!std::filesystem::exists(data::kFashionMnistDir)) {
-      MESSAGE("Fashion-MNIST not installed; run make deps");
-      return;
-    }
+    REQUIRE_MESSAGE(std::filesystem::exists(data::kFashionMnistDir),
+                    "Fashion-MNIST is not installed in " << data::kFashionMnistDir
+                                                         << " (make deps installs it)");
     data::DataSplit ds = data::load_dataset("fashion-mnist", 0);
     std::vector<int64_t> idx(2000), test_idx(1000);
     for (int64_t i = 0; i < 2000; ++i) idx[i] = i * 29 % 60000;
@@ -41,7 +41,7 @@ TEST_SUITE("train") {
     double after = train::accuracy(*model, ds.test, test_idx, norm);
     MESSAGE("test accuracy " << before << "% -> " << after << "%, losses " << losses[0] << ", "
                              << losses[1] << ", " << losses[2]);
-    CHECK(losses[2] < losses[0] * 0.7);
-    CHECK(after > 60.0);
+    testing::learning_below("train: epoch-3 loss / epoch-1 loss", losses[2] / losses[0], 0.7);
+    testing::learning_above("train: test accuracy after 3 epochs (%)", after, 60.0);
   }
 }
