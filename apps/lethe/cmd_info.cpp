@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "apps/lethe/commands.h"
@@ -21,6 +22,8 @@ Command add_info(CLI::App& app) {
             j["build_type"] = build_type();
             j["backends"] = backend_names();
             j["gemm_isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
+            // The path cap from the environment, when one is set (tests stand in for other hosts).
+            if (const char* cap = std::getenv("LETHE_ISA"); cap && *cap) j["lethe_isa"] = cap;
             j["threads"] = omp_get_max_threads();
             j["cpu_avx512f"] = static_cast<bool>(__builtin_cpu_supports("avx512f"));
             j["cpu_avx2"] = static_cast<bool>(__builtin_cpu_supports("avx2"));
