@@ -17,7 +17,7 @@ Command add_info(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "build, backends, ISA, threads, CUDA status");
   return {sub, [] {
             nlohmann::json j;
-            j["version"] = "0.1.0";
+            j["version"] = build_version();
             j["commit"] = build_commit();
             j["build_type"] = build_type();
             j["backends"] = backend_names();

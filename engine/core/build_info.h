@@ -5,4 +5,5 @@
 namespace lethe {
 const char* build_commit();  // short hash, "-dirty" when the tree had changes, or "unknown"
 const char* build_type();
+const char* build_version();  // the project version of CMakeLists.txt (its one home)
 }  // namespace lethe

@@ -130,16 +130,6 @@ const Row* find(const std::string& name) {
 
 }  // namespace
 
-void register_attack(const std::string& name, AttackFn fn) {
-  LETHE_CHECK(!name.empty() && name != "all", "mia: '", name, "' cannot name an attack");
-  for (Row& r : table())
-    if (r.name == name) {
-      r.fn = std::move(fn);
-      return;
-    }
-  table().push_back({name, std::move(fn)});
-}
-
 std::vector<std::string> attack_names() {
   std::vector<std::string> v;
   for (const Row& r : table()) v.push_back(r.name);

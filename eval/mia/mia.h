@@ -3,8 +3,8 @@
 //
 // Attacks (attack_names()): loss, confidence, entropy, m-entropy (class-conditional threshold
 // attacks, eval/mia/threshold.h) and svc (SVC-MIA on confidences, eval/mia/svc.h) with its
-// SalUn feature variants svc-correctness, svc-entropy, svc-m-entropy, svc-prob. More attacks
-// (LiRA, RMIA) are added as rows with register_attack.
+// SalUn feature variants svc-correctness, svc-entropy, svc-m-entropy, svc-prob. The attacks
+// that need reference models (LiRA, RMIA) run from eval/mia/reference_mia.h instead.
 //
 // JSON per threshold attack: "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "acc" = the
 // forget_vs_test numbers when a forget set is known, else train_vs_test; and one object per
@@ -57,9 +57,7 @@ using MiaCurves = std::map<std::string, RocCurve>;
 using AttackFn =
     std::function<nlohmann::json(const MiaContext&, const MiaOptions&, MiaCurves* curves)>;
 
-// Adds (or replaces) an attack row; names are what --mia accepts.
-void register_attack(const std::string& name, AttackFn fn);
-// Every registered attack, in registration order (built-in ones first).
+// Every attack of the table, in order; names are what --mia accepts.
 std::vector<std::string> attack_names();
 
 // "all" → every attack; otherwise the comma-separated names, checked against the table (an
