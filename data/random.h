@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "data/random_streams.h"
 #include "kernels/common/philox.h"
 
 namespace lethe::data {
@@ -17,19 +18,10 @@ inline uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// A key for one use of randomness; `stream` separates purposes (shuffle, crop, split, ...).
+// A key for one use of randomness; `stream` separates purposes (data/random_streams.h).
 inline uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t epoch = 0) {
   return mix64(mix64(mix64(seed) ^ stream) ^ epoch);
 }
-
-// Purposes, so two uses of one seed never share a stream.
-enum Stream : uint64_t {
-  kShuffle = 1,
-  kAugment = 2,
-  kSplit = 3,
-  kForget = 4,
-  kSynthetic = 5,
-};
 
 // 64 random bits for counter `ctr` under `key`.
 inline uint64_t bits64(uint64_t key, uint64_t ctr) {

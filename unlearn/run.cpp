@@ -39,7 +39,8 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
 
   // Successive requests: a seeded order of the forget set cut into `requests` parts.
   std::vector<int64_t> order = full.forget;
-  if (req.requests > 1) data::shuffle_with_key(order, data::stream_key(req.opt.seed, 21));
+  if (req.requests > 1)
+    data::shuffle_with_key(order, data::stream_key(req.opt.seed, data::kUnlearnRequests));
   PhaseTimer timer;
   UnlearnContext ctx;
   ctx.model = ck.model;

@@ -194,7 +194,7 @@ Command add_profile(CLI::App& app) {
         if (training) {
           std::vector<int64_t> rows =
               choose(train::all_indices(train), (o->steps + o->warmup) * o->batch,
-                     data::stream_key(o->seed, 31));
+                     data::stream_key(o->seed, data::kProfileTrainRows));
           LETHE_CHECK(static_cast<int64_t>(rows.size()) >= 2 * (o->steps + o->warmup), "--steps ",
                       o->steps, ": the training set has only ", rows.size(), " rows");
           optim::SgdOptions so;
@@ -229,7 +229,8 @@ Command add_profile(CLI::App& app) {
           ctx.train = &ds.train;
           ctx.test = &ds.test;
           ctx.split.forget = full.forget;
-          ctx.split.retain = choose(full.retain, o->retain, data::stream_key(o->seed, 32));
+          ctx.split.retain =
+              choose(full.retain, o->retain, data::stream_key(o->seed, data::kProfileRetainRows));
           ctx.norm = norm;
           ctx.original_config = orig_cfg;
           ctx.original_dir = o->from;
