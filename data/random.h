@@ -1,6 +1,7 @@
 // Deterministic randomness for data/: stream keys derived from (seed, purpose, epoch) and
 // Philox-based draws, so splits, shuffles and augmentations depend on the seed only.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -41,6 +42,16 @@ void shuffle_with_key(std::vector<T>& v, uint64_t key) {
     size_t j = uniform_below(key, i - 1, i);
     std::swap(v[i - 1], v[j]);
   }
+}
+
+// k members of `rows` chosen by the shuffle under `key`, in ascending order; `rows` unchanged
+// when k <= 0 or k >= rows.size().
+inline std::vector<int64_t> choose_sorted(std::vector<int64_t> rows, int64_t k, uint64_t key) {
+  if (k <= 0 || k >= static_cast<int64_t>(rows.size())) return rows;
+  shuffle_with_key(rows, key);
+  rows.resize(static_cast<size_t>(k));
+  std::sort(rows.begin(), rows.end());
+  return rows;
 }
 
 inline std::vector<int64_t> permutation(int64_t n, uint64_t key) {
