@@ -54,11 +54,7 @@ nlohmann::json run_bench(const BenchRequest& req) {
   auto model = models::build_model(mc);
   std::vector<Tensor> params;
   for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-  optim::SgdOptions so;
-  so.lr = 0.01;
-  so.momentum = 0.9;
-  so.weight_decay = 5e-4;
-  optim::SGD opt(params, so);
+  optim::SGD opt(params, {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
   Tensor x = Tensor::uniform({req.batch, req.channels, req.image, req.image}, 0, 1, 1);
   std::vector<int64_t> yv(req.batch);
   for (int64_t i = 0; i < req.batch; ++i) yv[i] = i % req.classes;

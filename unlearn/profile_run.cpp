@@ -89,10 +89,8 @@ nlohmann::json profile_training(const ProfileRequest& req, const OriginalRun& or
                           data::stream_key(req.opt.seed, data::kProfileTrainRows));
   LETHE_CHECK(static_cast<int64_t>(rows.size()) >= 2 * n_steps, "--steps ", req.steps,
               ": the training set has only ", rows.size(), " rows");
-  optim::SgdOptions so;
-  so.lr = req.opt.lr > 0 ? req.opt.lr : 0.01;
-  so.momentum = 0.9;
-  so.weight_decay = 5e-4;
+  const optim::SgdOptions so{
+      .lr = req.opt.lr > 0 ? req.opt.lr : 0.01, .momentum = 0.9, .weight_decay = 5e-4};
   optim::SGD opt(trainable_parameters(*orig.model), so);
   for (int64_t s = 0; s < n_steps; ++s) {
     size_t lo = rows.size() * s / n_steps, hi = rows.size() * (s + 1) / n_steps;
