@@ -100,7 +100,7 @@ class BoundaryExpanding : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_be() {
+std::unique_ptr<Method> make_boundary_expanding() {
   return std::make_unique<BoundaryExpanding>();
 }
 

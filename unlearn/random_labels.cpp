@@ -60,7 +60,7 @@ class RandomLabels : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_rl() {
+std::unique_ptr<Method> make_random_labels() {
   return std::make_unique<RandomLabels>();
 }
 
