@@ -91,7 +91,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
               "--forget and --forget-file are exclusive");
   LETHE_CHECK(req.attack_samples >= 0, "--attack-samples must be >= 0, got ", req.attack_samples);
   std::vector<AttackSpec> attacks;
-  if (!req.attack.empty()) attacks = parse_attack_list(req.attack, "--attack");
+  if (!req.attack.empty()) attacks = parse_attack_specs(req.attack, "--attack");
   nlohmann::json cfg = io::read_json(req.from + "/config.json");
   models::Checkpoint ck = models::load_checkpoint(req.from + "/model.safetensors");
   train::Normalization norm = train::Normalization::from_run(ck.metadata, cfg);
@@ -112,7 +112,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
   }
   data::DataSplit ds = train::load_training_data(spec, seed, req.data.empty() ? run_subset : 0);
   std::vector<std::string> ref_attacks;
-  std::vector<std::string> mia_attacks = mia::parse_attack_list(
+  std::vector<std::string> mia_attacks = mia::parse_mia_attacks(
       mia::split_reference_attacks(req.mia, !req.references.empty(), ref_attacks));
 
   std::vector<int64_t> forget;

@@ -1,10 +1,10 @@
 // Membership inference for `lethe eval`: a table of attacks by name run on the target model's
 // logits for the forget, retain and test sets; the result is metrics.json's "mia" object.
 //
-// Attacks (attack_names()): loss, confidence, entropy, m-entropy (class-conditional threshold
+// Attacks (mia_attack_names()): loss, confidence, entropy, m-entropy (class-conditional threshold
 // attacks, eval/mia/threshold.h) and svc (SVC-MIA on confidences, eval/mia/svc.h) with its
 // SalUn feature variants svc-correctness, svc-entropy, svc-m-entropy, svc-prob. More attacks
-// (LiRA, RMIA) are added as rows with register_attack.
+// (LiRA, RMIA) are added as rows with register_mia_attack.
 //
 // JSON per threshold attack: "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "acc" = the
 // forget_vs_test numbers when a forget set is known, else train_vs_test; and one object per
@@ -58,13 +58,13 @@ using AttackFn =
     std::function<nlohmann::json(const MiaContext&, const MiaOptions&, MiaCurves* curves)>;
 
 // Adds (or replaces) an attack row; names are what --mia accepts.
-void register_attack(const std::string& name, AttackFn fn);
+void register_mia_attack(const std::string& name, AttackFn fn);
 // Every registered attack, in registration order (built-in ones first).
-std::vector<std::string> attack_names();
+std::vector<std::string> mia_attack_names();
 
 // "all" → every attack; otherwise the comma-separated names, checked against the table (an
 // unknown name: lethe::Error listing the known ones). Empty → none.
-std::vector<std::string> parse_attack_list(const std::string& list);
+std::vector<std::string> parse_mia_attacks(const std::string& list);
 
 // The --mia help text: "comma list of membership attacks, or all (loss, ...)".
 std::string mia_option_help();
