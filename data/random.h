@@ -1,10 +1,12 @@
 // Deterministic randomness for data/: stream keys derived from (seed, purpose, epoch) and
 // Philox-based draws, so splits, shuffles and augmentations depend on the seed only.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <vector>
 
+#include "data/random_streams.h"
 #include "kernels/common/philox.h"
 
 namespace lethe::data {
@@ -17,19 +19,10 @@ inline uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// A key for one use of randomness; `stream` separates purposes (shuffle, crop, split, ...).
+// A key for one use of randomness; `stream` separates purposes (data/random_streams.h).
 inline uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t epoch = 0) {
   return mix64(mix64(mix64(seed) ^ stream) ^ epoch);
 }
-
-// Purposes, so two uses of one seed never share a stream.
-enum Stream : uint64_t {
-  kShuffle = 1,
-  kAugment = 2,
-  kSplit = 3,
-  kForget = 4,
-  kSynthetic = 5,
-};
 
 // 64 random bits for counter `ctr` under `key`.
 inline uint64_t bits64(uint64_t key, uint64_t ctr) {
@@ -49,6 +42,16 @@ void shuffle_with_key(std::vector<T>& v, uint64_t key) {
     size_t j = uniform_below(key, i - 1, i);
     std::swap(v[i - 1], v[j]);
   }
+}
+
+// k members of `rows` chosen by the shuffle under `key`, in ascending order; `rows` unchanged
+// when k <= 0 or k >= rows.size().
+inline std::vector<int64_t> choose_sorted(std::vector<int64_t> rows, int64_t k, uint64_t key) {
+  if (k <= 0 || k >= static_cast<int64_t>(rows.size())) return rows;
+  shuffle_with_key(rows, key);
+  rows.resize(static_cast<size_t>(k));
+  std::sort(rows.begin(), rows.end());
+  return rows;
 }
 
 inline std::vector<int64_t> permutation(int64_t n, uint64_t key) {

@@ -198,4 +198,20 @@ std::string fairness_svg(const std::vector<CompareRow>& rows) {
   return svg::bar_chart(layers, groups, bo);
 }
 
+std::string run_compare(const std::vector<std::string>& dirs, const std::string& reference,
+                        const std::string& out) {
+  std::vector<CompareRow> rows = compare_runs(dirs, reference);
+  std::string md = to_markdown(rows, reference);
+  std::string details = details_markdown(rows);
+  if (!details.empty()) md += "\n" + details;
+  if (!out.empty()) {
+    io::prepare_run_dir(out, true, "--out");
+    io::write_text_atomic(out + "/compare.md", md);
+    io::write_text_atomic(out + "/compare.csv", to_csv(rows));
+    std::string fair = fairness_svg(rows);
+    if (!fair.empty()) io::write_text_atomic(out + "/fairness_gap.svg", fair);
+  }
+  return md;
+}
+
 }  // namespace lethe::eval

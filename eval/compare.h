@@ -30,4 +30,10 @@ std::string to_csv(const std::vector<CompareRow>& rows);
 std::string details_markdown(const std::vector<CompareRow>& rows);
 std::string fairness_svg(const std::vector<CompareRow>& rows);
 
+// The `lethe compare` job: the table of `dirs` and the details table, as Markdown (returned); with
+// a non-empty `out`, also written there as compare.md and compare.csv, with fairness_gap.svg when
+// a run has bn_stats.
+std::string run_compare(const std::vector<std::string>& dirs, const std::string& reference,
+                        const std::string& out);
+
 }  // namespace lethe::eval

@@ -20,7 +20,7 @@ std::function<Tensor(const Tensor&, const Tensor&)> make_adversarial_perturb(
     if (a.kind == eval::AttackKind::Fgsm)
       return eval::fgsm(model, norm, x01, y, a.pgd.eps, a.pgd.box);
     eval::PgdOptions po = a.pgd;
-    po.seed = data::stream_key(seed ^ a.pgd.seed, 0x414456 /* "ADV" */, (*step)++);
+    po.seed = data::stream_key(seed ^ a.pgd.seed, data::kAdversarialTraining, (*step)++);
     return eval::pgd(model, norm, x01, y, po);
   };
 }

@@ -24,10 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Randomness purposes of the reference models, apart from data::Stream's and SISA's.
-constexpr uint64_t kRefInclusion = 0x5245'0001;
-constexpr uint64_t kRefModel = 0x5245'0002;
-
 // The recipe fields that decide what the models are (not where they go or how fast).
 nlohmann::json recipe(const nlohmann::json& config) {
   nlohmann::json r = config;
@@ -44,9 +40,10 @@ std::vector<uint8_t> balanced_inclusion(int64_t models, int64_t pool, uint64_t s
               "sample), got ",
               models);
   std::vector<uint8_t> inc(static_cast<size_t>(models * pool), 0);
-  const uint64_t key = data::stream_key(seed, kRefInclusion);
+  const uint64_t key = data::stream_key(seed, data::kReferenceInclusion);
   for (int64_t p = 0; p < pool; ++p) {
-    std::vector<int64_t> perm = data::permutation(models, data::stream_key(key, 1, p));
+    std::vector<int64_t> perm =
+        data::permutation(models, data::stream_key(key, data::kInclusionPerRow, p));
     int64_t k = models / 2;
     if (models % 2 == 1) k += static_cast<int64_t>(data::uniform_below(key, p, 2));
     for (int64_t i = 0; i < k; ++i) inc[perm[i] * pool + p] = 1;
@@ -55,7 +52,7 @@ std::vector<uint8_t> balanced_inclusion(int64_t models, int64_t pool, uint64_t s
 }
 
 uint64_t reference_model_seed(uint64_t seed, int64_t k) {
-  return data::stream_key(seed, kRefModel, static_cast<uint64_t>(k));
+  return data::stream_key(seed, data::kReferenceModel, static_cast<uint64_t>(k));
 }
 
 nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {

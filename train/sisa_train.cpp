@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Randomness purposes private to SISA (beyond data::Stream's), so they never share a stream
-// with the loader's shuffles of the same seed.
-constexpr uint64_t kSisaPartition = 0x5157'0001;
-constexpr uint64_t kSisaInit = 0x5157'0002;
-constexpr uint64_t kSisaStage = 0x5157'0003;
-
 int64_t parse_count(const std::string& s, const std::string& spec) {
   int64_t v = 0;
   LETHE_CHECK(parse_int64(s, v) && v >= 1, "--sisa ", spec,
@@ -140,7 +134,7 @@ SisaManifest sisa_partition(const std::vector<int64_t>& train_idx, int64_t shard
   const int64_t n = static_cast<int64_t>(train_idx.size());
   LETHE_CHECK(n >= shards * slices, "--sisa ", shards, ":", slices, ": ", n,
               " training samples cannot fill ", shards * slices, " non-empty slices");
-  std::vector<int64_t> p = data::permutation(n, data::stream_key(seed, kSisaPartition));
+  std::vector<int64_t> p = data::permutation(n, data::stream_key(seed, data::kSisaPartition));
   SisaManifest m;
   m.epochs_per_slice = epochs_per_slice;
   m.seed = seed;
@@ -192,7 +186,7 @@ void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m) {
 
 std::shared_ptr<models::Classifier> sisa_init_model(const models::ModelConfig& mc, uint64_t seed,
                                                     int64_t shard) {
-  nn::manual_seed(data::stream_key(seed, kSisaInit, static_cast<uint64_t>(shard)));
+  nn::manual_seed(data::stream_key(seed, data::kSisaInit, static_cast<uint64_t>(shard)));
   return models::build_model(mc);
 }
 
@@ -205,7 +199,7 @@ int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
   TrainConfig stage = cfg;
   stage.epochs = epochs;
   stage.seed = data::stream_key(
-      seed, kSisaStage, (static_cast<uint64_t>(shard) << 32) | static_cast<uint64_t>(slice));
+      seed, data::kSisaStage, (static_cast<uint64_t>(shard) << 32) | static_cast<uint64_t>(slice));
   nn::manual_seed(stage.seed);  // stochastic layers (dropout) depend on the stage alone
   fit(model, train, seen, norm, stage, [](int64_t, const EpochStats& st, profile::Progress& prog) {
     char status[96];

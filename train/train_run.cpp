@@ -83,10 +83,8 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
 data::DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset) {
   data::DataSplit ds = data::load_dataset(spec, seed);
   if (subset > 0 && subset < ds.train.size()) {
-    std::vector<int64_t> p = data::permutation(ds.train.size(), data::stream_key(seed, 11));
-    std::vector<int64_t> rows(p.begin(), p.begin() + subset);
-    std::sort(rows.begin(), rows.end());
-    ds.train = ds.train.subset(rows);
+    ds.train = ds.train.subset(data::choose_sorted(all_indices(ds.train), subset,
+                                                   data::stream_key(seed, data::kTrainSubset)));
   }
   return ds;
 }

@@ -95,7 +95,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   model.train(true);
   data::LoaderOptions lo;
   lo.batch_size = o.batch;
-  lo.shuffle = true;
+  lo.shuffle = o.shuffle;
   lo.drop_last = o.drop_last;
   lo.augment = o.augment;
   lo.seed = o.seed;

@@ -48,6 +48,7 @@ struct EpochOptions {
   uint64_t seed = 0;
   double label_smoothing = 0;
   bool drop_last = false;
+  bool shuffle = true;  // false: the rows in the order given (one epoch, one fixed batching)
   // Hooks for unlearning methods (all optional):
   // the training label of dataset row `index` (true label y) in this epoch (random labels);
   std::function<int64_t(int64_t index, int64_t y, int64_t epoch)> relabel;

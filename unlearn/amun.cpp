@@ -76,8 +76,8 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
   for (int64_t e = 0; e < epochs; ++e) {
     opt.set_lr(lr * std::pow(gamma, static_cast<double>(e / lr_step)));
     model.train(true);
-    std::vector<int64_t> order =
-        data::permutation(n, data::stream_key(ctx.opt.seed, 0xA3u, static_cast<uint64_t>(e)));
+    std::vector<int64_t> order = data::permutation(
+        n, data::stream_key(ctx.opt.seed, data::kAmunOrder, static_cast<uint64_t>(e)));
     profile::Progress prog("fine-tune " + std::to_string(e + 1) + "/" + std::to_string(epochs), n);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;

@@ -8,12 +8,12 @@
 namespace lethe::unlearn {
 
 std::unique_ptr<Method> make_retrain();
-std::unique_ptr<Method> make_ft();
-std::unique_ptr<Method> make_rl();
-std::unique_ptr<Method> make_ga();
-std::unique_ptr<Method> make_l1();
-std::unique_ptr<Method> make_bs();
-std::unique_ptr<Method> make_be();
+std::unique_ptr<Method> make_fine_tune();
+std::unique_ptr<Method> make_random_labels();
+std::unique_ptr<Method> make_gradient_ascent();
+std::unique_ptr<Method> make_l1_sparse();
+std::unique_ptr<Method> make_boundary_shrink();
+std::unique_ptr<Method> make_boundary_expanding();
 std::unique_ptr<Method> make_sisa();
 std::unique_ptr<Method> make_amnesiac();
 std::unique_ptr<Method> make_salun();

@@ -11,6 +11,7 @@
 #include "engine/io/run_dir.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
+#include "unlearn/context.h"
 #include "unlearn/scope.h"
 
 namespace lethe::unlearn {
@@ -24,13 +25,10 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   LETHE_CHECK(!req.opt.no_retain || method->supports_no_retain(), "--method ", req.method,
               " cannot run with --no-retain (it needs the retain set)");
 
-  nlohmann::json orig_cfg = io::read_json(req.from + "/config.json");
-  models::Checkpoint ck = models::load_checkpoint(req.from + "/model.safetensors");
-  train::Normalization norm = train::Normalization::from_run(ck.metadata, orig_cfg);
-  // The original run's seed fixes its data split (folder/csv/synthetic sources).
-  data::DataSplit ds =
-      train::load_training_data(orig_cfg.at("data").get<std::string>(),
-                                orig_cfg.value("seed", 0ull), orig_cfg.value("subset", int64_t{0}));
+  OriginalRun orig = load_original_run(req.from);
+  const data::DataSplit& ds = orig.data;
+  const nlohmann::json& orig_cfg = orig.config;
+  const train::Normalization& norm = orig.norm;
   data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, req.opt.seed);
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ", req.requests,
@@ -39,19 +37,10 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
 
   // Successive requests: a seeded order of the forget set cut into `requests` parts.
   std::vector<int64_t> order = full.forget;
-  if (req.requests > 1) data::shuffle_with_key(order, data::stream_key(req.opt.seed, 21));
+  if (req.requests > 1)
+    data::shuffle_with_key(order, data::stream_key(req.opt.seed, data::kUnlearnRequests));
   PhaseTimer timer;
-  UnlearnContext ctx;
-  ctx.model = ck.model;
-  ctx.model_config = ck.config;
-  ctx.train = &ds.train;
-  ctx.test = &ds.test;
-  ctx.norm = norm;
-  ctx.original_config = orig_cfg;
-  ctx.original_dir = req.from;
-  ctx.out_dir = req.out;
-  ctx.opt = req.opt;
-  ctx.timer = &timer;
+  UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
   std::vector<int64_t> forgotten;
   nlohmann::json per_request = nlohmann::json::array();
   for (int64_t r = 0; r < req.requests; ++r) {
@@ -118,13 +107,13 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"data", orig_cfg.at("data")},
                         {"original_seed", orig_cfg.value("seed", 0ull)},
                         {"subset", orig_cfg.value("subset", int64_t{0})},
-                        {"model_config", ck.config.to_json()},
+                        {"model_config", orig.model_config.to_json()},
                         {"normalize", norm.to_json()},
                         {"threads_used", omp_get_max_threads()},
                         {"build", train::build_info()}};
   io::write_json_atomic(req.out + "/config.json", cfg);
   data::write_index_file(req.out + "/forget.txt", final_split.forget);
-  models::save_checkpoint(req.out + "/model.safetensors", *ctx.model, ck.config,
+  models::save_checkpoint(req.out + "/model.safetensors", *ctx.model, orig.model_config,
                           {{"normalize", norm.to_json().dump()}});
   io::write_json_atomic(req.out + "/metrics.json", m);
   std::fprintf(stderr, "unlearn: %s forget %.2f%% retain %.2f%% test %.2f%% in %.1f s\n",

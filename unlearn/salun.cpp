@@ -36,7 +36,7 @@ class SalUn : public Method {
     train::EpochOptions eo = epoch_options(ctx, true);
     eo.relabel = [&is_forget, k, seed](int64_t index, int64_t y, int64_t epoch) -> int64_t {
       if (!is_forget[static_cast<size_t>(index)]) return y;
-      uint64_t key = data::stream_key(seed, 0x5a1u, static_cast<uint64_t>(epoch));
+      uint64_t key = data::stream_key(seed, data::kSalunLabels, static_cast<uint64_t>(epoch));
       auto r = static_cast<int64_t>(
           data::uniform_below(key, static_cast<uint64_t>(index), static_cast<uint64_t>(k - 1)));
       return (y + 1 + r) % k;

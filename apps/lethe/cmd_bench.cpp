@@ -1,169 +1,30 @@
-// `lethe bench`: training-step and inference throughput of a model on random data, as JSON
-// (step time median/min/max over the measured steps after warm-up, images/s, achieved GFLOP/s
-// from the profiler's analytic FLOP counts, peak tensor memory and peak resident memory, AMUN's
-// adversarial-search throughput (PGD steps per image per second), the GEMM ISA path, the
-// commit). Progress on stderr.
-#include <omp.h>
-
-#include <algorithm>
-#include <chrono>
+// `lethe bench`: training-step, inference and adversarial-search throughput of a model on random
+// data, as JSON (eval/bench_run.h). Progress on stderr.
 #include <cstdio>
-#include <fstream>
-#include <string>
 
 #include "apps/lethe/commands.h"
-#include "engine/core/allocator.h"
-#include "engine/nn/init.h"
-#include "engine/ops/ops.h"
-#include "engine/optim/optimizer.h"
-#include "engine/profile/layer_profile.h"
-#include "eval/attacks/pgd.h"
-#include "kernels/cpu/gemm.h"
-#include "models/registry.h"
-#include "train/train_run.h"
+#include "eval/bench_run.h"
 
 namespace lethe::app {
 
-namespace {
-struct Timing {
-  double median = 0, min = 0, max = 0;
-};
-Timing summarize(std::vector<double> t) {
-  std::sort(t.begin(), t.end());
-  return {t[t.size() / 2], t.front(), t.back()};
-}
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-// The process's peak resident set (VmHWM) in bytes, 0 where /proc is absent.
-size_t peak_rss_bytes() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  return 0;
-}
-}  // namespace
-
 Command add_bench(CLI::App& app) {
   auto* sub = app.add_subcommand("bench", "training-step and inference throughput (JSON)");
-  struct Opts {
-    std::string model = "resnet18", stem;
-    int64_t width = 0, batch = 64, image = 32, channels = 3, classes = 10, steps = 5, warmup = 2;
-    int threads = 0;
-    int64_t pgd_steps = 10;
-  };
-  auto o = std::make_shared<Opts>();
-  sub->add_option("--model", o->model)->capture_default_str();
-  sub->add_option("--width", o->width, "ResNet width (0 = default)");
-  sub->add_option("--stem", o->stem, "ResNet stem: cifar|imagenet");
-  sub->add_option("--batch", o->batch)->capture_default_str();
-  sub->add_option("--image", o->image, "image size")->capture_default_str();
-  sub->add_option("--channels", o->channels)->capture_default_str();
-  sub->add_option("--classes", o->classes)->capture_default_str();
-  sub->add_option("--steps", o->steps, "measured steps (≥ 5)")->capture_default_str();
-  sub->add_option("--warmup", o->warmup)->capture_default_str();
-  sub->add_option("--threads", o->threads, "0 = all cores")->capture_default_str();
-  sub->add_option("--pgd-steps", o->pgd_steps,
+  auto r = std::make_shared<eval::BenchRequest>();
+  sub->add_option("--model", r->model)->capture_default_str();
+  sub->add_option("--width", r->width, "ResNet width (0 = default)");
+  sub->add_option("--stem", r->stem, "ResNet stem: cifar|imagenet");
+  sub->add_option("--batch", r->batch)->capture_default_str();
+  sub->add_option("--image", r->image, "image size")->capture_default_str();
+  sub->add_option("--channels", r->channels)->capture_default_str();
+  sub->add_option("--classes", r->classes)->capture_default_str();
+  sub->add_option("--steps", r->steps, "measured steps (≥ 5)")->capture_default_str();
+  sub->add_option("--warmup", r->warmup)->capture_default_str();
+  sub->add_option("--threads", r->threads, "0 = all cores")->capture_default_str();
+  sub->add_option("--pgd-steps", r->pgd_steps,
                   "PGD L∞ steps per measured attack (AMUN's search throughput; 0 skips it)")
       ->capture_default_str();
-  return {sub, [o] {
-            LETHE_CHECK(o->steps >= 5, "bench: --steps must be ≥ 5 (median, min and max of at least five)");
-            LETHE_CHECK(o->batch >= 2, "bench: --batch must be ≥ 2");
-            LETHE_CHECK(o->warmup >= 0 && o->pgd_steps >= 0, "bench: --warmup and --pgd-steps must be ≥ 0");
-            if (o->threads > 0) omp_set_num_threads(o->threads);
-            nlohmann::json ov = nlohmann::json::object();
-            if (o->width > 0) ov["width"] = o->width;
-            if (!o->stem.empty()) ov["stem"] = o->stem;
-            models::ModelConfig mc =
-                models::config_for(o->model, o->channels, o->image, o->classes, ov);
-            nn::manual_seed(0);
-            auto model = models::build_model(mc);
-            std::vector<Tensor> params;
-            for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-            optim::SgdOptions so;
-            so.lr = 0.01;
-            so.momentum = 0.9;
-            so.weight_decay = 5e-4;
-            optim::SGD opt(params, so);
-            Tensor x = Tensor::uniform({o->batch, o->channels, o->image, o->image}, 0, 1, 1);
-            std::vector<int64_t> yv(o->batch);
-            for (int64_t i = 0; i < o->batch; ++i) yv[i] = i % o->classes;
-            Tensor y = Tensor::from_vector_i64({o->batch}, yv);
-
-            auto train_step = [&] {
-              model->train(true);
-              opt.zero_grad();
-              Tensor loss = ops::cross_entropy(model->forward(x), y);
-              loss.backward();
-              opt.step();
-            };
-            auto infer_step = [&] {
-              model->train(false);
-              NoGradGuard ng;
-              model->forward(x);
-            };
-            auto measure = [&](auto step, const char* what) {
-              for (int64_t i = 0; i < o->warmup; ++i) step();
-              std::vector<double> ts;
-              for (int64_t i = 0; i < o->steps; ++i) {
-                double t0 = now_s();
-                step();
-                ts.push_back(now_s() - t0);
-                std::fprintf(stderr, "bench %s step %lld/%lld: %.3f s\n", what,
-                             static_cast<long long>(i + 1), static_cast<long long>(o->steps),
-                             ts.back());
-              }
-              return summarize(ts);
-            };
-            Allocator::instance().reset_peak();
-            Timing tt = measure(train_step, "train");
-            size_t peak_train = Allocator::instance().stats().peak_bytes;
-            size_t rss_train = peak_rss_bytes();
-            Timing ti = measure(infer_step, "infer");
-            // FLOPs of one step, counted by the profiler (not timed: it observes every node).
-            double train_flops = 0, infer_flops = 0;
-            {
-              profile::LayerProfiler prof(*model);
-              prof.start();
-              train_step();
-              prof.stop();
-              const profile::ModuleCost& root = prof.report().modules.front();
-              train_flops = root.total.fwd_flops + root.total.bwd_flops;
-              infer_flops = root.total.fwd_flops;
-            }
-            // AMUN's adversarial search is PGD on the model in eval mode.
-            nlohmann::json pgd_j = nullptr;
-            if (o->pgd_steps > 0) {
-              model->train(false);
-              eval::PgdOptions po;
-              po.steps = o->pgd_steps;
-              train::Normalization identity;
-              auto pgd_step = [&] { eval::pgd(*model, identity, x, y, po); };
-              Timing tp = measure(pgd_step, "pgd");
-              pgd_j = {{"steps", o->pgd_steps},
-                       {"attack_s", {{"median", tp.median}, {"min", tp.min}, {"max", tp.max}}},
-                       {"pgd_steps_per_image_per_s", o->batch * o->pgd_steps / tp.median}};
-            }
-            nlohmann::json j;
-            j["model"] = o->model;
-            j["model_config"] = mc.to_json();
-            j["batch"] = o->batch;
-            j["image"] = o->image;
-            j["threads"] = omp_get_max_threads();
-            j["train_step_s"] = {{"median", tt.median}, {"min", tt.min}, {"max", tt.max}};
-            j["train_images_per_s"] = o->batch / tt.median;
-            j["infer_step_s"] = {{"median", ti.median}, {"min", ti.min}, {"max", ti.max}};
-            j["infer_images_per_s"] = o->batch / ti.median;
-            j["train_gflop_per_step"] = train_flops / 1e9;
-            j["train_gflops"] = train_flops / 1e9 / tt.median;
-            j["infer_gflops"] = infer_flops / 1e9 / ti.median;
-            j["peak_tensor_bytes_train"] = peak_train;
-            j["peak_rss_bytes_train"] = rss_train;
-            j["pgd"] = pgd_j;
-            j["isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
-            j["build"] = train::build_info();
-            std::printf("%s\n", j.dump(2).c_str());
+  return {sub, [r] {
+            std::printf("%s\n", eval::run_bench(*r).dump(2).c_str());
             return 0;
           }};
 }

@@ -1,37 +1,16 @@
-// `lethe info`: build identity, backends, the ISA path the GEMM uses, threads, CUDA status.
-#include <omp.h>
-
+// `lethe info`: build identity, backends, the ISA path the GEMM uses, threads, CUDA status
+// (engine/backend/system_info.h).
 #include <cstdio>
-#include <cstdlib>
-#include <nlohmann/json.hpp>
 
 #include "apps/lethe/commands.h"
-#include "engine/backend/backend.h"
-#include "engine/backend/device.h"
-#include "engine/core/build_info.h"
-#include "kernels/cpu/gemm.h"
+#include "engine/backend/system_info.h"
 
 namespace lethe::app {
 
 Command add_info(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "build, backends, ISA, threads, CUDA status");
   return {sub, [] {
-            nlohmann::json j;
-            j["version"] = build_version();
-            j["commit"] = build_commit();
-            j["build_type"] = build_type();
-            j["backends"] = backend_names();
-            j["gemm_isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
-            // The path cap from the environment, when one is set (tests stand in for other hosts).
-            if (const char* cap = std::getenv("LETHE_ISA"); cap && *cap) j["lethe_isa"] = cap;
-            j["threads"] = omp_get_max_threads();
-            j["cpu_avx512f"] = static_cast<bool>(__builtin_cpu_supports("avx512f"));
-            j["cpu_avx2"] = static_cast<bool>(__builtin_cpu_supports("avx2"));
-            j["cuda_compiled"] = cuda_compiled();
-            std::string why = cuda_unavailable_reason();
-            j["cuda_device_present"] = why.empty();
-            if (!why.empty()) j["cuda_status"] = why;
-            std::printf("%s\n", j.dump(2).c_str());
+            std::printf("%s\n", system_info().dump(2).c_str());
             return 0;
           }};
 }

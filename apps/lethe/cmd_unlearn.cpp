@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
-#include "engine/core/parse.h"
+#include "unlearn/options.h"
 #include "unlearn/run.h"
 
 namespace lethe::app {
@@ -31,16 +31,7 @@ Command add_unlearn(CLI::App& app) {
   sub->add_option("--threads", r->threads, "0 = all cores");
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
   return {sub, [r, opts] {
-            for (const std::string& kv : *opts) {
-              size_t eq = kv.find('=');
-              LETHE_CHECK(eq != std::string::npos && eq > 0, "--opt ", kv, ": expected KEY=VALUE");
-              std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-              double d = 0;
-              if (parse_double(v, d))
-                r->opt.extra[k] = d;
-              else
-                r->opt.extra[k] = v;
-            }
+            r->opt.extra = unlearn::parse_method_options(*opts);
             nlohmann::json m = unlearn::run_unlearning(*r);
             std::printf("%s\n", m.dump(2).c_str());
             return 0;

@@ -130,15 +130,15 @@ const Row* find(const std::string& name) {
 
 }  // namespace
 
-std::vector<std::string> attack_names() {
+std::vector<std::string> mia_attack_names() {
   std::vector<std::string> v;
   for (const Row& r : table()) v.push_back(r.name);
   return v;
 }
 
-std::vector<std::string> parse_attack_list(const std::string& list) {
+std::vector<std::string> parse_mia_attacks(const std::string& list) {
   if (list.empty()) return {};
-  if (list == "all") return attack_names();
+  if (list == "all") return mia_attack_names();
   std::vector<std::string> out;
   std::stringstream ss(list);
   std::string name;

@@ -1,7 +1,7 @@
 // Membership inference for `lethe eval`: a table of attacks by name run on the target model's
 // logits for the forget, retain and test sets; the result is metrics.json's "mia" object.
 //
-// Attacks (attack_names()): loss, confidence, entropy, m-entropy (class-conditional threshold
+// Attacks (mia_attack_names()): loss, confidence, entropy, m-entropy (class-conditional threshold
 // attacks, eval/mia/threshold.h) and svc (SVC-MIA on confidences, eval/mia/svc.h) with its
 // SalUn feature variants svc-correctness, svc-entropy, svc-m-entropy, svc-prob. The attacks
 // that need reference models (LiRA, RMIA) run from eval/mia/reference_mia.h instead.
@@ -58,11 +58,11 @@ using AttackFn =
     std::function<nlohmann::json(const MiaContext&, const MiaOptions&, MiaCurves* curves)>;
 
 // Every attack of the table, in order; names are what --mia accepts.
-std::vector<std::string> attack_names();
+std::vector<std::string> mia_attack_names();
 
 // "all" → every attack; otherwise the comma-separated names, checked against the table (an
 // unknown name: lethe::Error listing the known ones). Empty → none.
-std::vector<std::string> parse_attack_list(const std::string& list);
+std::vector<std::string> parse_mia_attacks(const std::string& list);
 
 // The --mia help text: "comma list of membership attacks, or all (loss, ...)".
 std::string mia_option_help();

@@ -50,8 +50,6 @@ std::string split_reference_attacks(const std::string& list, bool have_reference
 
 namespace {
 
-constexpr uint64_t kRefMiaDraw = 0x5245'0003;
-
 struct Draw {
   std::vector<int64_t> members, nonmembers, population;
 };
@@ -59,8 +57,8 @@ struct Draw {
 Draw draw(const MiaSplit& s, uint64_t key) {
   Draw d;
   std::vector<int64_t> test = s.nonmembers, mem = s.members;
-  data::shuffle_with_key(test, data::stream_key(key, 1));
-  data::shuffle_with_key(mem, data::stream_key(key, 2));
+  data::shuffle_with_key(test, data::stream_key(key, data::kMiaNonmemberDraw));
+  data::shuffle_with_key(mem, data::stream_key(key, data::kMiaMemberDraw));
   const size_t n = std::min(mem.size(), test.size() / 2);
   d.members.assign(mem.begin(), mem.begin() + n);
   d.nonmembers.assign(test.begin(), test.begin() + n);
@@ -124,8 +122,8 @@ nlohmann::json run_reference_mia(const std::vector<float>& target_logits, const 
   std::vector<std::vector<Draw>> draws(splits.size());
   for (size_t s = 0; s < splits.size(); ++s)
     for (int64_t k = 0; k < opt.seeds; ++k)
-      draws[s].push_back(
-          draw(splits[s], data::stream_key(opt.seed, kRefMiaDraw, static_cast<uint64_t>(k))));
+      draws[s].push_back(draw(splits[s], data::stream_key(opt.seed, data::kReferenceMiaDraw,
+                                                          static_cast<uint64_t>(k))));
 
   nlohmann::json out;
   for (const auto& a : attacks) {

@@ -33,7 +33,7 @@ const std::vector<std::string>& reference_attack_names();
 bool is_reference_attack(const std::string& name);
 
 // Splits a --mia list: the reference attacks named in it go to `reference`, the rest is
-// returned for eval/mia/mia.h's parse_attack_list. "all" stays "all" and adds every reference
+// returned for eval/mia/mia.h's parse_mia_attacks. "all" stays "all" and adds every reference
 // attack when `have_references`. A reference attack without `have_references` is an error naming
 // --references; with it and none named, `reference` gets all six.
 std::string split_reference_attacks(const std::string& list, bool have_references,

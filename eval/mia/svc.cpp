@@ -36,8 +36,6 @@ struct ModelDeleter {
   void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
 };
 
-constexpr uint64_t kSvcStream = 0x5356434D4941ULL;  // "SVCMIA": the subsampling's stream
-
 // `k` indices drawn without replacement from [0, n) (all of them, in order, when k == n).
 std::vector<int64_t> subsample(int64_t n, int64_t k, uint64_t key) {
   if (k == n) {
@@ -190,7 +188,7 @@ SvcMiaResult svc_mia(const Signals& retain, const Signals& test, const Signals& 
   SvcMiaResult res;
   res.per_class_size = k;
   for (int s = 0; s < o.seeds; ++s) {
-    uint64_t key = data::stream_key(o.seed + static_cast<uint64_t>(s), kSvcStream);
+    uint64_t key = data::stream_key(o.seed + static_cast<uint64_t>(s), data::kSvcMia);
     std::vector<int64_t> ri = subsample(retain.n, k, key);
     std::vector<int64_t> ti = subsample(test.n, k, data::mix64(key));
     std::vector<double> x;

@@ -12,8 +12,6 @@
 namespace lethe::eval::mia {
 namespace {
 
-constexpr uint64_t kThresholdStream = 0x5448524D4941ULL;  // "THRMIA": the subsampling's stream
-
 void finish(MeanStd& m) {
   m.mean = std::accumulate(m.per_seed.begin(), m.per_seed.end(), 0.0) / m.per_seed.size();
   double ss = 0;
@@ -74,7 +72,7 @@ ThresholdResult threshold_attack(const std::vector<double>& member_score,
   ThresholdResult res;
   res.per_side = n;
   for (int s = 0; s < o.seeds; ++s) {
-    uint64_t key = data::stream_key(o.seed + static_cast<uint64_t>(s), kThresholdStream);
+    uint64_t key = data::stream_key(o.seed + static_cast<uint64_t>(s), data::kThresholdMia);
     std::vector<int64_t> mi = data::permutation(static_cast<int64_t>(member_score.size()), key);
     std::vector<int64_t> ni =
         data::permutation(static_cast<int64_t>(nonmember_score.size()), data::mix64(key));

@@ -111,7 +111,7 @@ AttackSpec parse_attack_spec(const std::string& spec, const std::string& option)
   return a;
 }
 
-std::vector<AttackSpec> parse_attack_list(const std::string& list, const std::string& option) {
+std::vector<AttackSpec> parse_attack_specs(const std::string& list, const std::string& option) {
   std::vector<std::string> specs;
   for (const std::string& part : split(list, ';')) {
     for (const std::string& tok : split(part, ',')) {

@@ -31,7 +31,7 @@ bool parse_fraction(const std::string& s, double& out);
 AttackSpec parse_attack_spec(const std::string& spec, const std::string& option = "--attack");
 // A list: "fgsm:eps=8/255,pgd-linf:eps=8/255,steps=10,min-eps". A comma token holding '=' but no
 // ':' continues the previous spec's keys; any other token starts a new spec (';' also separates).
-std::vector<AttackSpec> parse_attack_list(const std::string& list,
-                                          const std::string& option = "--attack");
+std::vector<AttackSpec> parse_attack_specs(const std::string& list,
+                                           const std::string& option = "--attack");
 
 }  // namespace lethe::eval

@@ -14,8 +14,6 @@
 namespace lethe::eval {
 namespace {
 
-constexpr uint64_t kRobustStream = 0x524f42;  // "ROB": subsample draws
-
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -36,7 +34,7 @@ int64_t count_correct(const std::vector<int64_t>& pred, const Tensor& y) {
 std::vector<int64_t> subsample(const std::vector<int64_t>& indices, int64_t max, uint64_t seed) {
   if (max <= 0 || static_cast<int64_t>(indices.size()) <= max) return indices;
   std::vector<int64_t> v = indices;
-  data::shuffle_with_key(v, data::stream_key(seed, kRobustStream));
+  data::shuffle_with_key(v, data::stream_key(seed, data::kRobustSubsample));
   v.resize(static_cast<size_t>(max));
   std::sort(v.begin(), v.end());
   return v;

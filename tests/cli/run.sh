@@ -61,6 +61,16 @@ ok "$LETHE" eval --from "$T/retrain" --out "$T/eval-robust" --attack-samples 40 
 grep -q '"pgd-linf"' "$T/eval-robust/metrics.json" || { echo "FAIL: eval lacks robust"; fail=1; }
 [ -s "$T/eval-robust/min_eps.csv" ] || { echo "FAIL: eval wrote no min_eps.csv"; fail=1; }
 [ -s "$T/eval-robust/confidence.svg" ] || { echo "FAIL: eval wrote no confidence.svg"; fail=1; }
+# --norm-stats (BatchNorm and LayerNorm) and its older name --bn-stats give the same statistics.
+ok "$LETHE" eval --from "$T/retrain" --out "$T/eval-norm" --norm-stats --norm-stats-split forget
+grep -q '"bn_stats"' "$T/eval-norm/metrics.json" || { echo "FAIL: eval --norm-stats lacks bn_stats"; fail=1; }
+ok "$LETHE" eval --from "$T/retrain" --out "$T/eval-bn" --bn-stats --bn-stats-split forget
+python3 - "$T/eval-norm/metrics.json" "$T/eval-bn/metrics.json" <<'PY' || fail=1
+import json, sys
+a, b = (json.load(open(p))["bn_stats"] for p in sys.argv[1:3])
+if a != b or a.get("split") != "forget":
+    print("FAIL: --norm-stats and --bn-stats differ:", a, b); sys.exit(1)
+PY
 bad "$LETHE" eval --from "$T/retrain" --out "$T/eval-bad" --attack "cw:eps=1"
 [ -e "$T/eval-bad" ] && { echo "FAIL: a rejected eval created its --out"; fail=1; }
 ok "$LETHE" train --model mlp --data "$DATA" --epochs 1 --augment none \

@@ -254,7 +254,7 @@ TEST_SUITE("eval") {
     in.retain_logits = logits(300, 4, in.retain_labels);
     in.test_logits = logits(200, 1, in.test_labels);
     std::map<std::string, MiaCurves> curves;
-    nlohmann::json j = run_mia(in, parse_attack_list("all"), {}, &curves);
+    nlohmann::json j = run_mia(in, parse_mia_attacks("all"), {}, &curves);
     for (const char* a : {"loss", "confidence", "entropy", "m-entropy"}) {
       CAPTURE(a);
       REQUIRE(j.contains(a));
@@ -299,13 +299,13 @@ TEST_SUITE("eval") {
     // Without a forget set: train_vs_test, and svc is skipped.
     MiaInputs tr = in;
     tr.has_forget = false;
-    nlohmann::json k = run_mia(tr, parse_attack_list("loss,svc"), {});
+    nlohmann::json k = run_mia(tr, parse_mia_attacks("loss,svc"), {});
     CHECK(k["loss"].contains("train_vs_test"));
     CHECK(!k["loss"].contains("forget_vs_test"));
     CHECK(k["loss"]["auc"] == k["loss"]["train_vs_test"]["auc"]);
     CHECK(k["svc"].contains("skipped"));
 
-    CHECK(parse_attack_list("").empty());
-    CHECK_THROWS_WITH_AS(parse_attack_list("loss,lira"), doctest::Contains("m-entropy"), Error);
+    CHECK(parse_mia_attacks("").empty());
+    CHECK_THROWS_WITH_AS(parse_mia_attacks("loss,lira"), doctest::Contains("m-entropy"), Error);
   }
 }

@@ -67,7 +67,7 @@ TEST_SUITE("eval") {
     CHECK(l2.pgd.step == 0.2);
     CHECK_FALSE(l2.pgd.random_start);
 
-    auto list = eval::parse_attack_list("fgsm:eps=8/255,pgd-linf:eps=4/255,steps=3,min-eps");
+    auto list = eval::parse_attack_specs("fgsm:eps=8/255,pgd-linf:eps=4/255,steps=3,min-eps");
     REQUIRE(list.size() == 3);
     CHECK(list[0].kind == eval::AttackKind::Fgsm);
     CHECK(list[1].pgd.steps == 3);
@@ -80,7 +80,7 @@ TEST_SUITE("eval") {
     CHECK_THROWS_WITH_AS(eval::parse_attack_spec("fgsm:eps=x"), doctest::Contains("eps"), Error);
     CHECK_THROWS_WITH_AS(eval::parse_attack_spec("fgsm:steps=3"), doctest::Contains("unknown key"),
                          Error);
-    CHECK_THROWS_AS(eval::parse_attack_list("eps=3"), Error);
+    CHECK_THROWS_AS(eval::parse_attack_specs("eps=3"), Error);
   }
 
   TEST_CASE("subsample is seeded, sorted, and a subset") {
@@ -143,7 +143,7 @@ TEST_SUITE("eval") {
     auto standard = train_mlp(ds, norm, "");
     std::vector<eval::EvalSplit> splits{{"test", &ds.test, first_n(300)},
                                         {"train", &ds.train, first_n(200)}};
-    auto attacks = eval::parse_attack_list(
+    auto attacks = eval::parse_attack_specs(
         "fgsm:eps=0,pgd-linf:eps=0.1,steps=5,pgd-l2:eps=1,steps=5,"
         "min-eps:steps=10,doublings=6");
     eval::RobustOptions ro;
@@ -173,7 +173,7 @@ TEST_SUITE("eval") {
 
     auto robust = train_mlp(ds, norm, "pgd:eps=0.1,steps=3");
     nlohmann::json r2 = eval::run_robustness(
-        *robust, norm, splits, eval::parse_attack_list("pgd-linf:eps=0.1,steps=5"), ro);
+        *robust, norm, splits, eval::parse_attack_specs("pgd-linf:eps=0.1,steps=5"), ro);
     INFO("standard ", r["pgd-linf"]["acc"], " adversarially trained ", r2["pgd-linf"]["acc"]);
     testing::learning_above(
         "robustness: PGD accuracy, adversarially trained - standard (points)",

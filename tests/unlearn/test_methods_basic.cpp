@@ -24,7 +24,7 @@ using namespace lethe;
 using namespace lethe::unlearn;
 
 namespace lethe::unlearn {
-// unlearn/rl.cpp: the label rl draws for forget row `index` (true label y) in `epoch`.
+// unlearn/random_labels.cpp: the label rl draws for forget row `index` (true label y) in `epoch`.
 int64_t rl_label(uint64_t seed, int64_t index, int64_t y, int64_t epoch, int64_t k);
 }  // namespace lethe::unlearn
 

@@ -13,8 +13,6 @@
 namespace lethe::unlearn {
 namespace {
 
-constexpr uint64_t kShadowStream = 0x4245;  // "BE": the shadow row's initialization
-
 class BoundaryExpanding : public Method {
  public:
   std::string name() const override { return "be"; }
@@ -30,7 +28,7 @@ class BoundaryExpanding : public Method {
 
     // The shadow output: its own leaf tensors, always trained (they are discarded afterwards),
     // initialized as the authors' init_params does for a Linear (weight N(0, 1e-3), bias 0).
-    nn::Generator gen(data::stream_key(ctx.opt.seed, kShadowStream));
+    nn::Generator gen(data::stream_key(ctx.opt.seed, data::kBoundaryExpandingShadow));
     Tensor w_shadow = Tensor::zeros({1, f});
     nn::normal_(w_shadow, 0.0, 1e-3, gen);
     w_shadow.set_requires_grad(true);
@@ -102,7 +100,7 @@ class BoundaryExpanding : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_be() {
+std::unique_ptr<Method> make_boundary_expanding() {
   return std::make_unique<BoundaryExpanding>();
 }
 

@@ -124,7 +124,7 @@ class BoundaryShrink : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_bs() {
+std::unique_ptr<Method> make_boundary_shrink() {
   return std::make_unique<BoundaryShrink>();
 }
 

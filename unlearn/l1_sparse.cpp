@@ -66,7 +66,7 @@ class L1Sparse : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_l1() {
+std::unique_ptr<Method> make_l1_sparse() {
   return std::make_unique<L1Sparse>();
 }
 

@@ -75,7 +75,7 @@ class GradientAscent : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_ga() {
+std::unique_ptr<Method> make_gradient_ascent() {
   return std::make_unique<GradientAscent>();
 }
 

@@ -9,18 +9,12 @@
 #include "unlearn/registry.h"
 
 namespace lethe::unlearn {
-namespace {
-
-// The random-label stream (data/random.h keys): distinct from the loader's and salun's streams.
-constexpr uint64_t kRandomLabelStream = 0x524C;  // "RL"
-
-}  // namespace
 
 // The label of forget row `index` (true label y) in `epoch`: a function of (seed, epoch, row)
 // only, so it does not depend on batch order or size; the offset 1 + r skips the true class.
 // (External linkage so tests can check the draw.)
 int64_t rl_label(uint64_t seed, int64_t index, int64_t y, int64_t epoch, int64_t k) {
-  uint64_t key = data::stream_key(seed, kRandomLabelStream, static_cast<uint64_t>(epoch));
+  uint64_t key = data::stream_key(seed, data::kRandomLabels, static_cast<uint64_t>(epoch));
   auto r = static_cast<int64_t>(
       data::uniform_below(key, static_cast<uint64_t>(index), static_cast<uint64_t>(k - 1)));
   return (y + 1 + r) % k;
@@ -66,7 +60,7 @@ class RandomLabels : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_rl() {
+std::unique_ptr<Method> make_random_labels() {
   return std::make_unique<RandomLabels>();
 }
 

@@ -21,7 +21,7 @@ class FineTune : public Method {
 
 }  // namespace
 
-std::unique_ptr<Method> make_ft() {
+std::unique_ptr<Method> make_fine_tune() {
   return std::make_unique<FineTune>();
 }
 }  // namespace lethe::unlearn

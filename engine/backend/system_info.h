@@ -1,0 +1,11 @@
+// What `lethe info` reports: the build (version, commit, type), the backends, the GEMM's ISA path
+// (and a LETHE_ISA cap when set), the OpenMP threads, the CPU's vector extensions, and whether
+// CUDA is compiled in and a device answers.
+#pragma once
+#include <nlohmann/json.hpp>
+
+namespace lethe {
+
+nlohmann::json system_info();
+
+}  // namespace lethe
