@@ -78,17 +78,6 @@ void CpuBackend::bmm(const Tensor& a, const Tensor& b, Tensor& c, bool ta, bool 
   }
 }
 
-namespace {
-struct NCS {
-  int64_t n, c, s;
-};
-NCS ncs(const Tensor& x) {
-  int64_t s = 1;
-  for (int64_t d = 2; d < x.dim(); ++d) s *= x.size(d);
-  return {x.size(0), x.size(1), s};
-}
-}  // namespace
-
 void CpuBackend::batch_norm_forward_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                           Tensor& y, Tensor& mean, Tensor& var, double eps) {
   if (!f32(x)) return CpuRefBackend::batch_norm_forward_train(x, weight, bias, y, mean, var, eps);
