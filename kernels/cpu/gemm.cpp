@@ -29,6 +29,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/parallel.h"
+
 namespace lethe::kernels::cpu {
 
 namespace detail {
@@ -356,7 +358,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 
   // Thread count: one per core unless nested, or unless the product is too small to pay for
   // waking a second thread (~64³ multiply-adds each).
-  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int threads = nthreads();
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   threads = static_cast<int>(std::min<double>(threads, std::max(1.0, work / (64.0 * 64 * 64))));
   threads = static_cast<int>(std::min<int64_t>(threads, m_tiles * n_tiles));
