@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       bool found = false;
       for (auto isa : {cpu::GemmIsa::Scalar, cpu::GemmIsa::Avx2, cpu::GemmIsa::Avx512}) {
         if (name == cpu::gemm_isa_name(isa)) {
-          cpu::set_gemm_isa(isa);  // throws lethe::Error if this CPU lacks it
+          cpu::set_gemm_isa(isa);  // throws std::runtime_error if this CPU lacks it
           found = true;
         }
       }

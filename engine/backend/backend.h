@@ -12,40 +12,12 @@
 #include <vector>
 
 #include "engine/core/tensor.h"
+#include "kernels/common/op_kinds.h"  // UnaryOp, BinaryOp, UnaryParams, Pool2dArgs
 
 namespace lethe {
 
-enum class UnaryOp : uint8_t {
-  Relu,
-  Gelu,
-  Abs,
-  Sign,
-  Sqrt,
-  Exp,
-  Log,
-  Neg,
-  Square,
-  Pow,
-  Clamp,
-  Scale,
-  AddScalar,
-  Sigmoid,
-  Tanh,
-  Reciprocal
-};
-enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, Max, Min };
-
-struct UnaryParams {
-  double a = 0;  // Pow: exponent; Clamp: lo; Scale: factor; AddScalar: value
-  double b = 0;  // Clamp: hi
-};
-
 struct Conv2dArgs {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-};
-
-struct Pool2dArgs {
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
 };
 
 class Backend {

@@ -5,13 +5,7 @@
 #pragma once
 #include <cmath>
 
-#ifndef LETHE_HD
-#if defined(__CUDACC__)
-#define LETHE_HD __host__ __device__
-#else
-#define LETHE_HD
-#endif
-#endif
+#include "kernels/common/hd.h"
 
 namespace lethe::fn {
 

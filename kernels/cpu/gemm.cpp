@@ -13,6 +13,8 @@
 // Threading: C is cut into a tm×tn grid of MR/NR-aligned blocks, one per OpenMP thread; each
 // thread runs the blocked loops on its block with its own 64-byte-aligned packing buffers, so
 // threads never synchronise. Inside an active parallel region sgemm runs single-threaded.
+// Errors (bad sizes or leading dimensions, an ISA path the CPU lacks) throw std::invalid_argument
+// or std::runtime_error with one line naming the call, as kernels/ never include engine/.
 #include "kernels/cpu/gemm.h"
 
 #include <omp.h>
@@ -24,8 +26,10 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <stdexcept>
+#include <string>
 
-#include "engine/core/error.h"
+#include "kernels/cpu/parallel.h"
 
 namespace lethe::kernels::cpu {
 
@@ -91,7 +95,8 @@ GemmIsa isa_cap() {
     if (!e || !*e) return GemmIsa::Avx512;
     for (GemmIsa i : {GemmIsa::Scalar, GemmIsa::Avx2, GemmIsa::Avx512})
       if (std::strcmp(e, gemm_isa_name(i)) == 0) return i;
-    LETHE_FAIL("LETHE_ISA='", e, "': expected scalar, avx2 or avx512");
+    throw std::invalid_argument(std::string("LETHE_ISA='") + e +
+                                "': expected scalar, avx2 or avx512");
   }();
   return cap;
 }
@@ -306,10 +311,12 @@ bool gemm_isa_supported(GemmIsa isa) {
 }
 
 void set_gemm_isa(GemmIsa isa) {
-  LETHE_CHECK(cpu_has(isa), "set_gemm_isa: this CPU does not support the ", gemm_isa_name(isa),
-              " path");
-  LETHE_CHECK(allowed(isa), "set_gemm_isa: the ", gemm_isa_name(isa),
-              " path is above LETHE_ISA=", gemm_isa_name(isa_cap()));
+  const std::string name = gemm_isa_name(isa);
+  if (!cpu_has(isa))
+    throw std::runtime_error("set_gemm_isa: this CPU does not support the " + name + " path");
+  if (!allowed(isa))
+    throw std::runtime_error("set_gemm_isa: the " + name +
+                             " path is above LETHE_ISA=" + gemm_isa_name(isa_cap()));
   g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 
@@ -327,24 +334,31 @@ const char* gemm_isa_name(GemmIsa isa) {
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  LETHE_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size M=", M, " N=", N, " K=", K);
+  using std::to_string;
+  if (M < 0 || N < 0 || K < 0)
+    throw std::invalid_argument("sgemm: negative size M=" + to_string(M) + " N=" + to_string(N) +
+                                " K=" + to_string(K));
   if (M == 0 || N == 0) return;
-  LETHE_CHECK(ldc >= N, "sgemm: ldc=", ldc, " < N=", N);
+  if (ldc < N) throw std::invalid_argument("sgemm: ldc=" + to_string(ldc) + " < N=" + to_string(N));
   if (K == 0 || alpha == 0.0f) {  // no product term: C = beta * C (A and B are not read)
     scale_c(M, N, beta, C, ldc);
     return;
   }
-  LETHE_CHECK(lda >= (trans_a ? M : K), "sgemm: lda=", lda, " too small for ",
-              trans_a ? "K×M" : "M×K", " A (M=", M, " K=", K, ")");
-  LETHE_CHECK(ldb >= (trans_b ? K : N), "sgemm: ldb=", ldb, " too small for ",
-              trans_b ? "N×K" : "K×N", " B (N=", N, " K=", K, ")");
+  if (lda < (trans_a ? M : K))
+    throw std::invalid_argument("sgemm: lda=" + to_string(lda) + " too small for " +
+                                (trans_a ? "K×M" : "M×K") + " A (M=" + to_string(M) +
+                                " K=" + to_string(K) + ")");
+  if (ldb < (trans_b ? K : N))
+    throw std::invalid_argument("sgemm: ldb=" + to_string(ldb) + " too small for " +
+                                (trans_b ? "N×K" : "K×N") + " B (N=" + to_string(N) +
+                                " K=" + to_string(K) + ")");
 
   const Config& cfg = config_for(gemm_isa());
   const int64_t m_tiles = ceil_div(M, cfg.mr), n_tiles = ceil_div(N, cfg.nr);
 
   // Thread count: one per core unless nested, or unless the product is too small to pay for
   // waking a second thread (~64³ multiply-adds each).
-  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int threads = nthreads();
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   threads = static_cast<int>(std::min<double>(threads, std::max(1.0, work / (64.0 * 64 * 64))));
   threads = static_cast<int>(std::min<int64_t>(threads, m_tiles * n_tiles));

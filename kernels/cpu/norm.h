@@ -1,37 +1,37 @@
-// Normalization statistics for the CPU backend (batch norm per channel, layer norm per row).
-// Two passes accumulated in double: the mean, then Σ(x − mean)² — never E[x²] − E[x]², which
-// cancels when |mean| ≫ σ (a channel at 1e4 ± 1 loses every digit of its variance in float).
-// The output subtracts the mean split into two floats (hi + lo): x − hi is exact near the mean,
-// so y keeps float precision even when |mean| ≫ σ; x·scale + (b − mean·scale) would not.
-// Double sums run in 16 independent lanes so the loops vectorise without reassociation flags.
+// Batch norm (per channel of x [N, C, S], S = H·W, may be 1) and layer norm (per row of x [R, D])
+// on the CPU, float32; semantics of CpuRefBackend::batch_norm_* / layer_norm_*.
+// Statistics: two passes accumulated in double, the mean, then Σ(x − mean)² — never
+// E[x²] − E[x]², which cancels when |mean| ≫ σ (a channel at 1e4 ± 1 loses every digit of its
+// variance in float). The output subtracts the mean split into two floats (hi + lo): x − hi is
+// exact near the mean, so y keeps float precision even when |mean| ≫ σ; x·scale + (b − mean·scale)
+// would not. The backward re-centres x̂ on the forward's double mean (the saved float mean is off
+// it by δ = mean(x − saved mean)). Double sums run in 16 independent lanes so the loops vectorise
+// without reassociation flags. Threads: channels (batch norm) or rows (layer norm); layer norm's
+// dweight/dbias are per-thread partial sums added in thread order.
 #pragma once
 #include <cstdint>
 
 namespace lethe::kernels::cpu {
 
-struct Moments {
-  double mean = 0, var = 0;  // biased variance
-  int64_t count = 0;
-};
+// Batch mean and biased variance into mean/var [C], then y. weight/bias may be null.
+void batchnorm_forward_train(const float* x, const float* weight, const float* bias, float* y,
+                             float* mean, float* var, int64_t N, int64_t C, int64_t S, double eps);
+// y from given statistics (eval: the running mean/var).
+void batchnorm_forward_eval(const float* x, const float* weight, const float* bias,
+                            const float* mean, const float* var, float* y, int64_t N, int64_t C,
+                            int64_t S, double eps);
+// training: mean/var were the batch's (dx has their terms); else constants. dx, dweight, dbias
+// may each be null.
+void batchnorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
+                        const float* var, int64_t N, int64_t C, int64_t S, double eps,
+                        bool training, float* dx, float* dweight, float* dbias);
 
-// Moments of `rows` rows of `len` floats, row r at x + r·stride.
-Moments moments(const float* x, int64_t rows, int64_t len, int64_t stride);
-
-// Σ over the rows of (x − center), in double. The backward reads a float mean; this recovers
-// how far it sits from the true mean (δ = Σ(x − center) / count), a constant shift of x̂.
-double centered_sum(const float* x, int64_t rows, int64_t len, int64_t stride, float center);
-
-// Σdy, Σdy·(x − center) and Σ(x − center) over the rows (x and dy share the layout), in double.
-struct GradSums {
-  double dy = 0, dy_xc = 0, xc = 0;
-};
-GradSums grad_sums(const float* x, const float* dy, int64_t rows, int64_t len, int64_t stride,
-                   float center);
-
-// y[i] = ((x[i] − hi) − lo)·scale + shift, hi + lo = mean.
-void normalize(const float* x, float* y, int64_t n, double mean, float scale, float shift);
-// Per-element affine: y[i] = ((x[i] − hi) − lo)·scale·w[i] + b[i] (w, b may be null).
-void normalize_affine(const float* x, float* y, int64_t n, double mean, float scale, const float* w,
-                      const float* b);
+// y, mean [R], rstd [R]. weight/bias [D] may be null.
+void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
+                       float* mean, float* rstd, int64_t R, int64_t D, double eps);
+// dx [R,D], dweight/dbias [D]; dx may be null.
+void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
+                        const float* rstd, float* dx, float* dweight, float* dbias, int64_t R,
+                        int64_t D);
 
 }  // namespace lethe::kernels::cpu

@@ -7,7 +7,7 @@
 //                                  k must be one identifier (bind templates to a variable first);
 //   LETHE_SHARED(T, name, dims)    static shared memory: LETHE_SHARED(float, tile, [32][33]);
 //   LETHE_DYNAMIC_SHARED(T, name)  T* name = the launch's dynamic shared memory;
-//   LETHE_CUDA_CHECK(expr)         throws lethe::Error naming the call on a runtime error.
+//   LETHE_CUDA_CHECK(expr)         throws std::runtime_error naming the call on a runtime error.
 #pragma once
 #include <cstdint>
 #include <stdexcept>
@@ -80,3 +80,11 @@ inline void check_threads(int threads, const char* what) {
 
 // Ceiling division for grid sizes.
 #define LETHE_CEIL_DIV(a, b) (((a) + (b)-1) / (b))
+
+namespace lethe::LETHE_KNS {
+// Blocks of `threads` for `work` items of a grid-stride loop: at least 1, at most max_blocks.
+inline unsigned grid_for(int64_t work, int threads, int64_t max_blocks = 65536) {
+  const int64_t b = LETHE_CEIL_DIV(work, static_cast<int64_t>(threads));
+  return static_cast<unsigned>(b < 1 ? 1 : (b > max_blocks ? max_blocks : b));
+}
+}  // namespace lethe::LETHE_KNS

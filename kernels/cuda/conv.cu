@@ -22,11 +22,6 @@ namespace {
 
 constexpr int64_t kMaxBlocks = 4096;
 
-unsigned grid_for(int64_t total, int threads) {
-  int64_t b = LETHE_CEIL_DIV(total, static_cast<int64_t>(threads));
-  return static_cast<unsigned>(b < 1 ? 1 : (b > kMaxBlocks ? kMaxBlocks : b));
-}
-
 __global__ void im2col_kernel(const float* x, float* cols, int64_t n_img, ConvGeometry g,
                               int64_t img_stride, int64_t row_stride) {
   const int64_t ohw = g.oh * g.ow, kk = g.kh * g.kw, rows = g.c * kk;
@@ -142,8 +137,8 @@ void im2col(const float* x, float* cols, int64_t n_img, const ConvGeometry& g, i
   check_threads(threads, "im2col");
   int64_t total = n_img * g.c * g.kh * g.kw * g.oh * g.ow;
   if (total == 0) return;
-  LETHE_LAUNCH(im2col_kernel, grid_for(total, threads), threads, 0, stream, x, cols, n_img, g,
-               img_stride, row_stride);
+  LETHE_LAUNCH(im2col_kernel, grid_for(total, threads, kMaxBlocks), threads, 0, stream, x, cols,
+               n_img, g, img_stride, row_stride);
 }
 
 void col2im(const float* cols, float* dx, int64_t n_img, const ConvGeometry& g, int64_t img_stride,
@@ -151,8 +146,8 @@ void col2im(const float* cols, float* dx, int64_t n_img, const ConvGeometry& g, 
   check_threads(threads, "col2im");
   int64_t total = n_img * g.c * g.h * g.w;
   if (total == 0) return;
-  LETHE_LAUNCH(col2im_kernel, grid_for(total, threads), threads, 0, stream, cols, dx, n_img, g,
-               img_stride, row_stride);
+  LETHE_LAUNCH(col2im_kernel, grid_for(total, threads, kMaxBlocks), threads, 0, stream, cols, dx,
+               n_img, g, img_stride, row_stride);
 }
 
 void bias_add(float* y, const float* bias, int64_t n, int64_t o, int64_t p, cudaStream_t stream,
@@ -160,7 +155,8 @@ void bias_add(float* y, const float* bias, int64_t n, int64_t o, int64_t p, cuda
   check_threads(threads, "bias_add");
   int64_t total = n * o * p;
   if (total == 0) return;
-  LETHE_LAUNCH(bias_add_kernel, grid_for(total, threads), threads, 0, stream, y, bias, n, o, p);
+  LETHE_LAUNCH(bias_add_kernel, grid_for(total, threads, kMaxBlocks), threads, 0, stream, y, bias,
+               n, o, p);
 }
 
 void swap_outer(const float* src, float* dst, int64_t a, int64_t b, int64_t p, cudaStream_t stream,
@@ -168,7 +164,8 @@ void swap_outer(const float* src, float* dst, int64_t a, int64_t b, int64_t p, c
   check_threads(threads, "swap_outer");
   int64_t total = a * b * p;
   if (total == 0) return;
-  LETHE_LAUNCH(swap_outer_kernel, grid_for(total, threads), threads, 0, stream, src, dst, a, b, p);
+  LETHE_LAUNCH(swap_outer_kernel, grid_for(total, threads, kMaxBlocks), threads, 0, stream, src,
+               dst, a, b, p);
 }
 
 void bias_grad(const float* dy, float* db, int64_t n, int64_t o, int64_t p, cudaStream_t stream,

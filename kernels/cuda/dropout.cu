@@ -71,11 +71,6 @@ bool aligned(const void* p, uintptr_t a) {
   return (reinterpret_cast<uintptr_t>(p) & (a - 1)) == 0;
 }
 
-int grid_for(int64_t n, int threads) {
-  int64_t g = LETHE_CEIL_DIV(LETHE_CEIL_DIV(n, int64_t{4}), static_cast<int64_t>(threads));
-  return static_cast<int>(g < 1 ? 1 : (g > 65536 ? 65536 : g));
-}
-
 }  // namespace
 
 void dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t n, double p,
@@ -85,8 +80,8 @@ void dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t n, dou
   const int vec = aligned(x, 16) && aligned(y, 16) && aligned(mask, 4);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   auto k = dropout_fwd_kernel;
-  LETHE_LAUNCH(k, grid_for(n, threads), threads, 0, stream, x, y, mask, n, static_cast<float>(p),
-               scale, seed, vec);
+  LETHE_LAUNCH(k, grid_for(LETHE_CEIL_DIV(n, int64_t{4}), threads), threads, 0, stream, x, y, mask,
+               n, static_cast<float>(p), scale, seed, vec);
 }
 
 void dropout_backward_f32(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p,
@@ -96,7 +91,8 @@ void dropout_backward_f32(const float* dy, const uint8_t* mask, float* dx, int64
   const int vec = aligned(dy, 16) && aligned(dx, 16) && aligned(mask, 4);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   auto k = dropout_bwd_kernel;
-  LETHE_LAUNCH(k, grid_for(n, threads), threads, 0, stream, dy, mask, dx, n, scale, vec);
+  LETHE_LAUNCH(k, grid_for(LETHE_CEIL_DIV(n, int64_t{4}), threads), threads, 0, stream, dy, mask,
+               dx, n, scale, vec);
 }
 
 }  // namespace lethe::LETHE_KNS

@@ -17,20 +17,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "engine/backend/dispatch.h"
 #include "kernels/cuda/elementwise.cuh"
 
 namespace lethe::LETHE_KNS {
 namespace {
-
-constexpr int kMaxGrid = 1 << 16;
-
-int grid_for(int64_t work, int threads) {
-  int64_t g = LETHE_CEIL_DIV(work, static_cast<int64_t>(threads));
-  if (g < 1) g = 1;
-  if (g > kMaxGrid) g = kMaxGrid;
-  return static_cast<int>(g);
-}
 
 bool aligned16(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
@@ -367,7 +357,7 @@ void launch_copy(const void* src, void* dst, const StridedDesc& d, int64_t offse
                  offset, batches);
     return;
   }
-  const int grid = grid_for(n, threads);
+  const unsigned grid = grid_for(n, threads);
   if (n < (int64_t{1} << 31)) {
     auto k = copy_strided_kernel<T, uint32_t>;
     LETHE_LAUNCH(k, grid, threads, 0, stream, s, o, d, offset, n);
@@ -379,34 +369,32 @@ void launch_copy(const void* src, void* dst, const StridedDesc& d, int64_t offse
 
 }  // namespace
 
-void elem_unary_f32(int op, double a, double b, const float* x, float* y, int64_t n, int threads,
-                    cudaStream_t stream) {
+void elem_unary_f32(UnaryOp op, const UnaryParams& p, const float* x, float* y, int64_t n,
+                    int threads, cudaStream_t stream) {
   check_threads(threads, "elem_unary_f32");
   if (n <= 0) return;
   const int vec = aligned16(x) && aligned16(y);
-  const int grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
-  UnaryParams p{a, b};
-  with_unary(static_cast<UnaryOp>(op), p, [&](auto f) {
+  const unsigned grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
+  with_unary(op, p, [&](auto f) {
     auto k = unary_fwd_kernel<decltype(f)>;
     LETHE_LAUNCH(k, grid, threads, 0, stream, f, x, y, n, vec);
   });
 }
 
-void elem_unary_backward_f32(int op, double a, double b, const float* x, const float* y,
+void elem_unary_backward_f32(UnaryOp op, const UnaryParams& p, const float* x, const float* y,
                              const float* dy, float* dx, int64_t n, int threads,
                              cudaStream_t stream) {
   check_threads(threads, "elem_unary_backward_f32");
   if (n <= 0) return;
   const int vec = aligned16(x) && aligned16(y) && aligned16(dy) && aligned16(dx);
-  const int grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
-  UnaryParams p{a, b};
-  with_unary(static_cast<UnaryOp>(op), p, [&](auto f) {
+  const unsigned grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
+  with_unary(op, p, [&](auto f) {
     auto k = unary_bwd_kernel<decltype(f)>;
     LETHE_LAUNCH(k, grid, threads, 0, stream, f, x, y, dy, dx, n, vec);
   });
 }
 
-void elem_binary_f32(int op, const float* a, const float* b, float* c, const int64_t* c_shape,
+void elem_binary_f32(BinaryOp op, const float* a, const float* b, float* c, const int64_t* c_shape,
                      const int64_t* a_strides, const int64_t* b_strides, int rank, int threads,
                      cudaStream_t stream) {
   check_threads(threads, "elem_binary_f32");
@@ -423,11 +411,11 @@ void elem_binary_f32(int op, const float* a, const float* b, float* c, const int
   if (n <= 0) return;
   int64_t* st[2] = {d.sa, d.sb};
   d.rank = collapse_dims(rank, d.shape, st, 2);
-  with_binary(static_cast<BinaryOp>(op), [&](auto f) {
+  with_binary(op, [&](auto f) {
     using F = decltype(f);
     if (d.rank == 1 && d.sa[0] == 1 && d.sb[0] == 1) {  // same shape: flat, vectorized
       const int vec = aligned16(a) && aligned16(b) && aligned16(c);
-      const int grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
+      const unsigned grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
       auto k = binary_same_kernel<F>;
       LETHE_LAUNCH(k, grid, threads, 0, stream, f, a, b, c, n, vec);
     } else if (n < (int64_t{1} << 31)) {
@@ -509,11 +497,11 @@ void elem_reduce_sum_f32(const float* x, float* y, const int64_t* x_shape, const
   };
   if (rows) {
     const int group = rows_group(LETHE_CEIL_DIV(rcount, s));
-    dim3 grid(static_cast<unsigned>(grid_for(nout, threads / group)), static_cast<unsigned>(s));
+    dim3 grid(grid_for(nout, threads / group), static_cast<unsigned>(s));
     auto k = reduce_rows_kernel;
     LETHE_LAUNCH(k, grid, threads, 0, stream, x, partial, d, group);
   } else {
-    dim3 grid(static_cast<unsigned>(grid_for(nout, 32)), static_cast<unsigned>(s));
+    dim3 grid(grid_for(nout, 32), static_cast<unsigned>(s));
     auto k = reduce_cols_kernel;
     LETHE_LAUNCH(k, grid, threads, 0, stream, x, partial, d);
   }

@@ -22,20 +22,8 @@ namespace lethe::LETHE_KNS {
 namespace {
 
 using normk::row_grid;
+using normk::row_of;
 using normk::RowGroup;
-
-// The group (warp or block) owning a row and the row index; false if the warp has no row.
-template <bool kBlock>
-__device__ __forceinline__ bool row_of(int64_t R, float* red, RowGroup<kBlock>& g, int64_t& r) {
-  if constexpr (kBlock) {
-    g = RowGroup<kBlock>{static_cast<int>(threadIdx.x), static_cast<int>(blockDim.x), red};
-    r = blockIdx.x;
-  } else {
-    g = RowGroup<kBlock>{static_cast<int>(threadIdx.x & 31u), 32, red};
-    r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  }
-  return r < R;  // uniform over the group: a whole warp leaves together
-}
 
 template <bool kBlock>
 __global__ void ln_forward(const float* __restrict__ x, const float* __restrict__ weight,

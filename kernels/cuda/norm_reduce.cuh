@@ -58,6 +58,21 @@ struct RowGroup {
   __device__ __forceinline__ float max(float v) const { return allreduce(v, MaxOp{}); }
 };
 
+// The group (warp or block) owning a row of a row-per-warp / row-per-block launch over R rows
+// (see row_grid) and the row index; false if the warp has no row (uniform over the group: a
+// whole warp leaves together).
+template <bool kBlock>
+__device__ __forceinline__ bool row_of(int64_t R, float* red, RowGroup<kBlock>& g, int64_t& r) {
+  if constexpr (kBlock) {
+    g = RowGroup<kBlock>{static_cast<int>(threadIdx.x), static_cast<int>(blockDim.x), red};
+    r = blockIdx.x;
+  } else {
+    g = RowGroup<kBlock>{static_cast<int>(threadIdx.x & 31u), 32, red};
+    r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  }
+  return r < R;
+}
+
 // Welford/Chan running statistics: count, mean, sum of squared deviations.
 struct Welford {
   float n, mean, m2;

@@ -59,11 +59,6 @@ __global__ void adam_kernel(float* __restrict__ p, const float* __restrict__ g,
   }
 }
 
-int grid_for(int64_t n, int threads) {
-  int64_t g = LETHE_CEIL_DIV(n, static_cast<int64_t>(threads));
-  return static_cast<int>(g < 1 ? 1 : (g > 65536 ? 65536 : g));
-}
-
 }  // namespace
 
 void sgd_step_f32(float* p, const float* g, float* buf, int64_t n, double lr, double momentum,

@@ -170,11 +170,6 @@ __global__ void adaptive_bwd(const float* __restrict__ dy, float* __restrict__ d
 
 #undef LETHE_POOL_LOOP
 
-unsigned grid_for(int64_t total, int threads) {
-  const int64_t b = LETHE_CEIL_DIV(total, threads);
-  return static_cast<unsigned>(b < 65536 ? b : 65536);
-}
-
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int64_t* idx, int64_t P, int64_t H, int64_t W,

@@ -17,19 +17,8 @@ namespace lethe::LETHE_KNS {
 namespace {
 
 using normk::row_grid;
+using normk::row_of;
 using normk::RowGroup;
-
-template <bool kBlock>
-__device__ __forceinline__ bool row_of(int64_t R, float* red, RowGroup<kBlock>& g, int64_t& r) {
-  if constexpr (kBlock) {
-    g = RowGroup<kBlock>{static_cast<int>(threadIdx.x), static_cast<int>(blockDim.x), red};
-    r = blockIdx.x;
-  } else {
-    g = RowGroup<kBlock>{static_cast<int>(threadIdx.x & 31u), 32, red};
-    r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  }
-  return r < R;  // uniform over the group
-}
 
 // Row max and log Σexp(x − max).
 template <bool kBlock>

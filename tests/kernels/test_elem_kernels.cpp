@@ -157,9 +157,8 @@ TEST_SUITE("kernels") {
               CAPTURE(threads);
               out.poison();
               grad.poison();
-              elem_unary_f32(static_cast<int>(uc.op), uc.p.a, uc.p.b, dxin.p, out.p, n, threads);
-              elem_unary_backward_f32(static_cast<int>(uc.op), uc.p.a, uc.p.b, dxin.p, dyv.p, ddy.p,
-                                      grad.p, n, threads);
+              elem_unary_f32(uc.op, uc.p, dxin.p, out.p, n, threads);
+              elem_unary_backward_f32(uc.op, uc.p, dxin.p, dyv.p, ddy.p, grad.p, n, threads);
               CHECK(rel_err(out.get(), want_y) <= 1e-6);
               CHECK(rel_err(grad.get(), want_dx) <= 1e-5);
             }
@@ -181,8 +180,7 @@ TEST_SUITE("kernels") {
     for (auto sched : kSchedules) {
       ScheduleGuard g(sched);
       grad.poison();
-      elem_unary_backward_f32(static_cast<int>(UnaryOp::Tanh), 0, 0, nullptr, dyv.p, ddy.p, grad.p,
-                              n, 64);
+      elem_unary_backward_f32(UnaryOp::Tanh, {}, nullptr, dyv.p, ddy.p, grad.p, n, 64);
       CHECK(rel_err(grad.get(), tdx.to_vector()) <= 1e-6);
     }
   }
@@ -224,8 +222,8 @@ TEST_SUITE("kernels") {
             ScheduleGuard g(sched);
             for (int threads : {32, 256}) {
               dc.poison();
-              elem_binary_f32(static_cast<int>(op), da.p, db.p, dc.p, cs.data(), sa.data(),
-                              sb.data(), static_cast<int>(cs.size()), threads);
+              elem_binary_f32(op, da.p, db.p, dc.p, cs.data(), sa.data(), sb.data(),
+                              static_cast<int>(cs.size()), threads);
               CHECK(rel_err(dc.get(), want) <= 1e-6);
             }
           }

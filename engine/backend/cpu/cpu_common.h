@@ -1,10 +1,10 @@
-// Small helpers shared by the CPU backend's source files (cpu.cpp, conv.cpp); not a public API.
+// Small helpers shared by the CPU backend's source files (cpu.cpp, conv.cpp, attention.cpp); not a
+// public API. Threading is kernels/cpu/parallel.h's, the same the kernels use.
 #pragma once
-#include <omp.h>
-
 #include <cstdint>
 
 #include "engine/core/tensor.h"
+#include "kernels/cpu/parallel.h"
 
 namespace lethe::cpu_detail {
 
@@ -17,11 +17,7 @@ inline const float* cf(const Tensor& t) {
 inline float* mf(const Tensor& t) {
   return t.defined() ? t.data<float>() : nullptr;
 }
-// Threads a loop may use: one inside an active parallel region (no nesting).
-inline int nthreads() {
-  return omp_in_parallel() ? 1 : omp_get_max_threads();
-}
-// Worth splitting a loop of n elements over threads?
-constexpr int64_t kParallelGrain = 1 << 14;
+using kernels::cpu::kParallelGrain;
+using kernels::cpu::nthreads;
 
 }  // namespace lethe::cpu_detail

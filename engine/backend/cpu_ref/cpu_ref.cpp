@@ -162,18 +162,6 @@ void CpuRefBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Te
   });
 }
 
-namespace {
-// x viewed as [N, C, S] (S = product of trailing dims).
-struct NCS {
-  int64_t n, c, s;
-};
-NCS ncs(const Tensor& x) {
-  int64_t s = 1;
-  for (int64_t d = 2; d < x.dim(); ++d) s *= x.size(d);
-  return {x.size(0), x.size(1), s};
-}
-}  // namespace
-
 void CpuRefBackend::batch_norm_forward_train(const Tensor& x, const Tensor& weight,
                                              const Tensor& bias, Tensor& y, Tensor& mean,
                                              Tensor& var, double eps) {

@@ -26,7 +26,7 @@ float* mf(const DeviceBuffer& b) {
 void DeviceBackend::unary(UnaryOp op, const Tensor& x, Tensor& y, const UnaryParams& p) {
   if (!all_f32({&x, &y})) return ref_.unary(op, x, y, p);
   DeviceBuffer dx = upload(x), dy = output_buffer(y);
-  elem_unary_f32(static_cast<int>(op), p.a, p.b, cf(dx), mf(dy), x.numel(), 256, backend_stream());
+  elem_unary_f32(op, p, cf(dx), mf(dy), x.numel(), 256, backend_stream());
   download(dy, y);
 }
 
@@ -34,8 +34,8 @@ void DeviceBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y,
                                    Tensor& dx, const UnaryParams& p) {
   if (!all_f32({&x, &y, &dy, &dx})) return ref_.unary_backward(op, x, y, dy, dx, p);
   DeviceBuffer bx = upload(x), by = upload(y), bdy = upload(dy), bdx = output_buffer(dx);
-  elem_unary_backward_f32(static_cast<int>(op), p.a, p.b, cf(bx), cf(by), cf(bdy), mf(bdx),
-                          dy.numel(), 256, backend_stream());
+  elem_unary_backward_f32(op, p, cf(bx), cf(by), cf(bdy), mf(bdx), dy.numel(), 256,
+                          backend_stream());
   download(bdx, dx);
 }
 
@@ -46,7 +46,7 @@ void DeviceBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor
               " backend: binary of rank ", cs.size(), " (at most ", kElemMaxRank, ")");
   Shape sa = broadcast_strides(a.shape(), cs), sb = broadcast_strides(b.shape(), cs);
   DeviceBuffer da = upload(a), db = upload(b), dc = output_buffer(c);
-  elem_binary_f32(static_cast<int>(op), cf(da), cf(db), mf(dc), cs.data(), sa.data(), sb.data(),
+  elem_binary_f32(op, cf(da), cf(db), mf(dc), cs.data(), sa.data(), sb.data(),
                   static_cast<int>(cs.size()), 256, backend_stream());
   download(dc, c);
 }

@@ -1,20 +1,12 @@
 // DeviceBackend batch norm and layer norm: stage the tensors, run kernels/cuda/batchnorm.cu and
 // layernorm.cu on the backend stream (workspaces from the caching allocator), download.
 #include "engine/backend/cuda/device_backend.h"
+#include "engine/backend/dispatch.h"
 #include "kernels/cuda/batchnorm.cuh"
 #include "kernels/cuda/layernorm.cuh"
 
 namespace lethe::LETHE_KNS {
 namespace {
-
-struct NCS {
-  int64_t n, c, s;
-};
-NCS ncs(const Tensor& x) {
-  int64_t s = 1;
-  for (int64_t d = 2; d < x.dim(); ++d) s *= x.size(d);
-  return {x.size(0), x.size(1), s};
-}
 
 DeviceBuffer workspace(int64_t floats) {
   return DeviceBuffer(static_cast<size_t>(floats) * sizeof(float));
