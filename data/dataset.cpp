@@ -141,4 +141,10 @@ void stratified_split(const Tensor& labels, int64_t num_classes, double test_fra
   std::sort(test_idx.begin(), test_idx.end());
 }
 
+std::vector<int64_t> all_indices(const Dataset& d) {
+  std::vector<int64_t> v(d.size());
+  for (int64_t i = 0; i < d.size(); ++i) v[i] = i;
+  return v;
+}
+
 }  // namespace lethe::data

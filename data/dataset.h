@@ -41,6 +41,9 @@ struct DataSplit {
   Dataset train, test;
 };
 
+// 0, 1, …, d.size() − 1: every row of d, in order.
+std::vector<int64_t> all_indices(const Dataset& d);
+
 // Rows of `parts` stacked in order (same per-sample shape and dtype); metadata from parts[0].
 Dataset concat(const std::vector<Dataset>& parts);
 

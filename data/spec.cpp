@@ -8,6 +8,8 @@
 #include "data/csv.h"
 #include "data/idx.h"
 #include "data/image_folder.h"
+#include "data/random.h"
+#include "data/random_streams.h"
 #include "data/synthetic.h"
 #include "data/tabular.h"
 
@@ -167,6 +169,14 @@ std::string data_spec_forms() {
          "folder:DIR|FILE.csv[:size=S|HxW][:channels=1|3][:test=F][:seed=S], "
          "csv:FILE[:label=COL][:protected=COL][:test=F][:seed=S], "
          "synthetic:mixture[:K[:D[:N]]][:sep=S][:test=F][:seed=S]";
+}
+
+DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset) {
+  DataSplit ds = load_dataset(spec, seed);
+  if (subset > 0 && subset < ds.train.size())
+    ds.train = ds.train.subset(
+        choose_sorted(all_indices(ds.train), subset, stream_key(seed, kTrainSubset)));
+  return ds;
 }
 
 DataSplit load_dataset(const std::string& spec, uint64_t seed) {

@@ -18,6 +18,12 @@ namespace lethe::data {
 // spec and listing the valid forms when the spec is not understood.
 DataSplit load_dataset(const std::string& spec, uint64_t seed);
 
+// The data of a run: the spec's train/test split, the training set cut to `subset` rows (a
+// seeded choice, kept in dataset order) when subset > 0. Forget specs, forget.txt and every
+// index of the run refer to rows of this training set; unlearn and eval rebuild it from the
+// original run's config.json.
+DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset);
+
 // The valid forms, one per line (for --help and error messages).
 std::string data_spec_forms();
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "data/normalization.h"
+#include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
@@ -16,7 +18,6 @@
 #include "eval/attacks/pgd.h"
 #include "kernels/cpu/gemm.h"
 #include "models/registry.h"
-#include "train/train_run.h"
 
 namespace lethe::eval {
 
@@ -106,7 +107,7 @@ nlohmann::json run_bench(const BenchRequest& req) {
     model->train(false);
     PgdOptions po;
     po.steps = req.pgd_steps;
-    train::Normalization identity;
+    data::Normalization identity;
     auto pgd_step = [&] { pgd(*model, identity, x, y, po); };
     Timing tp = measure(pgd_step, "pgd");
     pgd_j = {{"steps", req.pgd_steps},
@@ -130,7 +131,7 @@ nlohmann::json run_bench(const BenchRequest& req) {
   j["peak_rss_bytes_train"] = rss_train;
   j["pgd"] = pgd_j;
   j["isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
-  j["build"] = train::build_info();
+  j["build"] = build_info();
   return j;
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "data/loader.h"
+#include "data/normalization.h"
 #include "engine/autograd/autograd.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/layers.h"
@@ -272,7 +273,7 @@ FairnessGaps fairness_gaps(const NormLayerStats& L) {
 }
 
 NormStats collect_norm_stats(models::Classifier& model, const data::Dataset& d,
-                             const std::vector<int64_t>& indices, const train::Normalization& norm,
+                             const std::vector<int64_t>& indices, const data::Normalization& norm,
                              const std::string& split, int64_t batch, profile::Progress* progress) {
   LETHE_CHECK(batch > 0, "norm stats: batch size must be positive, got ", batch);
   NormStatsCollector col(model, d.num_classes);

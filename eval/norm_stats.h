@@ -24,10 +24,10 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/normalization.h"
 #include "engine/nn/module.h"
 #include "engine/profile/progress.h"
 #include "models/classifier.h"
-#include "train/trainer.h"
 
 namespace lethe::eval {
 
@@ -103,7 +103,7 @@ class NormStatsCollector : public nn::ForwardObserver {
 // Runs `model` over d's rows `indices` in batches (no shuffling; the loader and normalization
 // train::predict_logits uses) with the rows' labels, and returns the statistics.
 NormStats collect_norm_stats(models::Classifier& model, const data::Dataset& d,
-                             const std::vector<int64_t>& indices, const train::Normalization& norm,
+                             const std::vector<int64_t>& indices, const data::Normalization& norm,
                              const std::string& split, int64_t batch = 256,
                              profile::Progress* progress = nullptr);
 

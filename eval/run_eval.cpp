@@ -8,18 +8,20 @@
 #include <tuple>
 
 #include "data/forget.h"
+#include "data/normalization.h"
 #include "data/spec.h"
+#include "engine/backend/backend.h"
+#include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
 #include "engine/ops/ops.h"
 #include "eval/accuracy.h"
 #include "eval/mia/mia.h"
 #include "eval/mia/reference_mia.h"
 #include "eval/norm_stats.h"
+#include "eval/predict.h"
 #include "eval/report/svg.h"
 #include "eval/robust/robustness.h"
 #include "models/checkpoint.h"
-#include "train/train_run.h"
-#include "train/trainer.h"
 
 namespace lethe::eval {
 namespace {
@@ -94,7 +96,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
   if (!req.attack.empty()) attacks = parse_attack_specs(req.attack, "--attack");
   nlohmann::json cfg = io::read_json(req.from + "/config.json");
   models::Checkpoint ck = models::load_checkpoint(req.from + "/model.safetensors");
-  train::Normalization norm = train::Normalization::from_run(ck.metadata, cfg);
+  data::Normalization norm = data::Normalization::from_run(ck.metadata, cfg);
   std::string spec = req.data.empty() ? cfg.at("data").get<std::string>() : req.data;
   // The training set is the original run's: its seed and --subset rows. An unlearning run
   // records the original's seed; its subset is followed back through "from" when absent.
@@ -110,7 +112,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
     c = io::read_json(c["from"].get<std::string>() + "/config.json");
     run_subset = c.value("subset", int64_t{-1});
   }
-  data::DataSplit ds = train::load_training_data(spec, seed, req.data.empty() ? run_subset : 0);
+  data::DataSplit ds = data::load_training_data(spec, seed, req.data.empty() ? run_subset : 0);
   std::vector<std::string> ref_attacks;
   std::vector<std::string> mia_attacks = mia::parse_mia_attacks(
       mia::split_reference_attacks(req.mia, !req.references.empty(), ref_attacks));
@@ -133,7 +135,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
   if (have_forget)
     split = data::split_from_forget(forget, ds.train.size(), "forget set");
   else
-    split.retain = train::all_indices(ds.train);
+    split.retain = data::all_indices(ds.train);
   LETHE_CHECK(req.references.empty() || fs::exists(req.references + "/logits.safetensors"),
               "--references ", req.references,
               ": no logits.safetensors (train it with lethe train --reference-models M)");
@@ -143,7 +145,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
   auto& model = *ck.model;
   const int64_t classes = ds.train.num_classes;
   // The splits; each one's logits are computed once for accuracy, confidence and MIA.
-  std::vector<EvalSplit> splits{{"test", &ds.test, train::all_indices(ds.test)}};
+  std::vector<EvalSplit> splits{{"test", &ds.test, data::all_indices(ds.test)}};
   if (have_forget) {
     splits.push_back({"forget", &ds.train, split.forget});
     splits.push_back({"retain", &ds.train, split.retain});
@@ -152,8 +154,8 @@ nlohmann::json run_eval(const EvalRequest& req) {
   }
   // Logits once per dataset, in row order: each split takes its rows from them, and the
   // reference attacks read them as the pool (training rows, then test rows).
-  Tensor train_logits = train::predict_logits(model, ds.train, train::all_indices(ds.train), norm);
-  Tensor test_logits = train::predict_logits(model, ds.test, train::all_indices(ds.test), norm);
+  Tensor train_logits = eval::predict_logits(model, ds.train, data::all_indices(ds.train), norm);
+  Tensor test_logits = eval::predict_logits(model, ds.test, data::all_indices(ds.test), norm);
   nlohmann::json m, per_class;
   std::vector<std::pair<Tensor, std::vector<int64_t>>> parts;  // per split: logits, labels
   std::vector<std::pair<std::string, std::vector<double>>> confidences;
@@ -211,7 +213,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
     const data::Dataset& d = sp == "test" ? ds.test : ds.train;
     std::vector<int64_t> idx = sp == "forget"   ? split.forget
                                : sp == "retain" ? split.retain
-                                                : train::all_indices(d);
+                                                : data::all_indices(d);
     profile::Progress progress("bn stats " + sp, static_cast<int64_t>(idx.size()));
     NormStats st = collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
     progress.finish();
@@ -220,10 +222,10 @@ nlohmann::json run_eval(const EvalRequest& req) {
     write_fairness_plot(req.out, m["bn_stats"]);
   }
   m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  m["device"] = "cpu";
+  m["device"] = current_backend().name();  // the backend that ran it
   m["threads"] = omp_get_max_threads();
   m["from"] = req.from;
-  m["build"] = train::build_info();
+  m["build"] = build_info();
   io::write_json_atomic(req.out + "/metrics.json", m);
   return m;
 }

@@ -9,7 +9,7 @@
 namespace lethe::train {
 
 std::function<Tensor(const Tensor&, const Tensor&)> make_adversarial_perturb(
-    models::Classifier& model, const Normalization& norm, const std::string& spec, bool image,
+    models::Classifier& model, const data::Normalization& norm, const std::string& spec, bool image,
     uint64_t seed) {
   eval::AttackSpec a = eval::parse_attack_spec(spec, "--adv-train");
   LETHE_CHECK(a.kind != eval::AttackKind::MinEps, "--adv-train: '", spec,

@@ -17,7 +17,7 @@ namespace lethe::train {
 // The hook for EpochOptions::perturb; throws a lethe::Error naming --adv-train for a bad spec or
 // for min-eps (not a training attack). `image`: inputs live in [0,1] (else no clamping).
 std::function<Tensor(const Tensor&, const Tensor&)> make_adversarial_perturb(
-    models::Classifier& model, const Normalization& norm, const std::string& spec, bool image,
+    models::Classifier& model, const data::Normalization& norm, const std::string& spec, bool image,
     uint64_t seed);
 
 }  // namespace lethe::train

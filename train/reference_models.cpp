@@ -10,12 +10,14 @@
 
 #include "data/random.h"
 #include "data/spec.h"
+#include "engine/backend/system_info.h"
 #include "engine/core/error.h"
 #include "engine/io/run_dir.h"
 #include "engine/io/safetensors.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
 #include "eval/mia/reference_set.h"
+#include "eval/predict.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 
@@ -65,7 +67,7 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   io::prepare_run_dir(cfg.out, cfg.overwrite);
   const std::string dir = cfg.out;
 
-  data::DataSplit ds = load_training_data(cfg.data, cfg.seed, cfg.subset);
+  data::DataSplit ds = data::load_training_data(cfg.data, cfg.seed, cfg.subset);
   eval::mia::PoolInfo pool = eval::mia::pool_info(ds, cfg.data, cfg.subset, cfg.seed);
   const int64_t n_train = ds.train.size(), P = pool.size();
   data::Dataset pool_ds = data::concat({ds.train, ds.test});
@@ -78,7 +80,7 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   int64_t in_ch = tr.is_image() ? tr.channels() : tr.width();
   int64_t img = tr.is_image() ? tr.height() : 1;
   models::ModelConfig mc = models::config_for(cfg.model, in_ch, img, tr.num_classes, overrides);
-  Normalization norm = Normalization::from_dataset(tr);
+  data::Normalization norm = data::Normalization::from_dataset(tr);
 
   nlohmann::json config = cfg.to_json();
   config["model_config"] = mc.to_json();
@@ -156,7 +158,7 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
           });
       models::save_checkpoint(kdir + "/model.safetensors", *model, mc,
                               {{"normalize", norm.to_json().dump()}});
-      lg = predict_logits(*model, pool_ds, all, norm).to_vector();
+      lg = eval::predict_logits(*model, pool_ds, all, norm).to_vector();
       io::SafetensorsFile f;
       f.tensors["logits"] = io::from_f32({P, refs.classes}, lg.data());
       io::write_safetensors(klogits, f);

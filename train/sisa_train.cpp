@@ -15,6 +15,7 @@
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
+#include "eval/predict.h"
 #include "models/checkpoint.h"
 
 namespace lethe::train {
@@ -191,7 +192,7 @@ std::shared_ptr<models::Classifier> sisa_init_model(const models::ModelConfig& m
 }
 
 int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
-                         const std::vector<int64_t>& seen, const Normalization& norm,
+                         const std::vector<int64_t>& seen, const data::Normalization& norm,
                          const TrainConfig& cfg, int64_t epochs, uint64_t seed, int64_t shard,
                          int64_t slice) {
   // A stage restarts the optimizer and schedule: a checkpoint holds the model only (as in the
@@ -290,7 +291,7 @@ Tensor SisaEnsemble::forward_head(const Tensor& f) {
 }
 
 SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
-                           const std::vector<int64_t>& train_idx, const Normalization& norm,
+                           const std::vector<int64_t>& train_idx, const data::Normalization& norm,
                            const models::ModelConfig& mc, const TrainConfig& cfg,
                            const data::Dataset& test) {
   SisaSpec sp = parse_sisa_spec(cfg.sisa);
@@ -303,7 +304,7 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
   fs::remove_all(dir + "/sisa");
   const std::map<std::string, std::string> meta = {{"normalize", norm.to_json().dump()}};
   const std::string log_path = dir + "/log.jsonl";
-  std::vector<int64_t> test_idx = all_indices(test);
+  std::vector<int64_t> test_idx = data::all_indices(test);
   nlohmann::json shard_acc = nlohmann::json::array();
   std::vector<Tensor> test_logits;  // each shard's, evaluated once for every aggregate
   auto acc_of = [&](const Tensor& logits) {
@@ -336,7 +337,7 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
                                   {"epochs", e},
                                   {"checkpoint", m.shards[s].slices[r].checkpoint}});
     }
-    test_logits.push_back(predict_logits(*model, test, test_idx, norm));
+    test_logits.push_back(eval::predict_logits(*model, test, test_idx, norm));
     shard_acc.push_back(acc_of(test_logits.back()));
     res.models.push_back(model);
   }

@@ -95,7 +95,7 @@ std::shared_ptr<models::Classifier> sisa_init_model(const models::ModelConfig& m
 // result bit for bit, which is what makes SISA unlearning exact and testable. Returns samples ×
 // epochs processed.
 int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
-                         const std::vector<int64_t>& seen, const Normalization& norm,
+                         const std::vector<int64_t>& seen, const data::Normalization& norm,
                          const TrainConfig& cfg, int64_t epochs, uint64_t seed, int64_t shard,
                          int64_t slice);
 
@@ -141,7 +141,7 @@ struct SisaTrainResult {
 // <dir>/sisa/, one log.jsonl line per stage; per-shard and softmax-averaged test accuracy on
 // `test` in the report.
 SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
-                           const std::vector<int64_t>& train_idx, const Normalization& norm,
+                           const std::vector<int64_t>& train_idx, const data::Normalization& norm,
                            const models::ModelConfig& mc, const TrainConfig& cfg,
                            const data::Dataset& test);
 

@@ -10,11 +10,13 @@
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
+#include "eval/predict.h"
 #include "eval/robust/attack_spec.h"
 #include "kernels/cpu/gemm.h"
 #include "models/checkpoint.h"
@@ -80,21 +82,6 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
-data::DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset) {
-  data::DataSplit ds = data::load_dataset(spec, seed);
-  if (subset > 0 && subset < ds.train.size()) {
-    ds.train = ds.train.subset(data::choose_sorted(all_indices(ds.train), subset,
-                                                   data::stream_key(seed, data::kTrainSubset)));
-  }
-  return ds;
-}
-
-nlohmann::json build_info() {
-  return {{"commit", build_commit()},
-          {"build_type", build_type()},
-          {"gemm_isa", kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa())}};
-}
-
 void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.device == "cpu" || c.device == "emu" || c.device == "cuda", "--device: unknown '",
               c.device, "' (use cpu, emu or cuda)");
@@ -130,7 +117,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vect
 }  // namespace
 
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
-         const Normalization& norm, const TrainConfig& cfg,
+         const data::Normalization& norm, const TrainConfig& cfg,
          const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch,
          const std::function<void(EpochOptions&)>& configure) {
   std::vector<Tensor> params;
@@ -168,9 +155,9 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   namespace fs = std::filesystem;
   const std::string dir = cfg.out;
 
-  data::DataSplit ds = load_training_data(cfg.data, cfg.seed, cfg.subset);
+  data::DataSplit ds = data::load_training_data(cfg.data, cfg.seed, cfg.subset);
   const data::Dataset& train = ds.train;
-  std::vector<int64_t> train_idx = all_indices(train);
+  std::vector<int64_t> train_idx = data::all_indices(train);
   data::ForgetSplit fs_split;
   if (!cfg.exclude.empty()) {
     fs_split = data::make_forget_split(cfg.exclude, train, cfg.seed);
@@ -185,7 +172,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   models::ModelConfig mc = models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
   nn::manual_seed(cfg.seed);
   std::shared_ptr<models::Classifier> model = models::build_model(mc);
-  Normalization norm = Normalization::from_dataset(train);
+  data::Normalization norm = data::Normalization::from_dataset(train);
   std::unique_ptr<AmnesiacRecorder> amnesiac;
   if (cfg.amnesiac) amnesiac = make_amnesiac_recorder(dir, *model, train, train_idx, cfg);
 
@@ -207,10 +194,10 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                cfg.data.c_str(), train_idx.size(), static_cast<long long>(cfg.epochs),
                omp_get_max_threads());
   Allocator::instance().reset_peak();
-  std::vector<int64_t> test_idx = all_indices(ds.test);
+  std::vector<int64_t> test_idx = data::all_indices(ds.test);
   auto log_epoch = [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
     bool eval_now = cfg.eval_every > 0 && (e + 1) % cfg.eval_every == 0;
-    double test_acc = eval_now ? accuracy(*model, ds.test, test_idx, norm) : -1;
+    double test_acc = eval_now ? eval::accuracy(*model, ds.test, test_idx, norm) : -1;
     char status[128];
     std::snprintf(status, sizeof status, "loss %.4f train %.2f%%", st.loss, st.acc);
     std::string line = status;
@@ -245,12 +232,12 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   }
 
   nlohmann::json metrics;
-  metrics["test_acc"] = accuracy(*eval_model, ds.test, test_idx, norm);
+  metrics["test_acc"] = eval::accuracy(*eval_model, ds.test, test_idx, norm);
   if (!cfg.exclude.empty()) {
-    metrics["forget_acc"] = accuracy(*eval_model, train, fs_split.forget, norm);
-    metrics["retain_acc"] = accuracy(*eval_model, train, fs_split.retain, norm);
+    metrics["forget_acc"] = eval::accuracy(*eval_model, train, fs_split.forget, norm);
+    metrics["retain_acc"] = eval::accuracy(*eval_model, train, fs_split.retain, norm);
   } else {
-    metrics["train_acc"] = accuracy(*eval_model, train, train_idx, norm);
+    metrics["train_acc"] = eval::accuracy(*eval_model, train, train_idx, norm);
   }
   metrics.update(method_metrics);
   metrics["wall_s"] =

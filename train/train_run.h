@@ -52,18 +52,9 @@ TrainConfig train_config_from_json(const nlohmann::json& j);
 // from cfg); after each epoch `on_epoch(epoch, stats)` is called (logging, test accuracy).
 // `configure` (optional) may add hooks to the epoch options (amnesiac recording).
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
-         const Normalization& norm, const TrainConfig& cfg,
+         const data::Normalization& norm, const TrainConfig& cfg,
          const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch,
          const std::function<void(EpochOptions&)>& configure = nullptr);
-
-// The data of a run: the spec's train/test split, the training set cut to `subset` rows (a
-// seeded choice, kept in dataset order) when subset > 0. Forget specs, forget.txt and every
-// index of the run refer to rows of this training set; unlearn and eval rebuild it from the
-// original run's config.json.
-data::DataSplit load_training_data(const std::string& spec, uint64_t seed, int64_t subset);
-
-// The build identity recorded in every run directory.
-nlohmann::json build_info();
 
 // Runs the whole job; returns metrics.json's content. Progress goes to stderr.
 nlohmann::json run_training(const TrainConfig& cfg);

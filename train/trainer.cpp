@@ -5,69 +5,9 @@
 
 #include "data/loader.h"
 #include "engine/ops/ops.h"
+#include "eval/predict.h"
 
 namespace lethe::train {
-
-Tensor Normalization::apply(const Tensor& x01) const {
-  if (mean.empty()) return x01;
-  int64_t C = static_cast<int64_t>(mean.size());
-  LETHE_CHECK(x01.dim() >= 2 && x01.size(1) == C, "normalization: input ", shape_str(x01.shape()),
-              " does not have ", C, " channels");
-  Shape s(x01.dim(), 1);
-  s[1] = C;
-  std::vector<float> inv(std.size());
-  for (size_t i = 0; i < std.size(); ++i) inv[i] = 1.f / std[i];
-  Tensor m = Tensor::from_vector(s, mean), r = Tensor::from_vector(s, inv);
-  return ops::mul(ops::sub(x01, m), r);
-}
-
-nlohmann::json Normalization::to_json() const {
-  return {{"mean", mean}, {"std", std}};
-}
-
-Normalization Normalization::from_json(const nlohmann::json& j) {
-  Normalization n;
-  if (j.is_null()) return n;
-  n.mean = j.at("mean").get<std::vector<float>>();
-  n.std = j.at("std").get<std::vector<float>>();
-  LETHE_CHECK(n.mean.size() == n.std.size(), "normalization: mean and std differ in length");
-  for (float s : n.std) LETHE_CHECK(s > 0, "normalization: std must be positive");
-  return n;
-}
-
-Normalization Normalization::from_run(const std::map<std::string, std::string>& metadata,
-                                      const nlohmann::json& config) {
-  auto it = metadata.find("normalize");
-  if (it != metadata.end()) return from_json(nlohmann::json::parse(it->second));
-  return from_json(config.value("normalize", nlohmann::json()));
-}
-
-std::vector<int64_t> argmax_rows(const Tensor& logits) {
-  std::vector<float> v = logits.detach().to_vector();
-  int64_t n = logits.size(0), c = logits.size(1);
-  std::vector<int64_t> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t best = 0;
-    for (int64_t k = 1; k < c; ++k)
-      if (v[i * c + k] > v[i * c + best]) best = k;
-    out[i] = best;
-  }
-  return out;
-}
-
-Normalization Normalization::from_dataset(const data::Dataset& d) {
-  Normalization n;
-  if (!d.is_image()) return n;  // tabular features are standardized by the loader
-  data::channel_stats(d, n.mean, n.std);
-  for (float& s : n.std) s = std::max(s, 1e-3f);
-  return n;
-}
-
-std::vector<int64_t> all_indices(const data::Dataset& d) {
-  std::vector<int64_t> v(d.size());
-  for (int64_t i = 0; i < d.size(); ++i) v[i] = i;
-  return v;
-}
 
 data::Augment parse_augment(const std::string& spec, const data::Dataset& d) {
   data::Augment a;
@@ -90,7 +30,7 @@ data::Augment parse_augment(const std::string& spec, const data::Dataset& d) {
 }
 
 EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const data::Dataset& d,
-                       const std::vector<int64_t>& indices, const Normalization& norm,
+                       const std::vector<int64_t>& indices, const data::Normalization& norm,
                        const EpochOptions& o, int64_t epoch, profile::Progress* progress) {
   model.train(true);
   data::LoaderOptions lo;
@@ -125,7 +65,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     if (o.after_step) o.after_step();
     int64_t n = b.y.numel();
     loss_sum += loss.item() * n;
-    std::vector<int64_t> pred = argmax_rows(logits), yv = b.y.to_vector_i64();
+    std::vector<int64_t> pred = eval::argmax_rows(logits), yv = b.y.to_vector_i64();
     for (int64_t i = 0; i < n; ++i) correct += pred[i] == yv[i];
     seen += n;
     if (progress) {
@@ -140,35 +80,6 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   s.acc = seen ? 100.0 * correct / seen : 0;
   s.samples_per_s = s.seconds > 0 ? seen / s.seconds : 0;
   return s;
-}
-
-Tensor predict_logits(models::Classifier& model, const data::Dataset& d,
-                      const std::vector<int64_t>& indices, const Normalization& norm,
-                      int64_t batch) {
-  bool was_training = model.is_training();
-  model.train(false);
-  NoGradGuard ng;
-  data::LoaderOptions lo;
-  lo.batch_size = batch;
-  lo.shuffle = false;
-  data::Loader loader(d, indices, lo);
-  std::vector<Tensor> parts;
-  data::Batch b;
-  while (loader.next(b)) parts.push_back(model.forward(norm.apply(b.x)));
-  model.train(was_training);
-  if (parts.empty()) return Tensor::zeros({0, 0});
-  return parts.size() == 1 ? parts[0] : ops::concat(parts, 0);
-}
-
-double accuracy(models::Classifier& model, const data::Dataset& d,
-                const std::vector<int64_t>& indices, const Normalization& norm, int64_t batch) {
-  if (indices.empty()) return 0;
-  Tensor logits = predict_logits(model, d, indices, norm, batch);
-  std::vector<int64_t> pred = argmax_rows(logits);
-  int64_t correct = 0;
-  const int64_t* y = d.labels.data<int64_t>();
-  for (size_t i = 0; i < indices.size(); ++i) correct += pred[i] == y[indices[i]];
-  return 100.0 * correct / static_cast<double>(indices.size());
 }
 
 }  // namespace lethe::train

@@ -1,7 +1,6 @@
-// Supervised training and evaluation of a Classifier on a Dataset: the loop `lethe train`
-// runs, and that unlearning methods (retrain, fine-tune, ...) reuse. Inputs are in [0,1] pixel
-// space; the model sees them normalized by `Normalization`, applied inside the graph so that
-// attacks can differentiate with respect to pixels.
+// Supervised training of a Classifier on a Dataset: the epoch loop `lethe train` runs, and that
+// unlearning methods (retrain, fine-tune, ...) reuse. Inputs are in [0,1] pixel space; the model
+// sees them through a data::Normalization. Evaluation (logits, accuracy) is eval/predict.h.
 #pragma once
 #include <functional>
 #include <map>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/normalization.h"
 #include "data/transforms.h"
 #include "engine/optim/optimizer.h"
 #include "engine/profile/progress.h"
@@ -20,20 +20,6 @@ struct Batch;  // data/loader.h
 }
 
 namespace lethe::train {
-
-struct Normalization {
-  std::vector<float> mean, std;  // per channel (images) or empty (identity)
-  Tensor apply(const Tensor& x01) const;
-  nlohmann::json to_json() const;
-  static Normalization from_json(const nlohmann::json& j);
-  static Normalization from_dataset(const data::Dataset& d);  // channel statistics of d
-  // What a run recorded: the checkpoint's "normalize" metadata, else config.json's "normalize".
-  static Normalization from_run(const std::map<std::string, std::string>& checkpoint_metadata,
-                                const nlohmann::json& config);
-};
-
-// The predicted class of each row of logits [N, C] (first maximum on ties).
-std::vector<int64_t> argmax_rows(const Tensor& logits);
 
 struct EpochStats {
   double loss = 0;  // mean training loss
@@ -69,20 +55,8 @@ struct EpochOptions {
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.
 // `progress` (optional) is advanced per batch.
 EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const data::Dataset& d,
-                       const std::vector<int64_t>& indices, const Normalization& norm,
+                       const std::vector<int64_t>& indices, const data::Normalization& norm,
                        const EpochOptions& o, int64_t epoch, profile::Progress* progress);
-
-// Accuracy in percent over `indices` (eval mode, no graph). Empty indices -> 0.
-double accuracy(models::Classifier& model, const data::Dataset& d,
-                const std::vector<int64_t>& indices, const Normalization& norm,
-                int64_t batch = 256);
-
-// Logits [N, classes] for `indices` in order (eval mode, no graph).
-Tensor predict_logits(models::Classifier& model, const data::Dataset& d,
-                      const std::vector<int64_t>& indices, const Normalization& norm,
-                      int64_t batch = 256);
-
-std::vector<int64_t> all_indices(const data::Dataset& d);
 
 // "crop,flip" | "crop" | "flip" | "none" for a dataset (crop padding: 4 for ≥ 32 px, else 2).
 data::Augment parse_augment(const std::string& spec, const data::Dataset& d);

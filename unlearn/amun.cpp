@@ -12,6 +12,7 @@
 #include "data/loader.h"
 #include "data/random.h"
 #include "engine/ops/ops.h"
+#include "eval/predict.h"
 #include "unlearn/common.h"
 #include "unlearn/registry.h"
 
@@ -110,7 +111,7 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       if (enforce) enforce->after_step();
       int64_t bn = y.numel();
       loss_sum += loss.item() * bn;
-      std::vector<int64_t> pred = train::argmax_rows(logits), yv = y.to_vector_i64();
+      std::vector<int64_t> pred = eval::argmax_rows(logits), yv = y.to_vector_i64();
       for (int64_t i = 0; i < bn; ++i) correct += pred[i] == yv[i];
       seen += bn;
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / seen,

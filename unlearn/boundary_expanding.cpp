@@ -6,6 +6,7 @@
 #include "data/random.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
+#include "eval/predict.h"
 #include "unlearn/common.h"
 #include "unlearn/registry.h"
 #include "unlearn/scope.h"
@@ -81,7 +82,7 @@ class BoundaryExpanding : public Method {
           opt.step();
           loss_sum += loss.item() * n;
           n_sum += n;
-          for (int64_t p : train::argmax_rows(logits)) to_shadow += p == k;
+          for (int64_t p : eval::argmax_rows(logits)) to_shadow += p == k;
           seen += n;
           char status[96];
           std::snprintf(status, sizeof status, "loss %.4f shadow %.2f%%", loss_sum / n_sum,

@@ -1,5 +1,6 @@
 #include "unlearn/context.h"
 
+#include "data/spec.h"
 #include "engine/io/run_dir.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
@@ -13,12 +14,12 @@ OriginalRun load_original_run(const std::string& dir, const std::string& data_sp
   models::Checkpoint ck = models::load_checkpoint(dir + "/model.safetensors");
   r.model = ck.model;
   r.model_config = ck.config;
-  r.norm = train::Normalization::from_run(ck.metadata, r.config);
+  r.norm = data::Normalization::from_run(ck.metadata, r.config);
   // The original run's seed fixes its data split (folder/csv/synthetic sources).
   const bool own_data = data_spec.empty();
-  r.data = train::load_training_data(own_data ? r.config.at("data").get<std::string>() : data_spec,
-                                     r.config.value("seed", 0ull),
-                                     own_data ? r.config.value("subset", int64_t{0}) : 0);
+  r.data = data::load_training_data(own_data ? r.config.at("data").get<std::string>() : data_spec,
+                                    r.config.value("seed", 0ull),
+                                    own_data ? r.config.value("subset", int64_t{0}) : 0);
   return r;
 }
 

@@ -16,7 +16,7 @@ struct OriginalRun {
   nlohmann::json config;  // the run's config.json (its training recipe)
   std::shared_ptr<models::Classifier> model;
   models::ModelConfig model_config;
-  train::Normalization norm;
+  data::Normalization norm;
   data::DataSplit data;  // the run's training rows (its --subset) and test set
 };
 

@@ -3,6 +3,7 @@
 // 5 epochs, SGD momentum 0.9, weight decay 5e-4, constant lr, training augmentation. With D_R
 // available (the suite's variant, issue 5), each epoch first makes one descent pass over D_R.
 #include "engine/ops/ops.h"
+#include "eval/predict.h"
 #include "unlearn/common.h"
 #include "unlearn/registry.h"
 
@@ -13,7 +14,7 @@ namespace {
 // ascent is meant to raise, recorded before and after for the report.
 double mean_loss(UnlearnContext& ctx, const std::vector<int64_t>& indices) {
   if (indices.empty()) return 0;
-  Tensor logits = train::predict_logits(*ctx.model, *ctx.train, indices, ctx.norm);
+  Tensor logits = eval::predict_logits(*ctx.model, *ctx.train, indices, ctx.norm);
   const int64_t* y = ctx.train->labels.data<int64_t>();
   std::vector<int64_t> labels(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) labels[i] = y[indices[i]];

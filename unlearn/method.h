@@ -38,7 +38,7 @@ struct UnlearnContext {
   const data::Dataset* train = nullptr;
   const data::Dataset* test = nullptr;
   data::ForgetSplit split;  // indices into *train
-  train::Normalization norm;
+  data::Normalization norm;
   nlohmann::json original_config;  // the original run's config.json (its training recipe)
   std::string original_dir;
   std::string out_dir;  // the output run directory (created before the method runs)

@@ -10,6 +10,9 @@
 #include "data/forget.h"
 #include "data/loader.h"
 #include "data/random.h"
+#include "data/spec.h"
+#include "engine/backend/backend.h"
+#include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
@@ -41,7 +44,7 @@ data::Batch make_batch(const data::Dataset& d, const std::vector<int64_t>& rows)
 
 // One unmeasured forward/backward (allocator cache, OpenMP pool); parameters, gradients and
 // buffers (BN running statistics) are put back as they were.
-void warm_up(models::Classifier& model, const train::Normalization& norm, const data::Batch& b) {
+void warm_up(models::Classifier& model, const data::Normalization& norm, const data::Batch& b) {
   std::vector<std::pair<Tensor, Tensor>> saved;
   for (auto& [n, t] : model.state_dict()) saved.push_back({t, t.clone()});
   model.train(true);
@@ -64,7 +67,7 @@ OriginalRun fresh_original_run(const ProfileRequest& req) {
   tc.augment = "none";
   tc.seed = req.opt.seed;
   OriginalRun r;
-  r.data = train::load_training_data(tc.data, tc.seed, 0);
+  r.data = data::load_training_data(tc.data, tc.seed, 0);
   const data::Dataset& tr = r.data.train;
   nlohmann::json ov = nlohmann::json::object();
   if (req.width > 0) ov["width"] = req.width;
@@ -73,7 +76,7 @@ OriginalRun fresh_original_run(const ProfileRequest& req) {
                                       tr.is_image() ? tr.height() : 1, tr.num_classes, ov);
   nn::manual_seed(req.opt.seed);
   r.model = models::build_model(r.model_config);
-  r.norm = train::Normalization::from_dataset(tr);
+  r.norm = data::Normalization::from_dataset(tr);
   r.config = tc.to_json();
   return r;
 }
@@ -85,7 +88,7 @@ nlohmann::json profile_training(const ProfileRequest& req, const OriginalRun& or
   const data::Dataset& train = orig.data.train;
   const int64_t n_steps = req.steps + req.warmup;
   std::vector<int64_t> rows =
-      data::choose_sorted(train::all_indices(train), n_steps * req.opt.batch,
+      data::choose_sorted(data::all_indices(train), n_steps * req.opt.batch,
                           data::stream_key(req.opt.seed, data::kProfileTrainRows));
   LETHE_CHECK(static_cast<int64_t>(rows.size()) >= 2 * n_steps, "--steps ", req.steps,
               ": the training set has only ", rows.size(), " rows");
@@ -211,7 +214,7 @@ ProfileResult run_profile(const ProfileRequest& req) {
   j["model_config"] = mc.to_json();
   j["batch"] = req.opt.batch;
   j["run"] = run_info;
-  j["device"] = "cpu";
+  j["device"] = current_backend().name();  // the backend that ran it
   j["threads"] = omp_get_max_threads();
   const double steps = training ? static_cast<double>(req.steps)
                                 : static_cast<double>(std::max<int64_t>(rep.walks, 1));
@@ -241,7 +244,7 @@ ProfileResult run_profile(const ProfileRequest& req) {
                         {"seed", req.opt.seed},
                         {"model_config", mc.to_json()},
                         {"threads_used", omp_get_max_threads()},
-                        {"build", train::build_info()}};
+                        {"build", build_info()}};
   io::write_json_atomic(req.out + "/config.json", cfg);
   io::write_text_atomic(req.out + "/profile.csv", rep.to_csv());
   io::write_json_atomic(req.out + "/profile.json", j);

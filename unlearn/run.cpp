@@ -8,7 +8,10 @@
 
 #include "data/random.h"
 #include "data/spec.h"
+#include "engine/backend/backend.h"
+#include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
+#include "eval/predict.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
 #include "unlearn/context.h"
@@ -28,7 +31,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   OriginalRun orig = load_original_run(req.from);
   const data::DataSplit& ds = orig.data;
   const nlohmann::json& orig_cfg = orig.config;
-  const train::Normalization& norm = orig.norm;
+  const data::Normalization& norm = orig.norm;
   data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, req.opt.seed);
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ", req.requests,
@@ -68,9 +71,9 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   nlohmann::json m;
   {
     auto s = timer.scope("evaluate");
-    m["forget_acc"] = train::accuracy(*ctx.model, ds.train, final_split.forget, norm);
-    m["retain_acc"] = train::accuracy(*ctx.model, ds.train, final_split.retain, norm);
-    m["test_acc"] = train::accuracy(*ctx.model, ds.test, train::all_indices(ds.test), norm);
+    m["forget_acc"] = eval::accuracy(*ctx.model, ds.train, final_split.forget, norm);
+    m["retain_acc"] = eval::accuracy(*ctx.model, ds.train, final_split.retain, norm);
+    m["test_acc"] = eval::accuracy(*ctx.model, ds.test, data::all_indices(ds.test), norm);
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m["wall_s"] = wall;
@@ -89,7 +92,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   m["no_retain"] = req.opt.no_retain;
   m["requests"] = per_request;
   m["forget_size"] = final_split.forget.size();
-  m["device"] = "cpu";
+  m["device"] = current_backend().name();  // the backend that ran it
   m["threads"] = omp_get_max_threads();
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
 
@@ -110,7 +113,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"model_config", orig.model_config.to_json()},
                         {"normalize", norm.to_json()},
                         {"threads_used", omp_get_max_threads()},
-                        {"build", train::build_info()}};
+                        {"build", build_info()}};
   io::write_json_atomic(req.out + "/config.json", cfg);
   data::write_index_file(req.out + "/forget.txt", final_split.forget);
   models::save_checkpoint(req.out + "/model.safetensors", *ctx.model, orig.model_config,

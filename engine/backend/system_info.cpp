@@ -31,4 +31,10 @@ nlohmann::json system_info() {
   return j;
 }
 
+nlohmann::json build_info() {
+  return {{"commit", build_commit()},
+          {"build_type", build_type()},
+          {"gemm_isa", kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa())}};
+}
+
 }  // namespace lethe

@@ -8,4 +8,7 @@ namespace lethe {
 
 nlohmann::json system_info();
 
+// The build identity recorded in every run directory: commit, build type and the GEMM's ISA path.
+nlohmann::json build_info();
+
 }  // namespace lethe

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <string>
 
+#include "data/normalization.h"
 #include "engine/autograd/autograd.h"
 #include "engine/ops/ops.h"
 #include "engine/profile/progress.h"
+#include "eval/predict.h"
 
 namespace lethe::eval {
 namespace {
@@ -40,7 +42,7 @@ class AttackMode {
   std::vector<bool> flags_;
 };
 
-Tensor logits_of(models::Classifier& model, const train::Normalization& norm, const Tensor& x01) {
+Tensor logits_of(models::Classifier& model, const data::Normalization& norm, const Tensor& x01) {
   return model.forward(norm.apply(x01));
 }
 
@@ -81,8 +83,8 @@ Tensor per_sample_normalize(const Tensor& x, double tiny) {
   return ops::div(x, ops::add(per_sample_l2_norm(x), tiny));
 }
 
-Tensor input_gradient(models::Classifier& model, const train::Normalization& norm,
-                      const Tensor& x01, const Tensor& y, Tensor* logits) {
+Tensor input_gradient(models::Classifier& model, const data::Normalization& norm, const Tensor& x01,
+                      const Tensor& y, Tensor* logits) {
   EnableGradGuard eg;
   Tensor x = x01.detach().clone();
   x.set_requires_grad(true);
@@ -93,7 +95,7 @@ Tensor input_gradient(models::Classifier& model, const train::Normalization& nor
   return g;
 }
 
-std::vector<double> per_sample_loss(models::Classifier& model, const train::Normalization& norm,
+std::vector<double> per_sample_loss(models::Classifier& model, const data::Normalization& norm,
                                     const Tensor& x01, const Tensor& y) {
   AttackMode am(model);
   NoGradGuard ng;
@@ -101,14 +103,14 @@ std::vector<double> per_sample_loss(models::Classifier& model, const train::Norm
   return l.to_vector_f64();
 }
 
-std::vector<int64_t> predict(models::Classifier& model, const train::Normalization& norm,
+std::vector<int64_t> predict(models::Classifier& model, const data::Normalization& norm,
                              const Tensor& x01) {
   AttackMode am(model);
   NoGradGuard ng;
-  return train::argmax_rows(logits_of(model, norm, x01));
+  return eval::argmax_rows(logits_of(model, norm, x01));
 }
 
-Tensor fgsm(models::Classifier& model, const train::Normalization& norm, const Tensor& x01,
+Tensor fgsm(models::Classifier& model, const data::Normalization& norm, const Tensor& x01,
             const Tensor& y, double eps, const InputBox& box) {
   AttackMode am(model);
   Tensor g = input_gradient(model, norm, x01, y);
@@ -116,7 +118,7 @@ Tensor fgsm(models::Classifier& model, const train::Normalization& norm, const T
   return in_box(ops::add(x01, ops::mul(ops::sign(g), eps)), box).detach();
 }
 
-Tensor pgd(models::Classifier& model, const train::Normalization& norm, const Tensor& x01,
+Tensor pgd(models::Classifier& model, const data::Normalization& norm, const Tensor& x01,
            const Tensor& y, const PgdOptions& o) {
   LETHE_CHECK(o.eps >= 0 && o.step >= 0 && o.steps >= 0, "pgd: eps, step and steps must be ≥ 0");
   AttackMode am(model);
@@ -148,7 +150,7 @@ Tensor pgd(models::Classifier& model, const train::Normalization& norm, const Te
   return x.detach();
 }
 
-MinEpsResult minimal_eps_search(models::Classifier& model, const train::Normalization& norm,
+MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normalization& norm,
                                 const Tensor& x01, const Tensor& y, const MinEpsOptions& o) {
   LETHE_CHECK(x01.dim() >= 2 && y.dim() == 1 && x01.size(0) == y.size(0),
               "minimal_eps_search: inputs ", shape_str(x01.shape()), " and labels ",
@@ -219,7 +221,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const train::Normaliz
       } else {
         logits = logits_of(model, norm, x);
       }
-      std::vector<int64_t> pred = train::argmax_rows(logits);
+      std::vector<int64_t> pred = eval::argmax_rows(logits);
       Tensor xc = ops::contiguous(x);
       const float* xp = xc.data<float>();
       std::vector<uint8_t> keep(idx.size(), 1);
@@ -252,7 +254,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const train::Normaliz
     }
     if (!idx.empty()) {
       // Never flipped within eps0·2^max_doublings: keep the final point, report it.
-      std::vector<int64_t> pred = train::argmax_rows(logits_of(model, norm, x));
+      std::vector<int64_t> pred = eval::argmax_rows(logits_of(model, norm, x));
       Tensor xc = ops::contiguous(x);
       for (size_t j = 0; j < idx.size(); ++j) {
         finish(j, xc.data<float>() + j * per, pred[j], false);

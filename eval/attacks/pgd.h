@@ -1,4 +1,4 @@
-// Gradient attacks in [0,1] pixel space against a Classifier seen through a train::Normalization
+// Gradient attacks in [0,1] pixel space against a Classifier seen through a data::Normalization
 // (logits = model.forward(norm.apply(x01))), model in eval mode: FGSM (L∞), PGD (L∞ and L2, random
 // start), and AMUN's minimal-ε search (Ebrahimpour-Boroojeny et al., "AMUN: Adversarial Machine
 // UNlearning", 2025): untargeted L2 PGD with ε doubling per sample until the prediction flips.
@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "data/normalization.h"
 #include "engine/core/tensor.h"
 #include "models/classifier.h"
-#include "train/trainer.h"
 
 namespace lethe::eval {
 
@@ -26,17 +26,17 @@ Tensor per_sample_normalize(const Tensor& x, double tiny = 1e-10);
 // Gradient of the summed cross-entropy w.r.t. the input pixels x01 (no graph kept, parameters'
 // .grad untouched). Summing (not averaging) makes each row the gradient of its own sample's loss:
 // in eval mode samples do not interact. `logits` (optional) receives the logits at x01.
-Tensor input_gradient(models::Classifier& model, const train::Normalization& norm,
-                      const Tensor& x01, const Tensor& y, Tensor* logits = nullptr);
+Tensor input_gradient(models::Classifier& model, const data::Normalization& norm, const Tensor& x01,
+                      const Tensor& y, Tensor* logits = nullptr);
 
 // Cross-entropy per sample (no graph), and the predicted classes.
-std::vector<double> per_sample_loss(models::Classifier& model, const train::Normalization& norm,
+std::vector<double> per_sample_loss(models::Classifier& model, const data::Normalization& norm,
                                     const Tensor& x01, const Tensor& y);
-std::vector<int64_t> predict(models::Classifier& model, const train::Normalization& norm,
+std::vector<int64_t> predict(models::Classifier& model, const data::Normalization& norm,
                              const Tensor& x01);
 
 // FGSM (Goodfellow et al. 2015): x + ε·sign(∇ₓ loss), then clamped to the box.
-Tensor fgsm(models::Classifier& model, const train::Normalization& norm, const Tensor& x01,
+Tensor fgsm(models::Classifier& model, const data::Normalization& norm, const Tensor& x01,
             const Tensor& y, double eps, const InputBox& box = {});
 
 enum class Norm { Linf, L2 };
@@ -54,7 +54,7 @@ struct PgdOptions {
 // Untargeted PGD (Madry et al. 2018) maximizing cross-entropy; after every step the point is
 // projected onto the ε-ball around x01 and then onto the box (both hold at the end: the box
 // contains x01, so clamping cannot leave the ball).
-Tensor pgd(models::Classifier& model, const train::Normalization& norm, const Tensor& x01,
+Tensor pgd(models::Classifier& model, const data::Normalization& norm, const Tensor& x01,
            const Tensor& y, const PgdOptions& o);
 
 struct MinEpsOptions {
@@ -81,7 +81,7 @@ struct MinEpsResult {
 // normalized gradient, `steps` steps per level; samples still classified as y double their ε and
 // continue from their current point. A sample stops at the first point it is misclassified at.
 // Batched over `batch` samples; each sample keeps its own ε.
-MinEpsResult minimal_eps_search(models::Classifier& model, const train::Normalization& norm,
+MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normalization& norm,
                                 const Tensor& x01, const Tensor& y, const MinEpsOptions& o = {});
 
 }  // namespace lethe::eval

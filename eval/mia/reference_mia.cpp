@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "data/normalization.h"
 #include "data/random.h"
 #include "engine/core/error.h"
 #include "eval/mia/roc.h"
+#include "eval/predict.h"
 
 namespace lethe::eval::mia {
 
@@ -224,22 +226,22 @@ nlohmann::json run_reference_mia_on_logits(const std::vector<float>& logits,
     splits.push_back(std::move(f));
     if (!r.members.empty()) splits.push_back(std::move(r));
   } else {
-    MiaSplit t{"train_vs_test", train::all_indices(ds.train), test};
+    MiaSplit t{"train_vs_test", data::all_indices(ds.train), test};
     splits.push_back(std::move(t));
   }
   return run_reference_mia(logits, refs, splits, attacks, opt);
 }
 
 nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data::DataSplit& ds,
-                                          const train::Normalization& norm,
+                                          const data::Normalization& norm,
                                           const PoolInfo& target_pool, const std::string& dir,
                                           const std::vector<int64_t>* forget,
                                           std::vector<std::string> attacks,
                                           const ReferenceMiaOptions& opt) {
   std::vector<float> logits =
-      train::predict_logits(model, ds.train, train::all_indices(ds.train), norm).to_vector();
+      eval::predict_logits(model, ds.train, data::all_indices(ds.train), norm).to_vector();
   std::vector<float> lt =
-      train::predict_logits(model, ds.test, train::all_indices(ds.test), norm).to_vector();
+      eval::predict_logits(model, ds.test, data::all_indices(ds.test), norm).to_vector();
   logits.insert(logits.end(), lt.begin(), lt.end());
   return run_reference_mia_on_logits(logits, ds, target_pool, dir, forget, std::move(attacks), opt);
 }

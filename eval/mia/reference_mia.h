@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "data/normalization.h"
 #include "eval/mia/lira.h"
 #include "eval/mia/reference_set.h"
 #include "eval/mia/rmia.h"
 #include "models/classifier.h"
-#include "train/trainer.h"
 
 namespace lethe::eval::mia {
 
@@ -75,7 +75,7 @@ nlohmann::json run_reference_mia_on_logits(const std::vector<float>& logits,
                                            const ReferenceMiaOptions& opt = {});
 // The same, computing the model's pool logits first.
 nlohmann::json run_reference_mia_on_model(models::Classifier& model, const data::DataSplit& ds,
-                                          const train::Normalization& norm,
+                                          const data::Normalization& norm,
                                           const PoolInfo& target_pool, const std::string& dir,
                                           const std::vector<int64_t>* forget,
                                           std::vector<std::string> attacks,

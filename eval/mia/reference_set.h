@@ -5,7 +5,7 @@
 //   DIR/logits.safetensors      "logits" F32 [M, P, C]: each model's eval-mode logits on every
 //                               pool sample (the cache the attacks read), "labels" I64 [P]
 //   DIR/ref_K/model.safetensors each reference model (K from 0), so the logits can be recomputed
-// The pool is the run's training rows (train::load_training_data with --subset) followed by its
+// The pool is the run's training rows (data::load_training_data with --subset) followed by its
 // test rows: pool index = training index, or n_train + test index.
 #pragma once
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/spec.h"
 
 namespace lethe::eval::mia {
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "data/loader.h"
+#include "data/normalization.h"
 #include "data/random.h"
 #include "engine/profile/progress.h"
 
@@ -40,7 +41,7 @@ std::vector<int64_t> subsample(const std::vector<int64_t>& indices, int64_t max,
   return v;
 }
 
-nlohmann::json run_robustness(models::Classifier& model, const train::Normalization& norm,
+nlohmann::json run_robustness(models::Classifier& model, const data::Normalization& norm,
                               const std::vector<EvalSplit>& splits,
                               const std::vector<AttackSpec>& attacks, const RobustOptions& opt,
                               std::vector<MinEpsSamples>* min_eps_out) {

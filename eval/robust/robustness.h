@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/normalization.h"
 #include "eval/robust/attack_spec.h"
 #include "models/classifier.h"
-#include "train/trainer.h"
 
 namespace lethe::eval {
 
@@ -40,7 +40,7 @@ struct MinEpsSamples {
 // "clean_acc", "splits": {split: {"n", "clean_acc", "acc"}}, ...}}; for min-eps, per split the
 // mean/median/quantiles of ε and the share never flipped. `min_eps_out` (optional) receives the
 // per-sample minimal ε.
-nlohmann::json run_robustness(models::Classifier& model, const train::Normalization& norm,
+nlohmann::json run_robustness(models::Classifier& model, const data::Normalization& norm,
                               const std::vector<EvalSplit>& splits,
                               const std::vector<AttackSpec>& attacks, const RobustOptions& opt,
                               std::vector<MinEpsSamples>* min_eps_out = nullptr);

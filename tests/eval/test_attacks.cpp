@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "data/loader.h"
+#include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
@@ -22,7 +23,7 @@ namespace {
 struct Fixture {
   data::DataSplit ds;
   std::shared_ptr<models::Classifier> model;
-  train::Normalization norm;
+  data::Normalization norm;
   Tensor x, y;  // 64 training images in [0,1] and their labels
 };
 
@@ -39,7 +40,7 @@ Fixture* fixture() {
     nn::manual_seed(1);
     fx->model = models::build_model(
         models::config_for("mlp", 1, 28, 10, {{"hidden", nlohmann::json::array({64})}}));
-    fx->norm = train::Normalization::from_dataset(fx->ds.train);
+    fx->norm = data::Normalization::from_dataset(fx->ds.train);
     optim::SgdOptions so;
     so.lr = 0.05;
     so.momentum = 0.9;

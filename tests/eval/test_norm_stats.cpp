@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 
+#include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/autograd/autograd.h"
 #include "engine/io/run_dir.h"
@@ -424,7 +425,7 @@ TEST_SUITE("eval") {
                     "Fashion-MNIST is not installed in " << data::kFashionMnistDir
                                                          << " (make deps installs it)");
     data::DataSplit ds = data::load_dataset("fashion-mnist", 0);
-    train::Normalization norm = train::Normalization::from_dataset(ds.train);
+    data::Normalization norm = data::Normalization::from_dataset(ds.train);
     // 100 test images, 10 per class.
     std::vector<int64_t> idx, per(10, 0);
     const int64_t* lab = ds.test.labels.data<int64_t>();

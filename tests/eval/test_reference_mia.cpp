@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include "../data/util.h"
+#include "data/normalization.h"
 #include "data/random.h"
+#include "data/spec.h"
 #include "engine/io/run_dir.h"
 #include "eval/mia/lira.h"
 #include "eval/mia/reference_mia.h"
@@ -230,8 +232,8 @@ TEST_SUITE("eval") {
     train::TrainConfig tc = small_config(target_dir, 5);
     train::run_training(tc);
     models::Checkpoint ck = models::load_checkpoint(target_dir + "/model.safetensors");
-    data::DataSplit ds = train::load_training_data(kSpec, 5, 0);
-    train::Normalization norm = train::Normalization::from_dataset(ds.train);
+    data::DataSplit ds = data::load_training_data(kSpec, 5, 0);
+    data::Normalization norm = data::Normalization::from_dataset(ds.train);
     PoolInfo pool = pool_info(ds, kSpec, 0, 5);
     nlohmann::json r = run_reference_mia_on_model(*ck.model, ds, norm, pool, refs_dir, nullptr, {});
     MESSAGE(r.dump());
@@ -261,7 +263,7 @@ TEST_SUITE("eval") {
     CHECK(rf.at("lira-online").at("retain_vs_test").at("members").get<int64_t>() == 100);
 
     // A target on another pool (another seed draws another mixture) is refused in one line.
-    data::DataSplit other = train::load_training_data(kSpec, 6, 0);
+    data::DataSplit other = data::load_training_data(kSpec, 6, 0);
     std::string err = error_of([&] {
       run_reference_mia_on_model(*ck.model, other, norm, pool_info(other, kSpec, 0, 6), refs_dir,
                                  nullptr, {});

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/nn/init.h"
 #include "eval/accuracy.h"
@@ -28,7 +29,7 @@ std::vector<int64_t> first_n(int64_t n, int64_t from = 0) {
 
 // An MLP trained on 400 Fashion-MNIST images, optionally adversarially (FGSM, L∞ ε = 0.1).
 std::shared_ptr<models::Classifier> train_mlp(const data::DataSplit& ds,
-                                              const train::Normalization& norm,
+                                              const data::Normalization& norm,
                                               const std::string& adv) {
   nn::manual_seed(3);
   auto model = models::build_model(
@@ -139,7 +140,7 @@ TEST_SUITE("eval") {
                     "Fashion-MNIST is not installed in " << data::kFashionMnistDir
                                                          << " (make deps installs it)");
     data::DataSplit ds = data::load_dataset("fashion-mnist", 0);
-    train::Normalization norm = train::Normalization::from_dataset(ds.train);
+    data::Normalization norm = data::Normalization::from_dataset(ds.train);
     auto standard = train_mlp(ds, norm, "");
     std::vector<eval::EvalSplit> splits{{"test", &ds.test, first_n(300)},
                                         {"train", &ds.train, first_n(200)}};

@@ -4,9 +4,11 @@
 
 #include <filesystem>
 
+#include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/nn/init.h"
 #include "engine/optim/optimizer.h"
+#include "eval/predict.h"
 #include "models/registry.h"
 #include "tests/support/learning.h"
 #include "train/trainer.h"
@@ -31,14 +33,14 @@ TEST_SUITE("train") {
     so.momentum = 0.9;
     so.weight_decay = 5e-4;
     optim::SGD opt(params, so);
-    train::Normalization norm = train::Normalization::from_dataset(ds.train);
+    data::Normalization norm = data::Normalization::from_dataset(ds.train);
     train::EpochOptions eo;
     eo.batch = 64;
-    double before = train::accuracy(*model, ds.test, test_idx, norm);
+    double before = eval::accuracy(*model, ds.test, test_idx, norm);
     std::vector<double> losses;
     for (int e = 0; e < 3; ++e)
       losses.push_back(train::train_epoch(*model, opt, ds.train, idx, norm, eo, e, nullptr).loss);
-    double after = train::accuracy(*model, ds.test, test_idx, norm);
+    double after = eval::accuracy(*model, ds.test, test_idx, norm);
     MESSAGE("test accuracy " << before << "% -> " << after << "%, losses " << losses[0] << ", "
                              << losses[1] << ", " << losses[2]);
     testing::learning_below("train: epoch-3 loss / epoch-1 loss", losses[2] / losses[0], 0.7);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 
+#include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/nn/init.h"
 #include "eval/attacks/pgd.h"
@@ -29,7 +30,7 @@ struct Original {
   data::Dataset small;  // 300 training images
   models::ModelConfig cfg, mlp_cfg;
   std::map<std::string, Tensor> state, mlp_state;  // the trained weights
-  train::Normalization norm;
+  data::Normalization norm;
 };
 
 Original* original() {
@@ -42,7 +43,7 @@ Original* original() {
     std::vector<int64_t> idx(300);
     for (int64_t i = 0; i < 300; ++i) idx[i] = i;
     r->small = r->ds.train.subset(idx);
-    r->norm = train::Normalization::from_dataset(r->ds.train);
+    r->norm = data::Normalization::from_dataset(r->ds.train);
     r->cfg = models::config_for("resnet18", 1, 28, 10, {{"width", 4}, {"stem", "imagenet"}});
     r->mlp_cfg =
         models::config_for("mlp", 1, 28, 10, {{"hidden", nlohmann::json::array({32, 32})}});

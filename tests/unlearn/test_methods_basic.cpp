@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <map>
 
+#include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
+#include "eval/predict.h"
 #include "models/registry.h"
 #include "tests/support/learning.h"
 #include "train/trainer.h"
@@ -35,7 +37,7 @@ struct Original {
   data::Dataset train;  // the rows the model was trained on
   models::ModelConfig cfg;
   std::map<std::string, Tensor> state;  // the trained weights
-  train::Normalization norm;
+  data::Normalization norm;
 };
 
 Original train_original(data::DataSplit ds, data::Dataset train, models::ModelConfig cfg,
@@ -44,7 +46,7 @@ Original train_original(data::DataSplit ds, data::Dataset train, models::ModelCo
   r.ds = std::move(ds);
   r.train = std::move(train);
   r.cfg = cfg;
-  r.norm = train::Normalization::from_dataset(r.train);
+  r.norm = data::Normalization::from_dataset(r.train);
   nn::manual_seed(3);
   auto m = models::build_model(r.cfg);
   optim::SgdOptions so;
@@ -53,7 +55,7 @@ Original train_original(data::DataSplit ds, data::Dataset train, models::ModelCo
   optim::SGD opt(m->parameters(), so);
   train::EpochOptions eo;
   eo.batch = batch;
-  std::vector<int64_t> idx = train::all_indices(r.train);
+  std::vector<int64_t> idx = data::all_indices(r.train);
   for (int e = 0; e < epochs; ++e)
     train::train_epoch(*m, opt, r.train, idx, r.norm, eo, e, nullptr);
   for (auto& [n, t] : m->state_dict()) r.state.emplace(n, t.clone());
@@ -155,7 +157,7 @@ double l1_of(const models::Classifier& m) {
 // Mean cross-entropy over the forget rows, eval mode.
 double forget_loss(Setup& s) {
   auto& c = s.ctx;
-  Tensor logits = train::predict_logits(*c.model, *c.train, c.split.forget, c.norm);
+  Tensor logits = eval::predict_logits(*c.model, *c.train, c.split.forget, c.norm);
   std::vector<int64_t> y;
   for (int64_t i : c.split.forget) y.push_back(c.train->labels.data<int64_t>()[i]);
   NoGradGuard ng;
@@ -297,13 +299,13 @@ TEST_SUITE("unlearn") {
     auto& m = *s->ctx.model;
     CHECK(m.find_tensor("head.weight").size(0) == 4);
     CHECK(m.find_tensor("head.bias").size(0) == 4);
-    Tensor logits = train::predict_logits(m, *s->ctx.train, s->ctx.split.forget, s->ctx.norm);
+    Tensor logits = eval::predict_logits(m, *s->ctx.train, s->ctx.split.forget, s->ctx.norm);
     CHECK(logits.size(1) == 4);
     testing::learning_above("be: shadow share of the last pass (%)",
                             s->ctx.report.at("shadow_share_last_pass").get<double>(), 50.0);
     testing::learning_above("be: retain accuracy - forget accuracy (points)",
-                            train::accuracy(m, *s->ctx.train, s->ctx.split.retain, s->ctx.norm) -
-                                train::accuracy(m, *s->ctx.train, s->ctx.split.forget, s->ctx.norm),
+                            eval::accuracy(m, *s->ctx.train, s->ctx.split.retain, s->ctx.norm) -
+                                eval::accuracy(m, *s->ctx.train, s->ctx.split.forget, s->ctx.norm),
                             0.0);
 
     Original* img = image_original();

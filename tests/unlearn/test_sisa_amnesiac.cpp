@@ -23,6 +23,8 @@
 #include <sstream>
 
 #include "data/forget.h"
+#include "data/normalization.h"
+#include "data/spec.h"
 #include "engine/io/run_dir.h"
 #include "engine/io/tensor_io.h"
 #include "engine/nn/init.h"
@@ -153,8 +155,8 @@ TEST_SUITE("unlearn") {
 
     // The reference: the same shard trained from the same checkpoint without the point.
     train::TrainConfig tc = train::train_config_from_json(io::read_json(tmp / "orig/config.json"));
-    data::DataSplit ds = train::load_training_data(tc.data, tc.seed, tc.subset);
-    train::Normalization norm = train::Normalization::from_dataset(ds.train);
+    data::DataSplit ds = data::load_training_data(tc.data, tc.seed, tc.subset);
+    data::Normalization norm = data::Normalization::from_dataset(ds.train);
     struct Case {
       int64_t shard, first;
       std::string base;
