@@ -7,6 +7,7 @@
 
 #include "engine/backend/dispatch.h"
 #include "kernels/common/philox.h"
+#include "kernels/common/softmax.h"
 
 namespace lethe {
 namespace {
@@ -469,12 +470,17 @@ void CpuRefBackend::cross_entropy_forward(const Tensor& logits, const Tensor& ta
     const T* xp = P<T>(logits);
     const int64_t* tp = target.data<int64_t>();
     T* lp = P<T>(loss);
-    std::vector<double> lsm(C);
     for (int64_t n = 0; n < N; ++n) {
-      log_softmax_row(xp + n * C, C, lsm);
-      double all = 0;
-      for (int64_t c = 0; c < C; ++c) all += lsm[c];
-      lp[n] = static_cast<T>(-(1 - smoothing) * lsm[tp[n]] - smoothing / C * all);
+      const T* row = xp + n * C;
+      double mx = -std::numeric_limits<double>::infinity();
+      for (int64_t c = 0; c < C; ++c) mx = std::max(mx, static_cast<double>(row[c]));
+      double s = 0, shifted = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        s += std::exp(row[c] - mx);
+        shifted += row[c] - mx;
+      }
+      lp[n] = static_cast<T>(kernels::ce_smoothed_loss(
+          mx, std::log(s), shifted, static_cast<double>(row[tp[n]]), C, smoothing));
     }
   });
 }
@@ -491,8 +497,8 @@ void CpuRefBackend::cross_entropy_backward(const Tensor& logits, const Tensor& t
     for (int64_t n = 0; n < N; ++n) {
       log_softmax_row(xp + n * C, C, lsm);
       for (int64_t c = 0; c < C; ++c) {
-        double t = (c == tp[n] ? 1 - smoothing : 0.0) + smoothing / C;
-        dxp[n * C + c] = static_cast<T>(gp[n] * (std::exp(lsm[c]) - t));
+        dxp[n * C + c] = static_cast<T>(kernels::ce_smoothed_grad(
+            std::exp(lsm[c]), c == tp[n], C, smoothing, static_cast<double>(gp[n])));
       }
     }
   });
