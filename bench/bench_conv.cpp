@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
       double tob = 0;
       if (ob.sgemm) {
         // The same im2col + GEMM forward with OpenBLAS's SGEMM (one GEMM per image).
-        kernels::cpu::ConvGeom g{s.C, s.HW,     s.HW,     s.K,   s.K,  OHW,
-                                 OHW, s.stride, s.stride, s.pad, s.pad};
+        kernels::ConvGeometry g{N,   s.C, s.HW,     s.HW,     s.O,   s.K,  s.K,
+                                OHW, OHW, s.stride, s.stride, s.pad, s.pad};
         int64_t CKK = s.C * s.K * s.K;
         std::vector<float> cols(CKK * OHW * OHW);
         tob = best_of(reps, [&] {

@@ -1,9 +1,8 @@
 // Adam and AdamW (amsgrad optional), step for step as torch.optim.Adam / AdamW (single-tensor
-// path): bias corrections per parameter step count, denom = sqrt(v)/sqrt(bc2) + eps.
-#include <algorithm>
-#include <cmath>
-
+// path): bias corrections per parameter step count, denom = sqrt(v)/sqrt(bc2) + eps. The update
+// itself is kernels/cpu/optim.h (math shared with the CUDA kernels: kernels/common/optim.h).
 #include "engine/optim/optimizer.h"
+#include "kernels/cpu/optim.h"
 
 namespace lethe::optim {
 
@@ -20,8 +19,6 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt, bool decoupled)
 }
 
 void Adam::step() {
-  const double b1 = opt_.beta1, b2 = opt_.beta2;
-  const float eps = static_cast<float>(opt_.eps);
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = usable_grad(i);
     if (!g.defined()) continue;
@@ -38,26 +35,9 @@ void Adam::step() {
     float* v = st["exp_avg_sq"].data<float>();
     float* vmax = opt_.amsgrad ? st["max_exp_avg_sq"].data<float>() : nullptr;
     const int64_t t = ++steps_[i];
-    // Scalars in double as Python computes them, then used in float like PyTorch's kernels.
-    const double bc1 = 1.0 - std::pow(b1, static_cast<double>(t));
-    const double bc2 = 1.0 - std::pow(b2, static_cast<double>(t));
-    const float step_size = static_cast<float>(lr_ / bc1);
-    const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-    const float decay = decoupled_ ? static_cast<float>(1.0 - lr_ * opt_.weight_decay) : 1.0f;
-    const float l2 = decoupled_ ? 0.0f : static_cast<float>(opt_.weight_decay);
-    const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
-    const float ob1 = static_cast<float>(1.0 - b1), ob2 = static_cast<float>(1.0 - b2);
-#pragma omp parallel for if (n > 65536)
-    for (int64_t k = 0; k < n; ++k) {
-      float pk = p[k] * decay;
-      float gk = gp[k] + l2 * pk;
-      m[k] = fb1 * m[k] + ob1 * gk;
-      v[k] = fb2 * v[k] + ob2 * gk * gk;
-      float vk = v[k];
-      if (vmax) vk = vmax[k] = std::max(vmax[k], vk);
-      float denom = std::sqrt(vk) / bc2_sqrt + eps;
-      p[k] = pk - step_size * (m[k] / denom);
-    }
+    kernels::cpu::adam_step(p, gp, m, v, vmax, n,
+                            kernels::adam_scalars(lr_, opt_.beta1, opt_.beta2, opt_.eps,
+                                                  opt_.weight_decay, decoupled_, t));
   }
 }
 

@@ -1,5 +1,8 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay, step for step as torch.optim.SGD.
+// The update itself is kernels/cpu/optim.h (math shared with the CUDA kernels:
+// kernels/common/optim.h).
 #include "engine/optim/optimizer.h"
+#include "kernels/cpu/optim.h"
 
 namespace lethe::optim {
 
@@ -12,34 +15,23 @@ SGD::SGD(std::vector<Tensor> params, const SgdOptions& opt)
 }
 
 void SGD::step() {
-  const float lr = static_cast<float>(lr_), wd = static_cast<float>(opt_.weight_decay);
-  const float mom = static_cast<float>(opt_.momentum);
-  const float damp = 1.0f - static_cast<float>(opt_.dampening);
-  const bool nesterov = opt_.nesterov;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = usable_grad(i);
     if (!g.defined()) continue;
     const int64_t n = params_[i].numel();
-    float* p = params_[i].data<float>();
-    const float* gp = g.data<float>();
     ++steps_[i];
-    if (opt_.momentum == 0) {
-#pragma omp parallel for if (n > 65536)
-      for (int64_t k = 0; k < n; ++k) p[k] -= lr * (gp[k] + wd * p[k]);
-      continue;
+    float* buf = nullptr;
+    bool first = false;
+    if (opt_.momentum != 0) {
+      Tensor& buf_t = state_[i]["momentum_buffer"];
+      // PyTorch's first step stores the gradient itself (no dampening).
+      first = !buf_t.defined();
+      if (first) buf_t = Tensor::empty(params_[i].shape());
+      buf = buf_t.data<float>();
     }
-    Tensor& buf_t = state_[i]["momentum_buffer"];
-    // PyTorch's first step stores the gradient itself (no dampening).
-    const bool first = !buf_t.defined();
-    if (first) buf_t = Tensor::empty(params_[i].shape());
-    float* buf = buf_t.data<float>();
-#pragma omp parallel for if (n > 65536)
-    for (int64_t k = 0; k < n; ++k) {
-      float d = gp[k] + wd * p[k];
-      buf[k] = first ? d : mom * buf[k] + damp * d;
-      d = nesterov ? d + mom * buf[k] : buf[k];
-      p[k] -= lr * d;
-    }
+    kernels::cpu::sgd_step(params_[i].data<float>(), g.data<float>(), buf, n,
+                           kernels::sgd_scalars(lr_, opt_.momentum, opt_.dampening,
+                                                opt_.weight_decay, opt_.nesterov, first));
   }
 }
 

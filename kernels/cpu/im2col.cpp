@@ -7,25 +7,25 @@
 
 namespace lethe::kernels::cpu {
 
-void im2col(const float* x, float* cols, const ConvGeom& g, int64_t ld) {
-  for (int64_t c = 0; c < g.C; ++c) {
-    const float* plane = x + c * g.H * g.W;
-    for (int64_t kh = 0; kh < g.KH; ++kh)
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
+void im2col(const float* x, float* cols, const ConvGeometry& g, int64_t ld) {
+  for (int64_t c = 0; c < g.c; ++c) {
+    const float* plane = x + c * g.h * g.w;
+    for (int64_t kh = 0; kh < g.kh; ++kh)
+      for (int64_t kw = 0; kw < g.kw; ++kw) {
+        float* row = cols + ((c * g.kh + kh) * g.kw + kw) * ld;
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
           int64_t ih = oh * g.stride_h - g.pad_h + kh;
-          float* out = row + oh * g.OW;
-          if (ih < 0 || ih >= g.H) {
-            std::memset(out, 0, g.OW * sizeof(float));
+          float* out = row + oh * g.ow;
+          if (ih < 0 || ih >= g.h) {
+            std::memset(out, 0, g.ow * sizeof(float));
             continue;
           }
-          const float* in = plane + ih * g.W;
+          const float* in = plane + ih * g.w;
           // Valid output columns: 0 <= ow*s - p + kw < W.
           int64_t iw0 = kw - g.pad_w;
           int64_t ow_lo = iw0 >= 0 ? 0 : (-iw0 + g.stride_w - 1) / g.stride_w;
-          int64_t ow_hi = (g.W - iw0 + g.stride_w - 1) / g.stride_w;  // exclusive
-          ow_hi = std::clamp<int64_t>(ow_hi, 0, g.OW);
+          int64_t ow_hi = (g.w - iw0 + g.stride_w - 1) / g.stride_w;  // exclusive
+          ow_hi = std::clamp<int64_t>(ow_hi, 0, g.ow);
           ow_lo = std::min(ow_lo, ow_hi);
           for (int64_t ow = 0; ow < ow_lo; ++ow) out[ow] = 0.f;
           if (g.stride_w == 1) {
@@ -33,26 +33,26 @@ void im2col(const float* x, float* cols, const ConvGeom& g, int64_t ld) {
           } else {
             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow] = in[ow * g.stride_w + iw0];
           }
-          for (int64_t ow = ow_hi; ow < g.OW; ++ow) out[ow] = 0.f;
+          for (int64_t ow = ow_hi; ow < g.ow; ++ow) out[ow] = 0.f;
         }
       }
   }
 }
 
-void col2im_add(const float* cols, float* dx, const ConvGeom& g, int64_t ld) {
-  for (int64_t c = 0; c < g.C; ++c) {
-    float* plane = dx + c * g.H * g.W;
-    for (int64_t kh = 0; kh < g.KH; ++kh)
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
+void col2im_add(const float* cols, float* dx, const ConvGeometry& g, int64_t ld) {
+  for (int64_t c = 0; c < g.c; ++c) {
+    float* plane = dx + c * g.h * g.w;
+    for (int64_t kh = 0; kh < g.kh; ++kh)
+      for (int64_t kw = 0; kw < g.kw; ++kw) {
+        const float* row = cols + ((c * g.kh + kh) * g.kw + kw) * ld;
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
           int64_t ih = oh * g.stride_h - g.pad_h + kh;
-          if (ih < 0 || ih >= g.H) continue;
-          float* out = plane + ih * g.W;
-          const float* in = row + oh * g.OW;
+          if (ih < 0 || ih >= g.h) continue;
+          float* out = plane + ih * g.w;
+          const float* in = row + oh * g.ow;
           int64_t iw0 = kw - g.pad_w;
           int64_t ow_lo = iw0 >= 0 ? 0 : (-iw0 + g.stride_w - 1) / g.stride_w;
-          int64_t ow_hi = std::clamp<int64_t>((g.W - iw0 + g.stride_w - 1) / g.stride_w, 0, g.OW);
+          int64_t ow_hi = std::clamp<int64_t>((g.w - iw0 + g.stride_w - 1) / g.stride_w, 0, g.ow);
           for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * g.stride_w + iw0] += in[ow];
         }
       }

@@ -3,16 +3,17 @@
 // caller lay several images side by side (image i at column i·OH·OW) for one wider GEMM.
 // Single-threaded: the caller parallelizes over images.
 #pragma once
+// Geometry: kernels/common/conv_geometry.h (shared with the CUDA kernels; n and o are not read).
 #include <cstdint>
+
+#include "kernels/common/conv_geometry.h"
 
 namespace lethe::kernels::cpu {
 
-struct ConvGeom {
-  int64_t C, H, W, KH, KW, OH, OW, stride_h, stride_w, pad_h, pad_w;
-};
+using kernels::ConvGeometry;
 
-void im2col(const float* x, float* cols, const ConvGeom& g, int64_t ld);
+void im2col(const float* x, float* cols, const ConvGeometry& g, int64_t ld);
 // dx += col2im(cols) (dx must be zeroed by the caller for a plain write).
-void col2im_add(const float* cols, float* dx, const ConvGeom& g, int64_t ld);
+void col2im_add(const float* cols, float* dx, const ConvGeometry& g, int64_t ld);
 
 }  // namespace lethe::kernels::cpu

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/common/softmax.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vmath.h"
 
@@ -53,13 +54,12 @@ void cross_entropy_forward(const float* logits, const int64_t* target, float* lo
   for (int64_t n = 0; n < N; ++n) {
     const float* row = logits + n * C;
     const float mx = row_max(row, C);
-    float s = 0, all = 0;
+    float s = 0, shifted = 0;  // Σ exp(x − max), Σ (x − max)
     for (int64_t c = 0; c < C; ++c) {
       s += std::exp(row[c] - mx);
-      all += row[c];
+      shifted += row[c] - mx;
     }
-    float lse = mx + std::log(s);
-    loss[n] = -(1 - smoothing) * (row[target[n]] - lse) - smoothing / C * (all - C * lse);
+    loss[n] = ce_smoothed_loss(mx, std::log(s), shifted, row[target[n]], C, smoothing);
   }
 }
 
@@ -77,8 +77,7 @@ void cross_entropy_backward(const float* logits, const int64_t* target, const fl
     }
     const float inv = 1.f / s;
     for (int64_t c = 0; c < C; ++c) {
-      float t = (c == target[n] ? 1 - smoothing : 0.f) + smoothing / C;
-      o[c] = dloss[n] * (o[c] * inv - t);
+      o[c] = ce_smoothed_grad(o[c] * inv, c == target[n], C, smoothing, dloss[n]);
     }
   }
 }

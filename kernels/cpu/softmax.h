@@ -10,7 +10,8 @@ namespace lethe::kernels::cpu {
 void softmax_forward(const float* x, float* y, int64_t R, int64_t C, bool log);
 // y is the forward's output (softmax, or log-softmax when log).
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t R, int64_t C, bool log);
-// loss[n] = −(1−s)·lsm[n][t_n] − s/C·Σ_c lsm[n][c] for targets t [N] in [0, C).
+// loss[n] = −(1−s)·lsm[n][t_n] − s/C·Σ_c lsm[n][c] for targets t [N] in [0, C), in the stable
+// form of kernels/common/softmax.h (shared with the CUDA kernels and cpu_ref).
 void cross_entropy_forward(const float* logits, const int64_t* target, float* loss, int64_t N,
                            int64_t C, float smoothing);
 // dx[n][c] = dloss[n]·(softmax[n][c] − ((c == t_n)·(1−s) + s/C)).

@@ -233,8 +233,7 @@ void launch_affine(const float* x, const float* u, const float* coef, int64_t N,
               static_cast<unsigned>(planes < 65535 ? planes : 65535));
     LETHE_LAUNCH(bn_affine_planes, grid, threads, 0, stream, x, u, coef, C, S, planes, out);
   } else {
-    const int64_t blocks = LETHE_CEIL_DIV(total, threads);
-    const unsigned grid = static_cast<unsigned>(blocks < 65536 ? blocks : 65536);
+    const unsigned grid = grid_for(total, threads);
     if (total < (int64_t{1} << 31)) {
       auto k = bn_affine_flat<uint32_t>;
       LETHE_LAUNCH(k, grid, threads, 0, stream, x, u, coef, static_cast<uint32_t>(C),

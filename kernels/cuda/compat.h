@@ -82,6 +82,10 @@ inline void check_threads(int threads, const char* what) {
 #define LETHE_CEIL_DIV(a, b) (((a) + (b)-1) / (b))
 
 namespace lethe::LETHE_KNS {
+// Whether p is aligned to `a` bytes (a power of two): the vector (float4, uchar4) paths' test.
+inline bool is_aligned(const void* p, uintptr_t a) {
+  return (reinterpret_cast<uintptr_t>(p) & (a - 1)) == 0;
+}
 // Blocks of `threads` for `work` items of a grid-stride loop: at least 1, at most max_blocks.
 inline unsigned grid_for(int64_t work, int threads, int64_t max_blocks = 65536) {
   const int64_t b = LETHE_CEIL_DIV(work, static_cast<int64_t>(threads));

@@ -109,11 +109,6 @@ __global__ void bias_grad_kernel(const float* dy, float* db, int64_t n, int64_t 
   }
 }
 
-bool pointwise(const ConvGeometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
-         g.pad_w == 0 && g.oh == g.h && g.ow == g.w;
-}
-
 void run_gemm(const ConvExec& e, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A,
               int64_t lda, int64_t sa, const float* B, int64_t ldb, int64_t sb, float beta,
               float* C, int64_t ldc, int64_t sc, int64_t batch, cudaStream_t s) {
@@ -126,7 +121,7 @@ void run_gemm(const ConvExec& e, bool ta, bool tb, int64_t M, int64_t N, int64_t
 void check_exec(const ConvGeometry& g, const ConvExec& e, const char* what) {
   check_threads(e.threads, what);
   if (e.chunk < 1) throw std::invalid_argument(std::string(what) + ": chunk must be positive");
-  if (!e.work && g.n > 0 && !pointwise(g))
+  if (!e.work && g.n > 0 && !g.pointwise())
     throw std::invalid_argument(std::string(what) + ": no workspace");
 }
 
@@ -187,7 +182,7 @@ void conv2d_forward(const float* x, const float* w, const float* bias, float* y,
                     const ConvGeometry& g, const ConvExec& e, cudaStream_t stream) {
   check_exec(g, e, "conv2d_forward");
   const int64_t ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow, chw = g.c * g.h * g.w;
-  const bool pw = pointwise(g);
+  const bool pw = g.pointwise();
   for (int64_t n0 = 0; n0 < g.n; n0 += e.chunk) {
     int64_t nc = g.n - n0 < e.chunk ? g.n - n0 : e.chunk;
     const float* cols = x + n0 * chw;
@@ -205,7 +200,7 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
                            const ConvExec& e, cudaStream_t stream) {
   check_exec(g, e, "conv2d_backward_input");
   const int64_t ckk = g.c * g.kh * g.kw, ohw = g.oh * g.ow, chw = g.c * g.h * g.w;
-  const bool pw = pointwise(g);
+  const bool pw = g.pointwise();
   for (int64_t n0 = 0; n0 < g.n; n0 += e.chunk) {
     int64_t nc = g.n - n0 < e.chunk ? g.n - n0 : e.chunk;
     float* cols = pw ? dx + n0 * chw : e.work;
@@ -224,7 +219,7 @@ void conv2d_backward_weight(const float* dy, const float* x, float* dw, float* d
     if (db && g.o > 0) LETHE_CUDA_CHECK(cudaMemsetAsync(db, 0, g.o * sizeof(float), stream));
     return;
   }
-  const bool pw = pointwise(g);
+  const bool pw = g.pointwise();
   for (int64_t n0 = 0; n0 < g.n; n0 += e.chunk) {
     int64_t nc = g.n - n0 < e.chunk ? g.n - n0 : e.chunk;
     const int64_t kcols = nc * ohw;  // the GEMM's K: every output position of the chunk

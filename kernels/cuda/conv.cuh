@@ -3,15 +3,15 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/common/conv_geometry.h"
 #include "kernels/cuda/compat.h"
 #include "kernels/cuda/gemm.cuh"
 
 namespace lethe::LETHE_KNS {
 
-// The sizes of one convolution (OH, OW as the caller's output tensor has them).
-struct ConvGeometry {
-  int64_t n, c, h, w, o, kh, kw, oh, ow, stride_h, stride_w, pad_h, pad_w;
-};
+// The sizes of one convolution (oh, ow as the caller's output tensor has them), shared with the
+// CPU kernels.
+using kernels::ConvGeometry;
 
 // ---- the kernels ----
 // Column matrix of images [n0, n0 + n_img): element (image i, row r = (c·KH + kh)·KW + kw,

@@ -67,17 +67,13 @@ __global__ void dropout_bwd_kernel(const float* __restrict__ dy, const uint8_t* 
   }
 }
 
-bool aligned(const void* p, uintptr_t a) {
-  return (reinterpret_cast<uintptr_t>(p) & (a - 1)) == 0;
-}
-
 }  // namespace
 
 void dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t n, double p,
                          uint64_t seed, int threads, cudaStream_t stream) {
   check_threads(threads, "dropout_forward_f32");
   if (n <= 0) return;
-  const int vec = aligned(x, 16) && aligned(y, 16) && aligned(mask, 4);
+  const int vec = is_aligned(x, 16) && is_aligned(y, 16) && is_aligned(mask, 4);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   auto k = dropout_fwd_kernel;
   LETHE_LAUNCH(k, grid_for(LETHE_CEIL_DIV(n, int64_t{4}), threads), threads, 0, stream, x, y, mask,
@@ -88,7 +84,7 @@ void dropout_backward_f32(const float* dy, const uint8_t* mask, float* dx, int64
                           int threads, cudaStream_t stream) {
   check_threads(threads, "dropout_backward_f32");
   if (n <= 0) return;
-  const int vec = aligned(dy, 16) && aligned(dx, 16) && aligned(mask, 4);
+  const int vec = is_aligned(dy, 16) && is_aligned(dx, 16) && is_aligned(mask, 4);
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   auto k = dropout_bwd_kernel;
   LETHE_LAUNCH(k, grid_for(LETHE_CEIL_DIV(n, int64_t{4}), threads), threads, 0, stream, dy, mask,

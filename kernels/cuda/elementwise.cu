@@ -22,10 +22,6 @@
 namespace lethe::LETHE_KNS {
 namespace {
 
-bool aligned16(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
-}
-
 // ---- unary ----
 template <class F>
 __global__ void unary_fwd_kernel(F f, const float* __restrict__ x, float* __restrict__ y, int64_t n,
@@ -373,7 +369,7 @@ void elem_unary_f32(UnaryOp op, const UnaryParams& p, const float* x, float* y, 
                     int threads, cudaStream_t stream) {
   check_threads(threads, "elem_unary_f32");
   if (n <= 0) return;
-  const int vec = aligned16(x) && aligned16(y);
+  const int vec = is_aligned(x, 16) && is_aligned(y, 16);
   const unsigned grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
   with_unary(op, p, [&](auto f) {
     auto k = unary_fwd_kernel<decltype(f)>;
@@ -386,7 +382,8 @@ void elem_unary_backward_f32(UnaryOp op, const UnaryParams& p, const float* x, c
                              cudaStream_t stream) {
   check_threads(threads, "elem_unary_backward_f32");
   if (n <= 0) return;
-  const int vec = aligned16(x) && aligned16(y) && aligned16(dy) && aligned16(dx);
+  const int vec =
+      is_aligned(x, 16) && is_aligned(y, 16) && is_aligned(dy, 16) && is_aligned(dx, 16);
   const unsigned grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
   with_unary(op, p, [&](auto f) {
     auto k = unary_bwd_kernel<decltype(f)>;
@@ -414,7 +411,7 @@ void elem_binary_f32(BinaryOp op, const float* a, const float* b, float* c, cons
   with_binary(op, [&](auto f) {
     using F = decltype(f);
     if (d.rank == 1 && d.sa[0] == 1 && d.sb[0] == 1) {  // same shape: flat, vectorized
-      const int vec = aligned16(a) && aligned16(b) && aligned16(c);
+      const int vec = is_aligned(a, 16) && is_aligned(b, 16) && is_aligned(c, 16);
       const unsigned grid = grid_for(vec ? LETHE_CEIL_DIV(n, 4) : n, threads);
       auto k = binary_same_kernel<F>;
       LETHE_LAUNCH(k, grid, threads, 0, stream, f, a, b, c, n, vec);

@@ -1,5 +1,6 @@
 // Host launchers of kernels/cuda/optim.cu: fused in-place parameter updates, one pass over one
-// parameter tensor, with the exact float math of engine/optim/sgd.cpp and adam.cpp.
+// parameter tensor, with the per-element math of kernels/common/optim.h (shared with the CPU
+// kernels of engine/optim: bit-identical in the emulator).
 #pragma once
 #include <cstdint>
 

@@ -7,7 +7,10 @@
 // adaptive_avg_pool2d backward are deterministic gathers: a thread per input element sums, in
 // (oh, ow) order, dy/count over exactly the outputs whose windows cover it (index ranges
 // inverted from the forward window formulas), so no atomics and no zero pass.
+// The windows are kernels/common/pool_window.h, shared with the CPU kernels and cpu_ref.
 #include "kernels/cuda/pool.cuh"
+
+#include "kernels/common/pool_window.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -15,6 +18,10 @@
 
 namespace lethe::LETHE_KNS {
 namespace {
+
+using kernels::adaptive_end;
+using kernels::adaptive_start;
+using kernels::PoolWindow;
 
 struct Out3 {
   int64_t p, oh, ow;
@@ -30,16 +37,15 @@ __device__ __forceinline__ Out3 split3(int64_t e, int64_t OH, int64_t OW) {
 
 __global__ void maxpool_fwd(const float* __restrict__ x, float* __restrict__ y,
                             int64_t* __restrict__ idx, int64_t P, int64_t H, int64_t W, int64_t OH,
-                            int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-                            int64_t pw) {
+                            int64_t OW, Pool2dArgs a) {
   LETHE_POOL_LOOP(e, P * OH * OW) {
     const Out3 o = split3(e, OH, OW);
     const float* plane = x + o.p * H * W;
-    const int64_t h0 = o.oh * sh - ph, w0 = o.ow * sw - pw;
+    const PoolWindow w = kernels::max_pool_window(o.oh, o.ow, H, W, a);
     float best = -INFINITY;
     int64_t bi = -1;
-    for (int64_t ih = h0 < 0 ? 0 : h0; ih < h0 + kh && ih < H; ++ih)
-      for (int64_t iw = w0 < 0 ? 0 : w0; iw < w0 + kw && iw < W; ++iw) {
+    for (int64_t ih = w.h0; ih < w.h1; ++ih)
+      for (int64_t iw = w.w0; iw < w.w1; ++iw) {
         const float v = plane[ih * W + iw];
         if (v > best || bi < 0 || v != v) {  // NaN propagates, as in cpu_ref
           best = v;
@@ -63,25 +69,11 @@ __global__ void maxpool_bwd_scatter(const float* __restrict__ dy, const int64_t*
   }
 }
 
-// count_include_pad window of output (oh, ow): [h0, h1) × [w0, w1) clipped, count unclipped.
-struct AvgWin {
-  int64_t h0, h1, w0, w1, count;
-};
-__device__ __forceinline__ AvgWin avg_window(int64_t oh, int64_t ow, int64_t H, int64_t W,
-                                             int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                             int64_t ph, int64_t pw) {
-  const int64_t h0 = oh * sh - ph, w0 = ow * sw - pw;
-  const int64_t h1 = h0 + kh < H + ph ? h0 + kh : H + ph, w1 = w0 + kw < W + pw ? w0 + kw : W + pw;
-  return {h0 < 0 ? 0 : h0, h1 < H ? h1 : H, w0 < 0 ? 0 : w0, w1 < W ? w1 : W,
-          (h1 - h0) * (w1 - w0)};
-}
-
 __global__ void avgpool_fwd(const float* __restrict__ x, float* __restrict__ y, int64_t P,
-                            int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh, int64_t kw,
-                            int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+                            int64_t H, int64_t W, int64_t OH, int64_t OW, Pool2dArgs a) {
   LETHE_POOL_LOOP(e, P * OH * OW) {
     const Out3 o = split3(e, OH, OW);
-    const AvgWin w = avg_window(o.oh, o.ow, H, W, kh, kw, sh, sw, ph, pw);
+    const PoolWindow w = kernels::avg_pool_window(o.oh, o.ow, H, W, a);
     const float* plane = x + o.p * H * W;
     float s = 0.0f;
     for (int64_t ih = w.h0; ih < w.h1; ++ih)
@@ -100,47 +92,37 @@ __device__ __forceinline__ void covering(int64_t i, int64_t k, int64_t s, int64_
 }
 
 __global__ void avgpool_bwd(const float* __restrict__ dy, float* __restrict__ dx, int64_t P,
-                            int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh, int64_t kw,
-                            int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+                            int64_t H, int64_t W, int64_t OH, int64_t OW, Pool2dArgs a) {
   LETHE_POOL_LOOP(e, P * H * W) {
     const Out3 i = split3(e, H, W);
     int64_t oh0, oh1, ow0, ow1;
-    covering(i.oh, kh, sh, ph, OH, oh0, oh1);
-    covering(i.ow, kw, sw, pw, OW, ow0, ow1);
+    covering(i.oh, a.kernel_h, a.stride_h, a.pad_h, OH, oh0, oh1);
+    covering(i.ow, a.kernel_w, a.stride_w, a.pad_w, OW, ow0, ow1);
     const float* g = dy + i.p * OH * OW;
     float s = 0.0f;
     for (int64_t oh = oh0; oh <= oh1; ++oh)
       for (int64_t ow = ow0; ow <= ow1; ++ow) {
-        const AvgWin w = avg_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw);
+        const PoolWindow w = kernels::avg_pool_window(oh, ow, H, W, a);
         s += g[oh * OW + ow] / static_cast<float>(w.count);
       }
     dx[e] = s;
   }
 }
 
-// PyTorch's adaptive windows: [⌊o·in/out⌋, ⌈(o+1)·in/out⌉).
-__device__ __forceinline__ int64_t ad_start(int64_t o, int64_t in, int64_t out) {
-  return (o * in) / out;
-}
-__device__ __forceinline__ int64_t ad_end(int64_t o, int64_t in, int64_t out) {
-  return ((o + 1) * in + out - 1) / out;
-}
-
 __global__ void adaptive_fwd(const float* __restrict__ x, float* __restrict__ y, int64_t P,
                              int64_t H, int64_t W, int64_t OH, int64_t OW) {
   LETHE_POOL_LOOP(e, P * OH * OW) {
     const Out3 o = split3(e, OH, OW);
-    const int64_t h0 = ad_start(o.oh, H, OH), h1 = ad_end(o.oh, H, OH);
-    const int64_t w0 = ad_start(o.ow, W, OW), w1 = ad_end(o.ow, W, OW);
+    const PoolWindow w = kernels::adaptive_pool_window(o.oh, o.ow, H, W, OH, OW);
     const float* plane = x + o.p * H * W;
     float s = 0.0f;
-    for (int64_t ih = h0; ih < h1; ++ih)
-      for (int64_t iw = w0; iw < w1; ++iw) s += plane[ih * W + iw];
-    y[e] = s / static_cast<float>((h1 - h0) * (w1 - w0));
+    for (int64_t ih = w.h0; ih < w.h1; ++ih)
+      for (int64_t iw = w.w0; iw < w.w1; ++iw) s += plane[ih * W + iw];
+    y[e] = s / static_cast<float>(w.count);
   }
 }
 
-// Outputs o with ad_start(o) ≤ i < ad_end(o): o ∈ [⌊i·out/in⌋, ⌈(i+1)·out/in⌉ − 1].
+// Outputs o with adaptive_start(o) ≤ i < adaptive_end(o): o ∈ [⌊i·out/in⌋, ⌈(i+1)·out/in⌉ − 1].
 __device__ __forceinline__ void ad_covering(int64_t i, int64_t in, int64_t out, int64_t& lo,
                                             int64_t& hi) {
   lo = (i * out) / in;
@@ -158,9 +140,9 @@ __global__ void adaptive_bwd(const float* __restrict__ dy, float* __restrict__ d
     const float* g = dy + i.p * OH * OW;
     float s = 0.0f;
     for (int64_t oh = oh0; oh <= oh1; ++oh) {
-      const float ch = static_cast<float>(ad_end(oh, H, OH) - ad_start(oh, H, OH));
+      const float ch = static_cast<float>(adaptive_end(oh, H, OH) - adaptive_start(oh, H, OH));
       for (int64_t ow = ow0; ow <= ow1; ++ow) {
-        const float cw = static_cast<float>(ad_end(ow, W, OW) - ad_start(ow, W, OW));
+        const float cw = static_cast<float>(adaptive_end(ow, W, OW) - adaptive_start(ow, W, OW));
         s += g[oh * OW + ow] / (ch * cw);
       }
     }
@@ -179,7 +161,7 @@ void max_pool2d_forward(const float* x, float* y, int64_t* idx, int64_t P, int64
   const int64_t total = P * OH * OW;
   if (total == 0) return;
   LETHE_LAUNCH(maxpool_fwd, grid_for(total, threads), threads, 0, stream, x, y, idx, P, H, W, OH,
-               OW, kh, kw, sh, sw, ph, pw);
+               OW, Pool2dArgs{kh, kw, sh, sw, ph, pw});
 }
 
 void max_pool2d_backward(const float* dy, const int64_t* idx, float* dx, int64_t P, int64_t H,
@@ -198,8 +180,8 @@ void avg_pool2d_forward(const float* x, float* y, int64_t P, int64_t H, int64_t 
   check_threads(threads, "avg_pool2d_forward");
   const int64_t total = P * OH * OW;
   if (total == 0) return;
-  LETHE_LAUNCH(avgpool_fwd, grid_for(total, threads), threads, 0, stream, x, y, P, H, W, OH, OW, kh,
-               kw, sh, sw, ph, pw);
+  LETHE_LAUNCH(avgpool_fwd, grid_for(total, threads), threads, 0, stream, x, y, P, H, W, OH, OW,
+               Pool2dArgs{kh, kw, sh, sw, ph, pw});
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, int64_t P, int64_t H, int64_t W, int64_t OH,
@@ -209,7 +191,7 @@ void avg_pool2d_backward(const float* dy, float* dx, int64_t P, int64_t H, int64
   const int64_t total = P * H * W;
   if (total == 0) return;
   LETHE_LAUNCH(avgpool_bwd, grid_for(total, threads), threads, 0, stream, dy, dx, P, H, W, OH, OW,
-               kh, kw, sh, sw, ph, pw);
+               Pool2dArgs{kh, kw, sh, sw, ph, pw});
 }
 
 void adaptive_avg_pool2d_forward(const float* x, float* y, int64_t P, int64_t H, int64_t W,

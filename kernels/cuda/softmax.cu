@@ -5,12 +5,14 @@
 // row's max and Σexp(x − max); the output pass re-reads the row (from cache). Cross-entropy
 // needs max, Σexp(x − max) and Σx per row and writes one loss per row (forward) or the row of
 // dloss·(softmax − smoothed one-hot) (backward); the row's target is read once by every thread.
+// The loss and gradient formulas are kernels/common/softmax.h, shared with the CPU kernels.
 #include "kernels/cuda/softmax.cuh"
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/common/softmax.h"
 #include "kernels/cuda/norm_reduce.cuh"
 
 namespace lethe::LETHE_KNS {
@@ -78,9 +80,8 @@ __global__ void ce_fwd(const float* __restrict__ logits, const int64_t* __restri
   sx = g.sum(sx);
   if (g.rank == 0) {
     const int64_t t = target[r];
-    const float lt = (t >= 0 && t < C) ? row[t] - mx - ls : NAN;  // lsm at the target
-    const float all = sx - static_cast<float>(C) * ls;            // Σ lsm
-    loss[r] = -(1.0f - smoothing) * lt - smoothing / static_cast<float>(C) * all;
+    const float xt = (t >= 0 && t < C) ? row[t] : NAN;
+    loss[r] = kernels::ce_smoothed_loss(mx, ls, sx, xt, C, smoothing);
   }
 }
 
@@ -97,10 +98,9 @@ __global__ void ce_bwd(const float* __restrict__ logits, const int64_t* __restri
   row_lse(g, row, C, mx, ls);
   const int64_t t = target[r];
   const float gl = (t >= 0 && t < C) ? dloss[r] : NAN;
-  const float off = smoothing / static_cast<float>(C), on = 1.0f - smoothing + off;
   float* out = dx + r * C;
   for (int64_t c = g.rank; c < C; c += g.size)
-    out[c] = gl * (expf(row[c] - mx - ls) - (c == t ? on : off));
+    out[c] = kernels::ce_smoothed_grad(expf(row[c] - mx - ls), c == t, C, smoothing, gl);
 }
 
 bool block_rows(int64_t C, int row_mode) {

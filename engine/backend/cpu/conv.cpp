@@ -45,8 +45,8 @@ std::atomic<bool> g_winograd{true};
 
 // Winograd pays when the transforms (per tile, per channel) are small next to the GEMMs (per
 // tile, per channel pair): at 16 channels and up; the stem (3 channels in) stays im2col.
-bool use_winograd(const kc::ConvGeom& g, int64_t channels_in, int64_t channels_out) {
-  return g_winograd.load(std::memory_order_relaxed) && g.KH == 3 && g.KW == 3 && g.stride_h == 1 &&
+bool use_winograd(const kc::ConvGeometry& g, int64_t channels_in, int64_t channels_out) {
+  return g_winograd.load(std::memory_order_relaxed) && g.kh == 3 && g.kw == 3 && g.stride_h == 1 &&
          g.stride_w == 1 && g.pad_h <= 2 && g.pad_w <= 2 && channels_in >= 16 && channels_out >= 16;
 }
 
@@ -74,21 +74,20 @@ void winograd_conv(const float* x, const float* w, const float* bias, float* y, 
 
 // What every entry point derives from its tensors: x is input-shaped, y output-shaped.
 struct ConvShape {
-  kc::ConvGeom g;
+  kc::ConvGeometry g;
   int64_t N, O, CKK, OHW, CHW;
   bool pw;  // 1×1 stride 1, no padding: the columns are the input itself
 };
 ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dArgs& a) {
   ConvShape s;
-  s.g = {x.size(1), x.size(2),  x.size(3),  w.size(2), w.size(3), y.size(2),
-         y.size(3), a.stride_h, a.stride_w, a.pad_h,   a.pad_w};
-  s.N = x.size(0);
-  s.O = w.size(0);
-  s.CKK = s.g.C * s.g.KH * s.g.KW;
-  s.OHW = s.g.OH * s.g.OW;
-  s.CHW = s.g.C * s.g.H * s.g.W;
-  s.pw = s.g.KH == 1 && s.g.KW == 1 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.g.pad_h == 0 &&
-         s.g.pad_w == 0;
+  s.g = {x.size(0), x.size(1), x.size(2),  x.size(3),  w.size(0), w.size(2), w.size(3),
+         y.size(2), y.size(3), a.stride_h, a.stride_w, a.pad_h,   a.pad_w};
+  s.N = s.g.n;
+  s.O = s.g.o;
+  s.CKK = s.g.ckk();
+  s.OHW = s.g.ohw();
+  s.CHW = s.g.chw();
+  s.pw = s.g.pointwise();
   return s;
 }
 
@@ -118,7 +117,7 @@ void copy_image_rows(const float* src, int64_t src_image, int64_t src_row, float
 // The column matrix of images [n0, n0 + gi) of x, image i at column i·OHW, rows ld apart.
 void group_columns(const float* x, const ConvShape& s, int64_t n0, int64_t gi, int64_t ld,
                    float* cols) {
-  if (s.pw) return copy_image_rows(x + n0 * s.CHW, s.CHW, s.OHW, cols, s.OHW, ld, gi, s.g.C, s.OHW);
+  if (s.pw) return copy_image_rows(x + n0 * s.CHW, s.CHW, s.OHW, cols, s.OHW, ld, gi, s.g.c, s.OHW);
 #pragma omp parallel for if (gi * s.CKK * s.OHW > kParallelGrain && nthreads() > 1)
   for (int64_t i = 0; i < gi; ++i) kc::im2col(x + (n0 + i) * s.CHW, cols + i * s.OHW, s.g, ld);
 }
@@ -150,12 +149,12 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
                                 const Conv2dArgs& a) {
   if (!f32(x)) return CpuRefBackend::conv2d_forward(x, w, bias, y, a);
   const ConvShape s = conv_shape(x, w, y, a);
-  const kc::ConvGeom& g = s.g;
+  const kc::ConvGeometry& g = s.g;
   const int64_t N = s.N, O = s.O, CKK = s.CKK, OHW = s.OHW;
   const float *xp = cf(x), *wp = cf(w), *bp = cf(bias);
   float* yp = mf(y);
-  if (use_winograd(g, g.C, O)) {
-    return winograd_conv(xp, wp, bp, yp, N, g.C, g.H, g.W, O, g.pad_h, g.pad_w, false);
+  if (use_winograd(g, g.c, O)) {
+    return winograd_conv(xp, wp, bp, yp, N, g.c, g.h, g.w, O, g.pad_h, g.pad_w, false);
   }
   const int64_t G = group_size(s);
 
@@ -197,12 +196,12 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
                                        const Conv2dArgs& a) {
   if (!f32(dy)) return CpuRefBackend::conv2d_backward_input(dy, w, dx, a);
   const ConvShape s = conv_shape(dx, w, dy, a);
-  const kc::ConvGeom& g = s.g;
+  const kc::ConvGeometry& g = s.g;
   const int64_t N = s.N, O = s.O, CKK = s.CKK, OHW = s.OHW, CHW = s.CHW;
   const float *dyp = cf(dy), *wp = cf(w);
   float* dxp = mf(dx);
-  if (use_winograd(g, O, g.C)) {  // dx = conv3x3(dy, rot180(W)ᵀ, pad 2 − p)
-    return winograd_conv(dyp, wp, nullptr, dxp, N, O, g.OH, g.OW, g.C, 2 - g.pad_h, 2 - g.pad_w,
+  if (use_winograd(g, O, g.c)) {  // dx = conv3x3(dy, rot180(W)ᵀ, pad 2 − p)
+    return winograd_conv(dyp, wp, nullptr, dxp, N, O, g.oh, g.ow, g.c, 2 - g.pad_h, 2 - g.pad_w,
                          true);
   }
   const int64_t G = group_size(s);
@@ -234,7 +233,7 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
     copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
     kc::sgemm(true, false, CKK, ld, O, 1.f, wp, CKK, dygp, ld, 0.f, dcolp, ld);
     if (s.pw) {  // the column matrix is dx itself, grouped
-      copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.C, OHW);
+      copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.c, OHW);
       continue;
     }
 #pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
@@ -255,8 +254,8 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
   float* dwp = mf(dw);
   const int64_t G = group_size(s);
 
-  if (use_winograd(s.g, s.g.C, O)) {
-    WinogradRun r = winograd_run(N, s.g.C, s.g.H, s.g.W, O, s.g.pad_h, s.g.pad_w);
+  if (use_winograd(s.g, s.g.c, O)) {
+    WinogradRun r = winograd_run(N, s.g.c, s.g.h, s.g.w, O, s.g.pad_h, s.g.pad_w);
     kc::winograd_f2x3_weight_grad(xp, dyp, dwp, r.g, r.tiles, mf(r.work));
   } else if (G == 1) {
     const int T = std::max<int>(1, std::min<int64_t>(nthreads(), N));

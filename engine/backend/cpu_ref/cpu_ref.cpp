@@ -7,6 +7,8 @@
 
 #include "engine/backend/dispatch.h"
 #include "kernels/common/philox.h"
+#include "kernels/common/pool_window.h"
+#include "kernels/common/softmax.h"
 
 namespace lethe {
 namespace {
@@ -469,12 +471,17 @@ void CpuRefBackend::cross_entropy_forward(const Tensor& logits, const Tensor& ta
     const T* xp = P<T>(logits);
     const int64_t* tp = target.data<int64_t>();
     T* lp = P<T>(loss);
-    std::vector<double> lsm(C);
     for (int64_t n = 0; n < N; ++n) {
-      log_softmax_row(xp + n * C, C, lsm);
-      double all = 0;
-      for (int64_t c = 0; c < C; ++c) all += lsm[c];
-      lp[n] = static_cast<T>(-(1 - smoothing) * lsm[tp[n]] - smoothing / C * all);
+      const T* row = xp + n * C;
+      double mx = -std::numeric_limits<double>::infinity();
+      for (int64_t c = 0; c < C; ++c) mx = std::max(mx, static_cast<double>(row[c]));
+      double s = 0, shifted = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        s += std::exp(row[c] - mx);
+        shifted += row[c] - mx;
+      }
+      lp[n] = static_cast<T>(kernels::ce_smoothed_loss(
+          mx, std::log(s), shifted, static_cast<double>(row[tp[n]]), C, smoothing));
     }
   });
 }
@@ -491,8 +498,8 @@ void CpuRefBackend::cross_entropy_backward(const Tensor& logits, const Tensor& t
     for (int64_t n = 0; n < N; ++n) {
       log_softmax_row(xp + n * C, C, lsm);
       for (int64_t c = 0; c < C; ++c) {
-        double t = (c == tp[n] ? 1 - smoothing : 0.0) + smoothing / C;
-        dxp[n * C + c] = static_cast<T>(gp[n] * (std::exp(lsm[c]) - t));
+        dxp[n * C + c] = static_cast<T>(kernels::ce_smoothed_grad(
+            std::exp(lsm[c]), c == tp[n], C, smoothing, static_cast<double>(gp[n])));
       }
     }
   });
@@ -509,21 +516,17 @@ void CpuRefBackend::max_pool2d_forward(const Tensor& x, Tensor& y, Tensor& idx,
     for (int64_t p = 0; p < X.n * X.c; ++p)
       for (int64_t oh = 0; oh < Y.h; ++oh)
         for (int64_t ow = 0; ow < Y.w; ++ow) {
+          const kernels::PoolWindow w = kernels::max_pool_window(oh, ow, X.h, X.w, a);
           double best = -std::numeric_limits<double>::infinity();
           int64_t bi = -1;
-          for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
-            int64_t ih = oh * a.stride_h - a.pad_h + kh;
-            if (ih < 0 || ih >= X.h) continue;
-            for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
-              int64_t iw = ow * a.stride_w - a.pad_w + kw;
-              if (iw < 0 || iw >= X.w) continue;
+          for (int64_t ih = w.h0; ih < w.h1; ++ih)
+            for (int64_t iw = w.w0; iw < w.w1; ++iw) {
               double v = xp[p * X.h * X.w + ih * X.w + iw];
               if (v > best || bi < 0 || std::isnan(v)) {
                 best = v;
                 bi = ih * X.w + iw;
               }
             }
-          }
           yp[(p * Y.h + oh) * Y.w + ow] = static_cast<T>(best);
           ip[(p * Y.h + oh) * Y.w + ow] = bi;
         }
@@ -545,20 +548,6 @@ void CpuRefBackend::max_pool2d_backward(const Tensor& dy, const Tensor& idx, Ten
   });
 }
 
-namespace {
-// PyTorch's count_include_pad window: clipped to the padded extent, then to the input.
-struct Window {
-  int64_t h0, h1, w0, w1, count;
-};
-Window avg_window(int64_t oh, int64_t ow, int64_t H, int64_t W, const Pool2dArgs& a) {
-  int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
-  int64_t h1 = std::min(h0 + a.kernel_h, H + a.pad_h), w1 = std::min(w0 + a.kernel_w, W + a.pad_w);
-  int64_t count = (h1 - h0) * (w1 - w0);
-  return {std::max<int64_t>(h0, 0), std::min(h1, H), std::max<int64_t>(w0, 0), std::min(w1, W),
-          count};
-}
-}  // namespace
-
 void CpuRefBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dArgs& a) {
   by_float_type(x, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
@@ -568,7 +557,7 @@ void CpuRefBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dA
     for (int64_t p = 0; p < X.n * X.c; ++p)
       for (int64_t oh = 0; oh < Y.h; ++oh)
         for (int64_t ow = 0; ow < Y.w; ++ow) {
-          Window w = avg_window(oh, ow, X.h, X.w, a);
+          const kernels::PoolWindow w = kernels::avg_pool_window(oh, ow, X.h, X.w, a);
           double s = 0;
           for (int64_t ih = w.h0; ih < w.h1; ++ih)
             for (int64_t iw = w.w0; iw < w.w1; ++iw) s += xp[p * X.h * X.w + ih * X.w + iw];
@@ -586,7 +575,7 @@ void CpuRefBackend::avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool
     for (int64_t p = 0; p < X.n * X.c; ++p)
       for (int64_t oh = 0; oh < Y.h; ++oh)
         for (int64_t ow = 0; ow < Y.w; ++ow) {
-          Window w = avg_window(oh, ow, X.h, X.w, a);
+          const kernels::PoolWindow w = kernels::avg_pool_window(oh, ow, X.h, X.w, a);
           double g = dyp[(p * Y.h + oh) * Y.w + ow] / static_cast<double>(w.count);
           for (int64_t ih = w.h0; ih < w.h1; ++ih)
             for (int64_t iw = w.w0; iw < w.w1; ++iw) acc[p * X.h * X.w + ih * X.w + iw] += g;
@@ -595,15 +584,6 @@ void CpuRefBackend::avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool
     for (size_t i = 0; i < acc.size(); ++i) dxp[i] = static_cast<T>(acc[i]);
   });
 }
-
-namespace {
-int64_t ad_start(int64_t i, int64_t in, int64_t out) {
-  return (i * in) / out;
-}
-int64_t ad_end(int64_t i, int64_t in, int64_t out) {
-  return ((i + 1) * in + out - 1) / out;
-}
-}  // namespace
 
 void CpuRefBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
   by_float_type(x, "adaptive_avg_pool2d", [&](auto tag) {
@@ -614,12 +594,11 @@ void CpuRefBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
     for (int64_t p = 0; p < X.n * X.c; ++p)
       for (int64_t oh = 0; oh < Y.h; ++oh)
         for (int64_t ow = 0; ow < Y.w; ++ow) {
-          int64_t h0 = ad_start(oh, X.h, Y.h), h1 = ad_end(oh, X.h, Y.h);
-          int64_t w0 = ad_start(ow, X.w, Y.w), w1 = ad_end(ow, X.w, Y.w);
+          const kernels::PoolWindow w = kernels::adaptive_pool_window(oh, ow, X.h, X.w, Y.h, Y.w);
           double s = 0;
-          for (int64_t ih = h0; ih < h1; ++ih)
-            for (int64_t iw = w0; iw < w1; ++iw) s += xp[p * X.h * X.w + ih * X.w + iw];
-          yp[(p * Y.h + oh) * Y.w + ow] = static_cast<T>(s / ((h1 - h0) * (w1 - w0)));
+          for (int64_t ih = w.h0; ih < w.h1; ++ih)
+            for (int64_t iw = w.w0; iw < w.w1; ++iw) s += xp[p * X.h * X.w + ih * X.w + iw];
+          yp[(p * Y.h + oh) * Y.w + ow] = static_cast<T>(s / w.count);
         }
   });
 }
@@ -633,11 +612,10 @@ void CpuRefBackend::adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
     for (int64_t p = 0; p < X.n * X.c; ++p)
       for (int64_t oh = 0; oh < Y.h; ++oh)
         for (int64_t ow = 0; ow < Y.w; ++ow) {
-          int64_t h0 = ad_start(oh, X.h, Y.h), h1 = ad_end(oh, X.h, Y.h);
-          int64_t w0 = ad_start(ow, X.w, Y.w), w1 = ad_end(ow, X.w, Y.w);
-          double g = dyp[(p * Y.h + oh) * Y.w + ow] / static_cast<double>((h1 - h0) * (w1 - w0));
-          for (int64_t ih = h0; ih < h1; ++ih)
-            for (int64_t iw = w0; iw < w1; ++iw) acc[p * X.h * X.w + ih * X.w + iw] += g;
+          const kernels::PoolWindow w = kernels::adaptive_pool_window(oh, ow, X.h, X.w, Y.h, Y.w);
+          double g = dyp[(p * Y.h + oh) * Y.w + ow] / static_cast<double>(w.count);
+          for (int64_t ih = w.h0; ih < w.h1; ++ih)
+            for (int64_t iw = w.w0; iw < w.w1; ++iw) acc[p * X.h * X.w + ih * X.w + iw] += g;
         }
     T* dxp = P<T>(dx);
     for (size_t i = 0; i < acc.size(); ++i) dxp[i] = static_cast<T>(acc[i]);
