@@ -84,18 +84,28 @@ std::string find_idx(const std::string& dir, const std::string& prefix, const st
   LETHE_FAIL(dir, ": no ", prefix, "-", kind, "-ubyte[.gz] file found");
 }
 
+// The magic and the `dims` big-endian sizes that open an IDX file of u8 values.
+std::vector<uint64_t> read_idx_header(GzFile& f, const std::string& path, const char* kind,
+                                      uint32_t magic, int dims) {
+  uint8_t h[16];
+  const size_t got = f.read(h, 4);
+  LETHE_CHECK(got == 4, path, ": truncated IDX header (", got, " bytes)");
+  const uint32_t m = be32(h);
+  LETHE_CHECK(m == magic, path, ": bad IDX ", kind, " magic 0x", std::hex, m, " (expected 0x",
+              magic, " = u8, ", std::dec, dims, dims == 1 ? " dimension)" : " dimensions)");
+  const size_t want = 4 * static_cast<size_t>(dims);
+  LETHE_CHECK(f.read(h + 4, want) == want, path, ": truncated IDX header");
+  std::vector<uint64_t> sizes(dims);
+  for (int i = 0; i < dims; ++i) sizes[i] = be32(h + 4 + 4 * i);
+  return sizes;
+}
+
 }  // namespace
 
 Tensor read_idx_images(const std::string& path) {
   GzFile f(path);
-  uint8_t h[16];
-  const size_t got = f.read(h, 4);
-  LETHE_CHECK(got == 4, path, ": truncated IDX header (", got, " bytes)");
-  const uint32_t magic = be32(h);
-  LETHE_CHECK(magic == kImageMagic, path, ": bad IDX image magic 0x", std::hex, magic,
-              " (expected 0x803 = u8, 3 dimensions)");
-  LETHE_CHECK(f.read(h + 4, 12) == 12, path, ": truncated IDX header");
-  const uint64_t n = be32(h + 4), rows = be32(h + 8), cols = be32(h + 12);
+  const std::vector<uint64_t> dims = read_idx_header(f, path, "image", kImageMagic, 3);
+  const uint64_t n = dims[0], rows = dims[1], cols = dims[2];
   LETHE_CHECK(rows > 0 && cols > 0 && rows <= kMaxSide && cols <= kMaxSide, path,
               ": implausible image size ", rows, "x", cols);
   LETHE_CHECK(n * rows * cols <= kMaxElems, path, ": implausible image count ", n);
@@ -112,14 +122,7 @@ Tensor read_idx_images(const std::string& path) {
 
 Tensor read_idx_labels(const std::string& path, int64_t num_classes) {
   GzFile f(path);
-  uint8_t h[8];
-  const size_t got = f.read(h, 4);
-  LETHE_CHECK(got == 4, path, ": truncated IDX header (", got, " bytes)");
-  const uint32_t magic = be32(h);
-  LETHE_CHECK(magic == kLabelMagic, path, ": bad IDX label magic 0x", std::hex, magic,
-              " (expected 0x801 = u8, 1 dimension)");
-  LETHE_CHECK(f.read(h + 4, 4) == 4, path, ": truncated IDX header");
-  const uint64_t n = be32(h + 4);
+  const uint64_t n = read_idx_header(f, path, "label", kLabelMagic, 1)[0];
   std::vector<uint8_t> raw(n);
   const size_t have = f.read(raw.data(), n);
   LETHE_CHECK(have == n, path, ": truncated: header promises ", n, " labels but the file holds ",

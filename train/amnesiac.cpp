@@ -136,14 +136,8 @@ std::unique_ptr<AmnesiacRecorder> make_amnesiac_recorder(const std::string& run_
 }
 
 AmnesiacIndex read_amnesiac_index(const std::string& run_dir) {
-  const std::string adir = run_dir + "/amnesiac";
-  LETHE_CHECK(fs::is_directory(adir), adir,
-              " not found: the original run was not trained with --amnesiac (lethe train "
-              "--amnesiac)");
-  const std::string path = adir + "/index.json";
-  LETHE_CHECK(fs::exists(path), path, " not found: the amnesiac recording of ", run_dir,
-              " did not finish (retrain it with lethe train --amnesiac)");
-  nlohmann::json j = io::read_json(path);
+  const std::string path = run_dir + "/amnesiac/index.json";
+  nlohmann::json j = io::read_run_record(run_dir, "amnesiac", "index.json", "--amnesiac");
   AmnesiacIndex ix;
   try {
     LETHE_CHECK(j.value("format", std::string()) == "lethe-amnesiac", "not an amnesiac index");

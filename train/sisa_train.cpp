@@ -171,14 +171,9 @@ std::string sisa_slice_path(int64_t shard, int64_t slice, const std::string& has
 }
 
 SisaManifest read_sisa_manifest(const std::string& run_dir) {
-  const std::string sdir = run_dir + "/sisa";
-  LETHE_CHECK(fs::is_directory(sdir), sdir,
-              " not found: the original run was not trained with SISA shards (lethe train --sisa "
-              "S:R)");
-  const std::string path = sdir + "/manifest.json";
-  LETHE_CHECK(fs::exists(path), path, " not found: the SISA training of ", run_dir,
-              " did not finish (retrain it with lethe train --sisa S:R)");
-  return SisaManifest::from_json(io::read_json(path), path);
+  return SisaManifest::from_json(
+      io::read_run_record(run_dir, "sisa", "manifest.json", "--sisa S:R"),
+      run_dir + "/sisa/manifest.json");
 }
 
 void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m) {

@@ -76,4 +76,16 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
+nlohmann::json read_run_record(const std::string& run_dir, const std::string& subdir,
+                               const std::string& file, const std::string& trained_with) {
+  const std::string dir = run_dir + "/" + subdir, path = dir + "/" + file;
+  LETHE_CHECK(std::filesystem::is_directory(dir), dir,
+              " not found: the original run was not trained with ", trained_with, " (lethe train ",
+              trained_with, ")");
+  LETHE_CHECK(std::filesystem::exists(path), path, " not found: the ", trained_with,
+              " training of ", run_dir, " did not finish (retrain it with lethe train ",
+              trained_with, ")");
+  return read_json(path);
+}
+
 }  // namespace lethe::io

@@ -17,5 +17,10 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j);
 // One JSON object per line, appended and flushed (logs are append-only by nature).
 void append_jsonl(const std::string& path, const nlohmann::json& j);
 nlohmann::json read_json(const std::string& path);
+// The JSON record `run_dir/subdir/file` that an option of the original training wrote
+// (`trained_with`, e.g. "--sisa S:R"); a one-line error says which option is missing when the
+// folder is absent, and that the training did not finish when only the file is.
+nlohmann::json read_run_record(const std::string& run_dir, const std::string& subdir,
+                               const std::string& file, const std::string& trained_with);
 
 }  // namespace lethe::io

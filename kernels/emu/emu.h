@@ -10,6 +10,7 @@
 // sees it through a using-directive, so these names never collide with the real CUDA runtime
 // linked into the same program.
 #pragma once
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -185,24 +186,16 @@ inline float __saturatef(float x) {
   return x < 0.f ? 0.f : (x > 1.f ? 1.f : x);
 }
 inline int __float_as_int(float f) {
-  int i;
-  std::memcpy(&i, &f, 4);
-  return i;
+  return std::bit_cast<int>(f);
 }
 inline float __int_as_float(int i) {
-  float f;
-  std::memcpy(&f, &i, 4);
-  return f;
+  return std::bit_cast<float>(i);
 }
 inline unsigned __float_as_uint(float f) {
-  unsigned i;
-  std::memcpy(&i, &f, 4);
-  return i;
+  return std::bit_cast<unsigned>(f);
 }
 inline float __uint_as_float(unsigned i) {
-  float f;
-  std::memcpy(&f, &i, 4);
-  return f;
+  return std::bit_cast<float>(i);
 }
 inline int __popc(unsigned x) {
   return __builtin_popcount(x);

@@ -29,37 +29,13 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/optim.cuh"
 #include "kernels/cuda/pool.cuh"
+#include "tests/support/dev_array.h"
 
 namespace lethe::kemu {
 namespace {
 
 const ScheduleChoice kSchedules[] = {
     {Schedule::InOrder, 0}, {Schedule::Reverse, 0}, {Schedule::Random, 11}};
-
-// A device array initialised from (and read back into) host vectors; freed on destruction.
-template <class T>
-struct DevArray {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit DevArray(size_t n_) : n(n_) {
-    void* v = nullptr;
-    REQUIRE(cudaMalloc(&v, std::max<size_t>(n, 1) * sizeof(T)) == cudaSuccess);
-    p = static_cast<T*>(v);
-  }
-  explicit DevArray(const std::vector<T>& h) : DevArray(h.size()) { put(h); }
-  ~DevArray() { CHECK(cudaFree(p) == cudaSuccess); }
-  DevArray(const DevArray&) = delete;
-  DevArray& operator=(const DevArray&) = delete;
-  void put(const std::vector<T>& h) {
-    REQUIRE(h.size() == n);
-    if (n) REQUIRE(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  std::vector<T> get() const {
-    std::vector<T> h(n);
-    if (n) REQUIRE(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess);
-    return h;
-  }
-};
 
 // Same bytes (so −0 ≠ +0 and NaN payloads count).
 template <class T>

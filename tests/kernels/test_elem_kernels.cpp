@@ -22,43 +22,13 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/metrics.cuh"
 #include "kernels/cuda/optim.cuh"
+#include "tests/support/dev_array.h"
 
 namespace lethe::kemu {
 namespace {
 
 const ScheduleChoice kSchedules[] = {
     {Schedule::InOrder, 0}, {Schedule::Reverse, 0}, {Schedule::Random, 7}};
-
-// A device array of n elements; `shift` elements of slack in front, so p is misaligned for
-// float4 when shift is odd. Freed on destruction.
-template <class T>
-struct Dev {
-  T* base = nullptr;
-  T* p = nullptr;
-  size_t n = 0;
-  explicit Dev(size_t n_, size_t shift = 0) : n(n_) {
-    void* v = nullptr;
-    REQUIRE(cudaMalloc(&v, (n + shift) * sizeof(T)) == cudaSuccess);
-    base = static_cast<T*>(v);
-    p = base + shift;
-  }
-  Dev(const std::vector<T>& h, size_t shift = 0) : Dev(h.size(), shift) { put(h); }
-  ~Dev() { CHECK(cudaFree(base) == cudaSuccess); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  void put(const std::vector<T>& h) {
-    REQUIRE(h.size() == n);
-    if (n) REQUIRE(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  void poison() {
-    if (n) REQUIRE(cudaMemset(p, 0xFF, n * sizeof(T)) == cudaSuccess);
-  }
-  std::vector<T> get() const {
-    std::vector<T> h(n);
-    if (n) REQUIRE(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess);
-    return h;
-  }
-};
 
 std::vector<float> uniform(size_t n, float lo, float hi, uint32_t seed) {
   std::mt19937 g(seed);
@@ -147,8 +117,8 @@ TEST_SUITE("kernels") {
         ref.unary_backward(uc.op, tx, ty, tdy, tdx, uc.p);
         std::vector<float> want_y = ty.to_vector(), want_dx = tdx.to_vector();
         for (size_t shift : {size_t{0}, size_t{1}}) {  // float4 path, scalar path
-          Dev<float> dxin(x, shift), dyv(want_y, shift), ddy(dy, shift);
-          Dev<float> out(n, shift), grad(n, shift);
+          DevArray<float> dxin(x, shift), dyv(want_y, shift), ddy(dy, shift);
+          DevArray<float> out(n, shift), grad(n, shift);
           for (auto sched : kSchedules) {
             ScheduleGuard g(sched);
             for (int threads : {32, 256}) {
@@ -176,7 +146,7 @@ TEST_SUITE("kernels") {
     ref.unary(UnaryOp::Tanh, tx, ty, {});
     Tensor tdx = Tensor::empty({n});
     ref.unary_backward(UnaryOp::Tanh, Tensor(), ty, tdy, tdx, {});
-    Dev<float> dyv(ty.to_vector()), ddy(dy), grad(n);
+    DevArray<float> dyv(ty.to_vector()), ddy(dy), grad(n);
     for (auto sched : kSchedules) {
       ScheduleGuard g(sched);
       grad.poison();
@@ -213,7 +183,7 @@ TEST_SUITE("kernels") {
       Shape sa = broadcast_strides(pt.a, cs), sb = broadcast_strides(pt.b, cs);
       const int64_t n = shape_numel(cs);
       for (size_t shift : {size_t{0}, size_t{1}}) {
-        Dev<float> da(av, shift), db(bv, shift), dc(n, shift);
+        DevArray<float> da(av, shift), db(bv, shift), dc(n, shift);
         for (BinaryOp op : ops) {
           CAPTURE(static_cast<int>(op));
           ref.binary(op, ta, tb, tc);
@@ -259,7 +229,7 @@ TEST_SUITE("kernels") {
       Tensor tx = tensor_of(c.x, xv), ty = Tensor::empty(c.y);
       ref.reduce_sum(tx, ty);
       std::vector<float> want = ty.to_vector();
-      Dev<float> dx(xv), dy(want.size());
+      DevArray<float> dx(xv), dy(want.size());
       for (auto sched : kSchedules) {
         ScheduleGuard g(sched);
         for (int threads : c.threads)
@@ -308,7 +278,7 @@ TEST_SUITE("kernels") {
         ref.copy(view, want);
         const size_t es = dtype_size(dt);
         std::vector<uint8_t> storage(bytes, bytes + nb * es);
-        Dev<uint8_t> src(storage), dst(static_cast<size_t>(n) * es);
+        DevArray<uint8_t> src(storage), dst(static_cast<size_t>(n) * es);
         for (auto sched : kSchedules) {
           ScheduleGuard g(sched);
           for (int threads : {32, 256, 1024}) {
@@ -335,8 +305,8 @@ TEST_SUITE("kernels") {
         ref.dropout_backward(tensor_of({n}, gy), tm, tdx, p);
         std::vector<uint8_t> want_mask = bytes_as<uint8_t>(tm);
         for (size_t shift : {size_t{0}, size_t{1}}) {
-          Dev<float> dx(x, shift), dy(n, shift), dgy(gy, shift), dgx(n, shift);
-          Dev<uint8_t> dm(n, shift);
+          DevArray<float> dx(x, shift), dy(n, shift), dgy(gy, shift), dgx(n, shift);
+          DevArray<uint8_t> dm(n, shift);
           for (auto sched : kSchedules) {
             ScheduleGuard g(sched);
             for (int threads : {32, 256}) {
@@ -367,7 +337,7 @@ TEST_SUITE("kernels") {
       Tensor param = tensor_of({n}, p0);
       param.set_requires_grad(true);
       optim::SGD opt({param}, o);
-      Dev<float> dp(p0), dg(n), dbuf(n);
+      DevArray<float> dp(p0), dg(n), dbuf(n);
       for (int s = 0; s < steps; ++s) {
         CAPTURE(s);
         std::vector<float> g = grad_at(s);
@@ -389,7 +359,7 @@ TEST_SUITE("kernels") {
           decoupled ? std::make_unique<optim::AdamW>(std::vector<Tensor>{param}, o)
                     : std::make_unique<optim::Adam>(std::vector<Tensor>{param}, o);
       std::vector<float> zeros(n, 0.f);
-      Dev<float> dp(p0), dg(n), dm(zeros), dv(zeros), dvmax(zeros);
+      DevArray<float> dp(p0), dg(n), dm(zeros), dv(zeros), dvmax(zeros);
       for (int s = 0; s < steps; ++s) {
         CAPTURE(s);
         std::vector<float> g = grad_at(s);
@@ -468,8 +438,8 @@ TEST_SUITE("kernels") {
         want_ent[r] = ent;
       }
       if (C > 5) CHECK(want_arg[2] == 1);
-      Dev<float> dz(z), dconf(N), dent(N);
-      Dev<int64_t> darg(N);
+      DevArray<float> dz(z), dconf(N), dent(N);
+      DevArray<int64_t> darg(N);
       for (auto sched : kSchedules) {
         ScheduleGuard g(sched);
         for (int threads : {32, 64, 256}) {
@@ -507,7 +477,7 @@ TEST_SUITE("kernels") {
           const double den = additive ? want_n[r] + eps : std::max(want_n[r], eps);
           for (int64_t d = 0; d < D; ++d) want[r * D + d] = x[r * D + d] / den;
         }
-        Dev<float> dx(x), dy(N * D), dn(N);
+        DevArray<float> dx(x), dy(N * D), dn(N);
         for (auto sched : kSchedules) {
           ScheduleGuard g(sched);
           for (int threads : {32, 96, 256}) {
@@ -550,7 +520,7 @@ TEST_SUITE("kernels") {
               want[(b * T + i) * d + c] = o / sum;
             }
           }
-        Dev<float> dq(q), dk(k), dv(v), dout(BH * T * d);
+        DevArray<float> dq(q), dk(k), dv(v), dout(BH * T * d);
         for (auto sched : kSchedules) {
           ScheduleGuard g(sched);
           for (int threads : {32, 64}) {

@@ -19,30 +19,13 @@
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/emu/cublas.h"
+#include "tests/support/dev_array.h"
 
 namespace lethe::kemu {
 namespace {
 
 const ScheduleChoice kSchedules[] = {
     {Schedule::InOrder, 0}, {Schedule::Reverse, 0}, {Schedule::Random, 7}};
-
-// A device copy of a host vector, freed on destruction.
-struct Dev {
-  float* p = nullptr;
-  size_t n = 0;
-  explicit Dev(const std::vector<float>& h) : n(h.size()) {
-    REQUIRE(cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(n, 1) * 4) == cudaSuccess);
-    if (n) REQUIRE(cudaMemcpy(p, h.data(), n * 4, cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  ~Dev() { CHECK(cudaFree(p) == cudaSuccess); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  std::vector<float> host() const {
-    std::vector<float> h(n);
-    if (n) REQUIRE(cudaMemcpy(h.data(), p, n * 4, cudaMemcpyDeviceToHost) == cudaSuccess);
-    return h;
-  }
-};
 
 std::vector<float> random_vec(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -111,10 +94,10 @@ void check_gemm(const GemmCase& g, GemmConfig cfg, uint32_t seed, bool nan_c) {
   }
   std::vector<double> magnitude;
   std::vector<double> want = gemm_ref(g, A, B, C0, magnitude);
-  Dev dA(A), dB(B), dC(C0);
+  DevArray<float> dA(A), dB(B), dC(C0);
   gemm(g.ta, g.tb, g.M, g.N, g.K, g.alpha, dA.p, g.lda, g.sa, dB.p, g.ldb, g.sb, g.beta, dC.p,
        g.ldc, g.sc, g.batch, nullptr, cfg);
-  std::vector<float> got = dC.host();
+  std::vector<float> got = dC.get();
   double err = 0;  // the largest error relative to the element's magnitude
   std::vector<bool> in_matrix(got.size(), false);
   for (int64_t b = 0; b < g.batch; ++b)
@@ -230,7 +213,7 @@ TEST_SUITE("kernels") {
     k0.beta = 2.f;
     check_gemm(k0, GemmConfig::Tile32x32, 8, false);
     {
-      Dev none(std::vector<float>{});
+      DevArray<float> none(std::vector<float>{});
       gemm(false, false, 0, 5, 3, 1.f, none.p, 3, 0, none.p, 5, 0, 0.f, none.p, 5, 0, 1, nullptr);
       gemm(false, false, 4, 5, 3, 1.f, none.p, 3, 0, none.p, 5, 0, 0.f, none.p, 5, 0, 0, nullptr);
       CHECK_THROWS_AS(gemm(false, false, 4, 5, 3, 1.f, none.p, 2, 0, none.p, 5, 0, 0.f, none.p, 5,
@@ -275,7 +258,8 @@ TEST_SUITE("kernels") {
       ref.conv2d_forward(x, w, bias, y_ref, args(k));
       ref.conv2d_backward_input(dy, w, dx_ref, args(k));
       ref.conv2d_backward_weight(dy, x, dw_ref, db_ref, args(k));
-      Dev dx_in(x.to_vector()), dw_in(w.to_vector()), db_in(bias.to_vector()), ddy(dy.to_vector());
+      DevArray<float> dx_in(x.to_vector()), dw_in(w.to_vector()), db_in(bias.to_vector()),
+          ddy(dy.to_vector());
       for (auto sched : kSchedules) {
         ScheduleGuard guard(sched);
         CAPTURE(schedule_name(sched));
@@ -290,15 +274,15 @@ TEST_SUITE("kernels") {
           std::vector<float> nan_y(y_ref.numel(), NAN), nan_x(x.numel(), NAN),
               nan_w(w.numel(), NAN), nan_b(k.o, NAN),
               work(static_cast<size_t>(conv2d_workspace(g, chunk)), NAN);
-          Dev y(nan_y), dxo(nan_x), dwo(nan_w), dbo(nan_b), ws(work);
+          DevArray<float> y(nan_y), dxo(nan_x), dwo(nan_w), dbo(nan_b), ws(work);
           e.work = ws.p;
           conv2d_forward(dx_in.p, dw_in.p, db_in.p, y.p, g, e, nullptr);
-          CHECK(rel_err(y.host(), y_ref) <= 1e-5);
+          CHECK(rel_err(y.get(), y_ref) <= 1e-5);
           conv2d_backward_input(ddy.p, dw_in.p, dxo.p, g, e, nullptr);
-          CHECK(rel_err(dxo.host(), dx_ref) <= 1e-5);
+          CHECK(rel_err(dxo.get(), dx_ref) <= 1e-5);
           conv2d_backward_weight(ddy.p, dx_in.p, dwo.p, dbo.p, g, e, nullptr);
-          CHECK(rel_err(dwo.host(), dw_ref) <= 1e-5);
-          CHECK(rel_err(dbo.host(), db_ref) <= 1e-5);
+          CHECK(rel_err(dwo.get(), dw_ref) <= 1e-5);
+          CHECK(rel_err(dbo.get(), db_ref) <= 1e-5);
         }
       }
     }

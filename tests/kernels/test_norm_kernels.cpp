@@ -17,6 +17,7 @@
 #include "kernels/cuda/layernorm.cuh"
 #include "kernels/cuda/pool.cuh"
 #include "kernels/cuda/softmax.cuh"
+#include "tests/support/dev_array.h"
 
 namespace lethe::kemu {
 namespace {
@@ -35,31 +36,6 @@ struct Launch {
 const Launch kBnConfigs[] = {{32, 0}, {32, 3}, {96, 1}, {96, 3}, {256, 0}, {1024, 1}, {1024, 3}};
 const Launch kLnConfigs[] = {{32, 0}, {32, 4}, {160, 1}, {160, 4}, {1024, 0}};
 const Launch kLnWideConfigs[] = {{32, 4}, {160, 1}, {1024, 0}};  // D = 1100: fewer, big blocks
-
-// A device array; starts NaN-filled (0xFF bytes) so unwritten outputs fail the comparisons.
-template <class T>
-struct Dev {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit Dev(size_t count) : n(count) {
-    if (!n) return;
-    REQUIRE(cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(T)) == cudaSuccess);
-    REQUIRE(cudaMemset(p, 0xFF, n * sizeof(T)) == cudaSuccess);
-  }
-  explicit Dev(const std::vector<T>& h) : Dev(h.size()) {
-    if (n) REQUIRE(cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  ~Dev() {
-    if (p) CHECK(cudaFree(p) == cudaSuccess);
-  }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  std::vector<T> host() const {
-    std::vector<T> h(n);
-    if (n) REQUIRE(cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess);
-    return h;
-  }
-};
 
 std::vector<float> randn(size_t n, uint64_t seed, float mean = 0.f, float stddev = 1.f) {
   std::mt19937_64 g(seed);
@@ -118,7 +94,7 @@ TEST_SUITE("kernels") {
       // Eval statistics: near the batch's, as running statistics would be.
       std::vector<float> rm = randn(C, 15, cs.mean, 0.1f), rv(C);
       for (int64_t c = 0; c < C; ++c) rv[c] = cs.stddev * cs.stddev * (1.f + 0.1f * (c % 3));
-      Dev<float> dx_(x), ddy(dy), dw(w), db(b), drm(rm), drv(rv);
+      DevArray<float> dx_(x), ddy(dy), dw(w), db(b), drm(rm), drv(rv);
       for (bool affine : {true, false}) {
         Tensor W = affine ? tf({C}, w) : Tensor(), B = affine ? tf({C}, b) : Tensor();
         Tensor y_r = Tensor::empty(cs.shape), m_r = Tensor::empty({C}), v_r = Tensor::empty({C});
@@ -131,7 +107,7 @@ TEST_SUITE("kernels") {
         Tensor gx_e = Tensor::empty(cs.shape), gw_e = Tensor::empty({C}), gb_e = Tensor::empty({C});
         ref.batch_norm_backward(tf(cs.shape, dy), tf(cs.shape, x), W, tf({C}, rm), tf({C}, rv), eps,
                                 false, gx_e, gw_e, gb_e);
-        Dev<float> dm_r(m_r.to_vector()), dv_r(v_r.to_vector());
+        DevArray<float> dm_r(m_r.to_vector()), dv_r(v_r.to_vector());
         const float* wp = affine ? dw.p : nullptr;
         const float* bp = affine ? db.p : nullptr;
         for (auto sched : kSchedules) {
@@ -146,33 +122,33 @@ TEST_SUITE("kernels") {
               CAPTURE(schedule_name(sched));
               CAPTURE(threads);
               CAPTURE(splits);
-              Dev<float> ws(batchnorm_workspace_floats(N, C, S, threads, splits));
-              Dev<float> y(x.size()), m(C), v(C);
+              DevArray<float> ws(batchnorm_workspace_floats(N, C, S, threads, splits));
+              DevArray<float> y(x.size()), m(C), v(C);
               batchnorm_forward_train(dx_.p, wp, bp, y.p, m.p, v.p, N, C, S, eps, ws.p, nullptr,
                                       threads, splits);
-              CHECK(rel_err(m.host(), m_r.to_vector()) <= kTol);
-              CHECK(rel_err(v.host(), v_r.to_vector()) <= kTol);
-              CHECK(rel_err(y.host(), y_r.to_vector()) <= kTol);
-              Dev<float> ye(x.size());
+              CHECK(rel_err(m.get(), m_r.to_vector()) <= kTol);
+              CHECK(rel_err(v.get(), v_r.to_vector()) <= kTol);
+              CHECK(rel_err(y.get(), y_r.to_vector()) <= kTol);
+              DevArray<float> ye(x.size());
               batchnorm_forward_eval(dx_.p, wp, bp, drm.p, drv.p, ye.p, N, C, S, eps, ws.p, nullptr,
                                      threads);
-              CHECK(rel_err(ye.host(), ye_r.to_vector()) <= kTol);
+              CHECK(rel_err(ye.get(), ye_r.to_vector()) <= kTol);
               // Backward with the batch statistics (cpu_ref's, so both see the same inputs).
-              Dev<float> gx(x.size()), gw(C), gb(C);
+              DevArray<float> gx(x.size()), gw(C), gb(C);
               batchnorm_backward(ddy.p, dx_.p, wp, dm_r.p, dv_r.p, N, C, S, eps, true, gx.p, gw.p,
                                  gb.p, ws.p, nullptr, threads, splits);
-              CHECK(rel_err(gx.host(), gx_t.to_vector()) <= kTol);
-              CHECK(rel_err(gw.host(), gw_t.to_vector()) <= kTol);
-              CHECK(rel_err(gb.host(), gb_t.to_vector()) <= kTol);
+              CHECK(rel_err(gx.get(), gx_t.to_vector()) <= kTol);
+              CHECK(rel_err(gw.get(), gw_t.to_vector()) <= kTol);
+              CHECK(rel_err(gb.get(), gb_t.to_vector()) <= kTol);
               // Eval statistics; dx alone (no reduction) and the parameter grads alone.
-              Dev<float> gx2(x.size()), gw2(C), gb2(C);
+              DevArray<float> gx2(x.size()), gw2(C), gb2(C);
               batchnorm_backward(ddy.p, dx_.p, wp, drm.p, drv.p, N, C, S, eps, false, gx2.p,
                                  nullptr, nullptr, ws.p, nullptr, threads, splits);
               batchnorm_backward(ddy.p, dx_.p, wp, drm.p, drv.p, N, C, S, eps, false, nullptr,
                                  gw2.p, gb2.p, ws.p, nullptr, threads, splits);
-              CHECK(rel_err(gx2.host(), gx_e.to_vector()) <= kTol);
-              CHECK(rel_err(gw2.host(), gw_e.to_vector()) <= kTol);
-              CHECK(rel_err(gb2.host(), gb_e.to_vector()) <= kTol);
+              CHECK(rel_err(gx2.get(), gx_e.to_vector()) <= kTol);
+              CHECK(rel_err(gw2.get(), gw_e.to_vector()) <= kTol);
+              CHECK(rel_err(gb2.get(), gb_e.to_vector()) <= kTol);
             }
           }
         }
@@ -189,15 +165,15 @@ TEST_SUITE("kernels") {
     CpuRefBackend ref;
     Tensor y_r = Tensor::empty({N, C, S}), m_r = Tensor::empty({C}), v_r = Tensor::empty({C});
     ref.batch_norm_forward_train(tf({N, C, S}, x), Tensor(), Tensor(), y_r, m_r, v_r, 1e-5);
-    Dev<float> dx_(x), y(x.size()), m(C), v(C);
+    DevArray<float> dx_(x), y(x.size()), m(C), v(C);
     for (int splits : {1, 5}) {
-      Dev<float> ws(batchnorm_workspace_floats(N, C, S, 64, splits));
+      DevArray<float> ws(batchnorm_workspace_floats(N, C, S, 64, splits));
       batchnorm_forward_train(dx_.p, nullptr, nullptr, y.p, m.p, v.p, N, C, S, 1e-5f, ws.p, nullptr,
                               64, splits);
-      CHECK(rel_err(v.host(), v_r.to_vector()) <= kTol);
-      CHECK(rel_err(m.host(), m_r.to_vector()) <= 1e-7);  // within float rounding of 1e4
+      CHECK(rel_err(v.get(), v_r.to_vector()) <= kTol);
+      CHECK(rel_err(m.get(), m_r.to_vector()) <= 1e-7);  // within float rounding of 1e4
       // y: the float mean alone is off by up to half an ulp of 1e4 (5e-4), 5e-3 σ, of a y ~ 3.
-      CHECK(rel_err(y.host(), y_r.to_vector()) <= 2e-3);
+      CHECK(rel_err(y.get(), y_r.to_vector()) <= 2e-3);
     }
   }
 
@@ -215,7 +191,7 @@ TEST_SUITE("kernels") {
       std::vector<float> x = randn(R * D, 21 + seed, cs.mean), dy = randn(R * D, 22 + seed);
       std::vector<float> w = randn(D, 23, 1.f, 0.5f), b = randn(D, 24);
       ++seed;
-      Dev<float> dx_(x), ddy(dy), dw(w), db(b);
+      DevArray<float> dx_(x), ddy(dy), dw(w), db(b);
       for (bool affine : {true, false}) {
         Tensor W = affine ? tf({D}, w) : Tensor(), B = affine ? tf({D}, b) : Tensor();
         Tensor y_r = Tensor::empty({R, D}), m_r = Tensor::empty({R}), r_r = Tensor::empty({R});
@@ -243,24 +219,24 @@ TEST_SUITE("kernels") {
                 CAPTURE(mode);
                 CAPTURE(threads);
                 CAPTURE(splits);
-                Dev<float> y(R * D), m(R), r(R);
+                DevArray<float> y(R * D), m(R), r(R);
                 layernorm_forward(dx_.p, affine ? dw.p : nullptr, affine ? db.p : nullptr, y.p, m.p,
                                   r.p, R, D, eps, nullptr, threads, mode);
-                CHECK(rel_err(y.host(), y_r.to_vector()) <= kTol);
-                CHECK(rel_err(m.host(), m_r.to_vector()) <= kTol);
-                CHECK(rel_err(r.host(), r_r.to_vector()) <= kTol);
-                Dev<float> ws(layernorm_workspace_floats(R, D, threads, splits));
-                Dev<float> gx(R * D), gw(D), gb(D);
+                CHECK(rel_err(y.get(), y_r.to_vector()) <= kTol);
+                CHECK(rel_err(m.get(), m_r.to_vector()) <= kTol);
+                CHECK(rel_err(r.get(), r_r.to_vector()) <= kTol);
+                DevArray<float> ws(layernorm_workspace_floats(R, D, threads, splits));
+                DevArray<float> gx(R * D), gw(D), gb(D);
                 layernorm_backward(ddy.p, dx_.p, affine ? dw.p : nullptr, m.p, r.p, gx.p, gw.p,
                                    gb.p, R, D, ws.p, nullptr, threads, mode, splits);
-                CHECK(rel_err(gx.host(), gx_r.to_vector()) <= kTol);
-                CHECK(rel_err(gw.host(), gw_r.to_vector()) <= kTol);
-                CHECK(rel_err(gb.host(), gb_r.to_vector()) <= kTol);
+                CHECK(rel_err(gx.get(), gx_r.to_vector()) <= kTol);
+                CHECK(rel_err(gw.get(), gw_r.to_vector()) <= kTol);
+                CHECK(rel_err(gb.get(), gb_r.to_vector()) <= kTol);
                 // Each output alone.
-                Dev<float> gb2(D);
+                DevArray<float> gb2(D);
                 layernorm_backward(ddy.p, dx_.p, nullptr, m.p, r.p, nullptr, nullptr, gb2.p, R, D,
                                    ws.p, nullptr, threads, mode, splits);
-                CHECK(rel_err(gb2.host(), gb_r.to_vector()) <= kTol);
+                CHECK(rel_err(gb2.get(), gb_r.to_vector()) <= kTol);
               }
             }
           }
@@ -280,13 +256,13 @@ TEST_SUITE("kernels") {
       const int64_t R = cs.R, C = cs.C;
       std::vector<float> x = randn(R * C, 31 + seed, 2.f, 3.f), dy = randn(R * C, 32 + seed);
       ++seed;
-      Dev<float> dx_(x), ddy(dy);
+      DevArray<float> dx_(x), ddy(dy);
       for (bool log : {false, true}) {
         Tensor y_r = Tensor::empty({R, C});
         ref.softmax_forward(tf({R, C}, x), y_r, log);
         Tensor g_r = Tensor::empty({R, C});
         ref.softmax_backward(y_r, tf({R, C}, dy), g_r, log);
-        Dev<float> yin(y_r.to_vector());
+        DevArray<float> yin(y_r.to_vector());
         for (auto sched : kSchedules) {
           ScheduleGuard g(sched);
           for (int mode : {kSmRowAuto, kSmRowWarp, kSmRowBlock}) {
@@ -297,11 +273,11 @@ TEST_SUITE("kernels") {
               CAPTURE(schedule_name(sched));
               CAPTURE(mode);
               CAPTURE(threads);
-              Dev<float> y(R * C), gx(R * C);
+              DevArray<float> y(R * C), gx(R * C);
               softmax_forward(dx_.p, y.p, R, C, log, nullptr, threads, mode);
-              CHECK(rel_err(y.host(), y_r.to_vector()) <= kTol);
+              CHECK(rel_err(y.get(), y_r.to_vector()) <= kTol);
               softmax_backward(yin.p, ddy.p, gx.p, R, C, log, nullptr, threads, mode);
-              CHECK(rel_err(gx.host(), g_r.to_vector()) <= kTol);
+              CHECK(rel_err(gx.get(), g_r.to_vector()) <= kTol);
             }
           }
         }
@@ -322,8 +298,8 @@ TEST_SUITE("kernels") {
       std::vector<int64_t> t(N);
       for (int64_t n = 0; n < N; ++n) t[n] = n == 0 ? 0 : n == 1 ? C - 1 : (n * 7919) % C;
       ++seed;
-      Dev<float> dx_(x), dgl(gl);
-      Dev<int64_t> dt(t);
+      DevArray<float> dx_(x), dgl(gl);
+      DevArray<int64_t> dt(t);
       for (double sm : {0.0, 0.1}) {
         Tensor l_r = Tensor::empty({N}), g_r = Tensor::empty({N, C});
         ref.cross_entropy_forward(tf({N, C}, x), ti({N}, t), l_r, sm);
@@ -338,13 +314,13 @@ TEST_SUITE("kernels") {
               CAPTURE(schedule_name(sched));
               CAPTURE(mode);
               CAPTURE(threads);
-              Dev<float> l(N), gx(N * C);
+              DevArray<float> l(N), gx(N * C);
               cross_entropy_forward(dx_.p, dt.p, l.p, N, C, static_cast<float>(sm), nullptr,
                                     threads, mode);
-              CHECK(rel_err(l.host(), l_r.to_vector()) <= kTol);
+              CHECK(rel_err(l.get(), l_r.to_vector()) <= kTol);
               cross_entropy_backward(dx_.p, dt.p, dgl.p, gx.p, N, C, static_cast<float>(sm),
                                      nullptr, threads, mode);
-              CHECK(rel_err(gx.host(), g_r.to_vector()) <= kTol);
+              CHECK(rel_err(gx.get(), g_r.to_vector()) <= kTol);
             }
           }
         }
@@ -381,7 +357,7 @@ TEST_SUITE("kernels") {
       Tensor ya_r = Tensor::empty(ys), ga_r = Tensor::empty(xs);
       ref.avg_pool2d_forward(tf(xs, x), ya_r, a);
       ref.avg_pool2d_backward(tf(ys, dy), ga_r, a);
-      Dev<float> dx_(x), ddy(dy);
+      DevArray<float> dx_(x), ddy(dy);
       for (auto sched : kSchedules) {
         ScheduleGuard g(sched);
         for (int threads : {32, 128, 1024}) {
@@ -396,20 +372,20 @@ TEST_SUITE("kernels") {
           CAPTURE(schedule_name(sched));
           CAPTURE(threads);
           const int64_t P = N * C;
-          Dev<float> y(numel(ys)), gx(numel(xs)), ya(numel(ys)), ga(numel(xs));
-          Dev<int64_t> idx(numel(ys));
+          DevArray<float> y(numel(ys)), gx(numel(xs)), ya(numel(ys)), ga(numel(xs));
+          DevArray<int64_t> idx(numel(ys));
           max_pool2d_forward(dx_.p, y.p, idx.p, P, cs.H, cs.W, OH, OW, a.kernel_h, a.kernel_w,
                              a.stride_h, a.stride_w, a.pad_h, a.pad_w, nullptr, threads);
-          CHECK(y.host() == y_r.to_vector());  // a max is exact
-          CHECK(idx.host() == i_r.to_vector_i64());
+          CHECK(y.get() == y_r.to_vector());  // a max is exact
+          CHECK(idx.get() == i_r.to_vector_i64());
           max_pool2d_backward(ddy.p, idx.p, gx.p, P, cs.H, cs.W, OH, OW, nullptr, threads);
-          CHECK(rel_err(gx.host(), gx_r.to_vector()) <= kTol);
+          CHECK(rel_err(gx.get(), gx_r.to_vector()) <= kTol);
           avg_pool2d_forward(dx_.p, ya.p, P, cs.H, cs.W, OH, OW, a.kernel_h, a.kernel_w, a.stride_h,
                              a.stride_w, a.pad_h, a.pad_w, nullptr, threads);
-          CHECK(rel_err(ya.host(), ya_r.to_vector()) <= kTol);
+          CHECK(rel_err(ya.get(), ya_r.to_vector()) <= kTol);
           avg_pool2d_backward(ddy.p, ga.p, P, cs.H, cs.W, OH, OW, a.kernel_h, a.kernel_w,
                               a.stride_h, a.stride_w, a.pad_h, a.pad_w, nullptr, threads);
-          CHECK(rel_err(ga.host(), ga_r.to_vector()) <= kTol);
+          CHECK(rel_err(ga.get(), ga_r.to_vector()) <= kTol);
         }
       }
     }
@@ -425,7 +401,7 @@ TEST_SUITE("kernels") {
       Tensor y_r = Tensor::empty(ys), g_r = Tensor::empty(xs);
       ref.adaptive_avg_pool2d_forward(tf(xs, x), y_r);
       ref.adaptive_avg_pool2d_backward(tf(ys, dy), g_r);
-      Dev<float> dx_(x), ddy(dy);
+      DevArray<float> dx_(x), ddy(dy);
       for (auto sched : kSchedules) {
         ScheduleGuard g(sched);
         for (int threads : {32, 128, 1024}) {
@@ -435,20 +411,20 @@ TEST_SUITE("kernels") {
           CAPTURE(cs.OW);
           CAPTURE(schedule_name(sched));
           CAPTURE(threads);
-          Dev<float> y(numel(ys)), gx(numel(xs));
+          DevArray<float> y(numel(ys)), gx(numel(xs));
           adaptive_avg_pool2d_forward(dx_.p, y.p, N * C, cs.H, cs.W, cs.OH, cs.OW, nullptr,
                                       threads);
-          CHECK(rel_err(y.host(), y_r.to_vector()) <= kTol);
+          CHECK(rel_err(y.get(), y_r.to_vector()) <= kTol);
           adaptive_avg_pool2d_backward(ddy.p, gx.p, N * C, cs.H, cs.W, cs.OH, cs.OW, nullptr,
                                        threads);
-          CHECK(rel_err(gx.host(), g_r.to_vector()) <= kTol);
+          CHECK(rel_err(gx.get(), g_r.to_vector()) <= kTol);
         }
       }
     }
   }
 
   TEST_CASE("emu norm: launchers refuse block sizes that are not warps") {
-    Dev<float> x(64), y(64);
+    DevArray<float> x(64), y(64);
     CHECK_THROWS_AS(softmax_forward(x.p, y.p, 2, 32, false, nullptr, 48), std::invalid_argument);
     CHECK_THROWS_AS(
         layernorm_forward(x.p, nullptr, nullptr, y.p, y.p, y.p, 2, 32, 1e-5f, nullptr, 2048),

@@ -548,8 +548,11 @@ void CpuRefBackend::max_pool2d_backward(const Tensor& dy, const Tensor& idx, Ten
   });
 }
 
-void CpuRefBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dArgs& a) {
-  by_float_type(x, "avg_pool2d", [&](auto tag) {
+namespace {
+// Average and adaptive-average pooling differ only in their windows (`window_of(oh, ow, X, Y)`).
+template <class WindowOf>
+void window_mean_forward(const Tensor& x, Tensor& y, const char* what, const WindowOf& window_of) {
+  by_float_type(x, what, [&](auto tag) {
     using T = decltype(tag);
     Dims4 X = dims4(x), Y = dims4(y);
     const T* xp = P<T>(x);
@@ -557,69 +560,60 @@ void CpuRefBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dA
     for (int64_t p = 0; p < X.n * X.c; ++p)
       for (int64_t oh = 0; oh < Y.h; ++oh)
         for (int64_t ow = 0; ow < Y.w; ++ow) {
-          const kernels::PoolWindow w = kernels::avg_pool_window(oh, ow, X.h, X.w, a);
+          const kernels::PoolWindow w = window_of(oh, ow, X, Y);
           double s = 0;
           for (int64_t ih = w.h0; ih < w.h1; ++ih)
             for (int64_t iw = w.w0; iw < w.w1; ++iw) s += xp[p * X.h * X.w + ih * X.w + iw];
           yp[(p * Y.h + oh) * Y.w + ow] = static_cast<T>(s / w.count);
         }
   });
+}
+
+template <class WindowOf>
+void window_mean_backward(const Tensor& dy, Tensor& dx, const char* what,
+                          const WindowOf& window_of) {
+  by_float_type(dy, what, [&](auto tag) {
+    using T = decltype(tag);
+    Dims4 X = dims4(dx), Y = dims4(dy);
+    const T* dyp = P<T>(dy);
+    std::vector<double> acc(dx.numel(), 0.0);
+    for (int64_t p = 0; p < X.n * X.c; ++p)
+      for (int64_t oh = 0; oh < Y.h; ++oh)
+        for (int64_t ow = 0; ow < Y.w; ++ow) {
+          const kernels::PoolWindow w = window_of(oh, ow, X, Y);
+          double g = dyp[(p * Y.h + oh) * Y.w + ow] / static_cast<double>(w.count);
+          for (int64_t ih = w.h0; ih < w.h1; ++ih)
+            for (int64_t iw = w.w0; iw < w.w1; ++iw) acc[p * X.h * X.w + ih * X.w + iw] += g;
+        }
+    T* dxp = P<T>(dx);
+    for (size_t i = 0; i < acc.size(); ++i) dxp[i] = static_cast<T>(acc[i]);
+  });
+}
+
+auto avg_window(const Pool2dArgs& a) {
+  return [&a](int64_t oh, int64_t ow, const Dims4& X, const Dims4&) {
+    return kernels::avg_pool_window(oh, ow, X.h, X.w, a);
+  };
+}
+kernels::PoolWindow adaptive_window(int64_t oh, int64_t ow, const Dims4& X, const Dims4& Y) {
+  return kernels::adaptive_pool_window(oh, ow, X.h, X.w, Y.h, Y.w);
+}
+}  // namespace
+
+void CpuRefBackend::avg_pool2d_forward(const Tensor& x, Tensor& y, const Pool2dArgs& a) {
+  window_mean_forward(x, y, "avg_pool2d", avg_window(a));
 }
 
 void CpuRefBackend::avg_pool2d_backward(const Tensor& dy, Tensor& dx, const Pool2dArgs& a) {
-  by_float_type(dy, "avg_pool2d backward", [&](auto tag) {
-    using T = decltype(tag);
-    Dims4 X = dims4(dx), Y = dims4(dy);
-    const T* dyp = P<T>(dy);
-    std::vector<double> acc(dx.numel(), 0.0);
-    for (int64_t p = 0; p < X.n * X.c; ++p)
-      for (int64_t oh = 0; oh < Y.h; ++oh)
-        for (int64_t ow = 0; ow < Y.w; ++ow) {
-          const kernels::PoolWindow w = kernels::avg_pool_window(oh, ow, X.h, X.w, a);
-          double g = dyp[(p * Y.h + oh) * Y.w + ow] / static_cast<double>(w.count);
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) acc[p * X.h * X.w + ih * X.w + iw] += g;
-        }
-    T* dxp = P<T>(dx);
-    for (size_t i = 0; i < acc.size(); ++i) dxp[i] = static_cast<T>(acc[i]);
-  });
+  window_mean_backward(dy, dx, "avg_pool2d backward", avg_window(a));
 }
 
 void CpuRefBackend::adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
-  by_float_type(x, "adaptive_avg_pool2d", [&](auto tag) {
-    using T = decltype(tag);
-    Dims4 X = dims4(x), Y = dims4(y);
-    const T* xp = P<T>(x);
-    T* yp = P<T>(y);
-    for (int64_t p = 0; p < X.n * X.c; ++p)
-      for (int64_t oh = 0; oh < Y.h; ++oh)
-        for (int64_t ow = 0; ow < Y.w; ++ow) {
-          const kernels::PoolWindow w = kernels::adaptive_pool_window(oh, ow, X.h, X.w, Y.h, Y.w);
-          double s = 0;
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) s += xp[p * X.h * X.w + ih * X.w + iw];
-          yp[(p * Y.h + oh) * Y.w + ow] = static_cast<T>(s / w.count);
-        }
-  });
+  window_mean_forward(x, y, "adaptive_avg_pool2d", adaptive_window);
 }
 
 void CpuRefBackend::adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
-  by_float_type(dy, "adaptive_avg_pool2d backward", [&](auto tag) {
-    using T = decltype(tag);
-    Dims4 X = dims4(dx), Y = dims4(dy);
-    const T* dyp = P<T>(dy);
-    std::vector<double> acc(dx.numel(), 0.0);
-    for (int64_t p = 0; p < X.n * X.c; ++p)
-      for (int64_t oh = 0; oh < Y.h; ++oh)
-        for (int64_t ow = 0; ow < Y.w; ++ow) {
-          const kernels::PoolWindow w = kernels::adaptive_pool_window(oh, ow, X.h, X.w, Y.h, Y.w);
-          double g = dyp[(p * Y.h + oh) * Y.w + ow] / static_cast<double>(w.count);
-          for (int64_t ih = w.h0; ih < w.h1; ++ih)
-            for (int64_t iw = w.w0; iw < w.w1; ++iw) acc[p * X.h * X.w + ih * X.w + iw] += g;
-        }
-    T* dxp = P<T>(dx);
-    for (size_t i = 0; i < acc.size(); ++i) dxp[i] = static_cast<T>(acc[i]);
-  });
+  window_mean_backward(dy, dx, "adaptive_avg_pool2d backward", adaptive_window);
 }
 
 void CpuRefBackend::dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p,
