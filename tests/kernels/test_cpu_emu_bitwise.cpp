@@ -30,6 +30,7 @@
 #include "kernels/cuda/optim.cuh"
 #include "kernels/cuda/pool.cuh"
 #include "tests/support/dev_array.h"
+#include "tests/support/random_values.h"
 
 namespace lethe::kemu {
 namespace {
@@ -44,13 +45,7 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
-std::vector<float> uniform(size_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using testing::uniform;
 
 // Uniform values with the special ones sprinkled in.
 std::vector<float> with_specials(size_t n, uint32_t seed) {

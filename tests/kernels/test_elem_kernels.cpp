@@ -23,6 +23,7 @@
 #include "kernels/cuda/metrics.cuh"
 #include "kernels/cuda/optim.cuh"
 #include "tests/support/dev_array.h"
+#include "tests/support/random_values.h"
 
 namespace lethe::kemu {
 namespace {
@@ -30,13 +31,7 @@ namespace {
 const ScheduleChoice kSchedules[] = {
     {Schedule::InOrder, 0}, {Schedule::Reverse, 0}, {Schedule::Random, 7}};
 
-std::vector<float> uniform(size_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using testing::uniform;
 
 // max |a − b| / max(max |b|, floor), as tests/support/run_op.h; NaN anywhere is a failure.
 template <class A, class B>

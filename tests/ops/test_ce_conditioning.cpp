@@ -42,16 +42,6 @@ CeRun run_ce(const std::string& backend, DType dt, const Tensor& x0, const Tenso
   return {loss.detach().clone(), x.grad()};
 }
 
-template <class F>
-void for_each_backend(F f) {
-  for (const std::string& be : backend_names()) {
-    if (be == "cpu")
-      testing::for_each_isa([&](const char* isa) { f(be, "cpu/" + std::string(isa)); });
-    else
-      f(be, be == "cpu_ref" ? std::string("cpu_ref f32") : be);
-  }
-}
-
 constexpr double kTol = 5e-6;
 
 }  // namespace
@@ -79,7 +69,7 @@ TEST_SUITE("ops") {
         CAPTURE(smoothing);
         const CeRun truth = run_ce("cpu_ref", DType::F64, x, t, dloss, smoothing);
         int runs = 0;
-        for_each_backend([&](const std::string& be, const std::string& label) {
+        testing::for_each_backend([&](const std::string& be, const std::string& label) {
           CAPTURE(label);
           const CeRun got = run_ce(be, DType::F32, x, t, dloss, smoothing);
           const double e_loss = testing::rel_error(got.loss, truth.loss);

@@ -77,17 +77,6 @@ NormRun run_layer_norm(const std::string& backend, DType dt, const Tensor& x0, c
   return {y.detach().clone(), Tensor(), Tensor(), x.grad(), w.grad(), b.grad()};
 }
 
-// Every backend to compare: cpu once per ISA path, then the others present.
-template <class F>
-void for_each_backend(F f) {
-  for (const std::string& be : backend_names()) {
-    if (be == "cpu")
-      testing::for_each_isa([&](const char* isa) { f(be, "cpu/" + std::string(isa)); });
-    else
-      f(be, be == "cpu_ref" ? std::string("cpu_ref f32") : be);
-  }
-}
-
 constexpr double kOutTol = 1e-5, kMeanTol = 1e-6, kVarTol = 1e-5;
 
 }  // namespace
@@ -103,7 +92,7 @@ TEST_SUITE("ops") {
     const Tensor dy = Tensor::randn({N, C, H, W}, 10);
     const NormRun truth = run_batch_norm("cpu_ref", DType::F64, x, w, b, dy);
     int runs = 0;
-    for_each_backend([&](const std::string& be, const std::string& label) {
+    testing::for_each_backend([&](const std::string& be, const std::string& label) {
       CAPTURE(label);
       const NormRun got = run_batch_norm(be, DType::F32, x, w, b, dy);
       const double e_rm = elementwise_rel(got.running_mean, truth.running_mean);
@@ -137,7 +126,7 @@ TEST_SUITE("ops") {
       const Tensor w = Tensor::uniform({D}, 0.5, 1.5, 12), b = Tensor::randn({D}, 13);
       const Tensor dy = Tensor::randn({R, D}, 14);
       const NormRun truth = run_layer_norm("cpu_ref", DType::F64, x, w, b, dy);
-      for_each_backend([&](const std::string& be, const std::string& label) {
+      testing::for_each_backend([&](const std::string& be, const std::string& label) {
         CAPTURE(label);
         const NormRun got = run_layer_norm(be, DType::F32, x, w, b, dy);
         const double e_y = testing::rel_error(got.y, truth.y);

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "engine/backend/backend.h"
 #include "kernels/cpu/gemm.h"
 
 namespace lethe::testing {
@@ -48,6 +49,18 @@ void for_each_isa(F f) {
     CAPTURE(isa_path);
     kernels::cpu::set_gemm_isa(isa);
     f(name);
+  }
+}
+
+// Every backend to compare with a float64 reference: cpu once per ISA path, then every other
+// backend present (cpu_ref in float32, emu, cuda when a device answers). f(backend, label).
+template <class F>
+void for_each_backend(F f) {
+  for (const std::string& be : backend_names()) {
+    if (be == "cpu")
+      for_each_isa([&](const char* isa) { f(be, "cpu/" + std::string(isa)); });
+    else
+      f(be, be == "cpu_ref" ? std::string("cpu_ref f32") : be);
   }
 }
 
