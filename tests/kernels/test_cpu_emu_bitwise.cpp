@@ -73,7 +73,7 @@ TEST_SUITE("kernels") {
     const int64_t n = 1037;
     const int steps = 5;
     auto grad_at = [&](int s) { return uniform(n, -1, 1, 200 + s); };
-    auto sgd_case = [&](const optim::SgdOptions& o) {
+    auto sgd_case = [&](const optim::SgdOptions& o, int threads) {
       for (auto sched : kSchedules) {
         ScheduleGuard guard(sched);
         std::vector<float> p0 = uniform(n, -1, 1, 61);
@@ -88,13 +88,13 @@ TEST_SUITE("kernels") {
           opt.step();
           dg.put(g);
           sgd_step_f32(dp.p, dg.p, o.momentum == 0 ? nullptr : dbuf.p, n, o.lr, o.momentum,
-                       o.dampening, o.weight_decay, o.nesterov, s == 0, 64);
+                       o.dampening, o.weight_decay, o.nesterov, s == 0, threads);
           CHECK(same_bits(dp.get(), param.to_vector()));
           if (o.momentum != 0) CHECK(same_bits(dbuf.get(), opt.momentum_buffer(param).to_vector()));
         }
       }
     };
-    auto adam_case = [&](const optim::AdamOptions& o, bool decoupled) {
+    auto adam_case = [&](const optim::AdamOptions& o, bool decoupled, int threads) {
       for (auto sched : kSchedules) {
         ScheduleGuard guard(sched);
         std::vector<float> p0 = uniform(n, -1, 1, 62);
@@ -112,7 +112,7 @@ TEST_SUITE("kernels") {
           opt->step();
           dg.put(g);
           adam_step_f32(dp.p, dg.p, dm.p, dv.p, o.amsgrad ? dvmax.p : nullptr, n, o.lr, o.beta1,
-                        o.beta2, o.eps, o.weight_decay, decoupled, s + 1, 64);
+                        o.beta2, o.eps, o.weight_decay, decoupled, s + 1, threads);
           CHECK(same_bits(dp.get(), param.to_vector()));
           CHECK(same_bits(dm.get(), opt->state_tensor(param, "exp_avg").to_vector()));
           CHECK(same_bits(dv.get(), opt->state_tensor(param, "exp_avg_sq").to_vector()));
@@ -121,29 +121,33 @@ TEST_SUITE("kernels") {
         }
       }
     };
-    optim::SgdOptions plain;
-    plain.lr = 0.05;
-    plain.weight_decay = 0.01;
-    sgd_case(plain);
-    optim::SgdOptions damped = plain;
-    damped.momentum = 0.9;
-    damped.dampening = 0.1;
-    sgd_case(damped);
-    optim::SgdOptions nesterov;
-    nesterov.lr = 0.05;
-    nesterov.momentum = 0.8;
-    nesterov.nesterov = true;
-    nesterov.weight_decay = 5e-4;
-    sgd_case(nesterov);
-    optim::AdamOptions adam;
-    adam.lr = 1e-2;
-    adam.weight_decay = 0.01;
-    adam_case(adam, false);
-    adam_case(adam, true);  // AdamW
-    optim::AdamOptions ams = adam;
-    ams.amsgrad = true;
-    adam_case(ams, false);
-    adam_case(ams, true);
+    for (int threads : {32, 64, 256}) {  // threads per block of the CUDA launch
+      CAPTURE(threads);
+      optim::SgdOptions plain;
+      plain.lr = 0.05;
+      plain.weight_decay = 0.01;
+      sgd_case(plain, threads);
+      optim::SgdOptions damped = plain;
+      damped.momentum = 0.9;
+      damped.dampening = 0.1;
+      sgd_case(damped, threads);
+      optim::SgdOptions nesterov;
+      nesterov.lr = 0.05;
+      nesterov.momentum = 0.8;
+      nesterov.nesterov = true;
+      nesterov.weight_decay = 5e-4;
+      sgd_case(nesterov, threads);
+      optim::AdamOptions adam;
+      adam.lr = 1e-2;
+      adam_case(adam, false, threads);  // no weight decay
+      adam.weight_decay = 0.01;
+      adam_case(adam, false, threads);
+      adam_case(adam, true, threads);  // AdamW
+      optim::AdamOptions ams = adam;
+      ams.amsgrad = true;
+      adam_case(ams, false, threads);
+      adam_case(ams, true, threads);
+    }
   }
 
   TEST_CASE("cpu = emu bitwise: IEEE-exact elementwise functors, forward and backward") {
