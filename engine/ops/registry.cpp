@@ -24,14 +24,17 @@ OpCase mk(std::string label, std::vector<Tensor> in, std::vector<bool> diff = {}
 
 using In = const std::vector<Tensor>&;
 
-std::vector<OpInfo> build() {
-  std::vector<OpInfo> r;
-  auto add_op = [&](std::string name, std::function<std::vector<OpCase>()> cases,
-                    std::function<Tensor(In)> fwd, bool kinks = false, bool mutates = false) {
-    r.push_back(OpInfo{std::move(name), std::move(cases), std::move(fwd), mutates, kinks});
-  };
+// The op table under construction: add_op(name, cases, forward, kinks, mutates).
+struct Table {
+  std::vector<OpInfo> ops;
+  void operator()(std::string name, std::function<std::vector<OpCase>()> cases,
+                  std::function<Tensor(In)> fwd, bool kinks = false, bool mutates = false) {
+    ops.push_back(OpInfo{std::move(name), std::move(cases), std::move(fwd), mutates, kinks});
+  }
+};
 
-  // ---- linear algebra ----
+// Linear algebra.
+void add_linear_algebra(Table& add_op) {
   add_op(
       "matmul",
       [] {
@@ -53,8 +56,10 @@ std::vector<OpInfo> build() {
                {true, true, false})};
       },
       [](In x) { return linear(x[0], x[1], x[2]); });
+}
 
-  // ---- convolution ----
+// Convolution.
+void add_convolution(Table& add_op) {
   add_op(
       "conv2d",
       [] {
@@ -84,8 +89,10 @@ std::vector<OpInfo> build() {
         auto sp = x[3].to_vector();
         return conv2d(x[0], x[1], x[2], static_cast<int64_t>(sp[0]), static_cast<int64_t>(sp[1]));
       });
+}
 
-  // ---- normalization ----
+// Normalization.
+void add_normalization(Table& add_op) {
   add_op(
       "batch_norm_train",
       [] {
@@ -117,8 +124,10 @@ std::vector<OpInfo> build() {
             mk("x[3,33] no affine", {rn({3, 33}), Tensor(), Tensor()}, {true, false, false})};
       },
       [](In x) { return layer_norm(x[0], x[1], x[2], 1e-6); });
+}
 
-  // ---- activations ----
+// Activations.
+void add_activations(Table& add_op) {
   auto unary_cases = [](std::function<Tensor(const Shape&)> gen) {
     return [gen] {
       return std::vector<OpCase>{mk("[4,33]", {gen({4, 33})}), mk("[1]", {gen({1})}),
@@ -174,8 +183,10 @@ std::vector<OpInfo> build() {
                                    mk("[70001] p0.3", {rn({70001})})};
       },
       [](In x) { return dropout(x[0], 0.3, true, 42); });
+}
 
-  // ---- losses ----
+// Losses.
+void add_losses(Table& add_op) {
   auto ce_cases = [] {
     return std::vector<OpCase>{
         mk("[7,10]", {rn({7, 10}), labels(7, 10)}, {true, false}),
@@ -190,8 +201,10 @@ std::vector<OpInfo> build() {
          [](In x) { return cross_entropy(x[0], x[1], Reduction::None); });
   add_op("cross_entropy_smooth", ce_cases,
          [](In x) { return cross_entropy(x[0], x[1], Reduction::Mean, 0.1); });
+}
 
-  // ---- pooling ----
+// Pooling.
+void add_pooling(Table& add_op) {
   add_op(
       "max_pool2d",
       [] {
@@ -222,8 +235,10 @@ std::vector<OpInfo> build() {
         return x[0].size(2) == 7 && x[0].size(3) == 3 ? adaptive_avg_pool2d(x[0], 1, 1)
                                                       : adaptive_avg_pool2d(x[0], 3, 2);
       });
+}
 
-  // ---- broadcasting binary ops ----
+// Broadcasting binary ops.
+void add_broadcasting_binary_ops(Table& add_op) {
   auto bin_cases = [](bool positive_b) {
     return [positive_b] {
       auto b = [&](const Shape& s) { return positive_b ? pos(s) : rn(s); };
@@ -242,8 +257,10 @@ std::vector<OpInfo> build() {
       "maximum", bin_cases(false), [](In x) { return maximum(x[0], x[1]); }, true);
   add_op(
       "minimum", bin_cases(false), [](In x) { return minimum(x[0], x[1]); }, true);
+}
 
-  // ---- reductions and norms ----
+// Reductions and norms.
+void add_reductions_and_norms(Table& add_op) {
   add_op(
       "sum_all",
       [] {
@@ -283,8 +300,10 @@ std::vector<OpInfo> build() {
         return std::vector<OpCase>{mk("[5,17]", {rn({5, 17})})};
       },
       [](In x) { return l2_norm(x[0]); });
+}
 
-  // ---- layout ----
+// Layout.
+void add_layout(Table& add_op) {
   add_op(
       "concat",
       [] {
@@ -318,8 +337,10 @@ std::vector<OpInfo> build() {
       [](In x) {
         return index_select(x[0], {4, 0, 4, 5});
       });
+}
 
-  // ---- attention ----
+// Attention.
+void add_attention(Table& add_op) {
   add_op(
       "attention",
       [] {
@@ -346,7 +367,21 @@ std::vector<OpInfo> build() {
         return multi_head_attention(x[0], x[1], x[2], x[3], x[4],
                                     static_cast<int64_t>(x[5].item()));
       });
-  return r;
+}
+
+std::vector<OpInfo> build() {
+  Table t;
+  add_linear_algebra(t);
+  add_convolution(t);
+  add_normalization(t);
+  add_activations(t);
+  add_losses(t);
+  add_pooling(t);
+  add_broadcasting_binary_ops(t);
+  add_reductions_and_norms(t);
+  add_layout(t);
+  add_attention(t);
+  return std::move(t.ops);
 }
 
 }  // namespace
