@@ -9,6 +9,7 @@
 #include <string>
 
 #include "data/normalization.h"
+#include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
 #include "engine/nn/init.h"
@@ -132,6 +133,7 @@ nlohmann::json run_bench(const BenchRequest& req) {
   j["pgd"] = pgd_j;
   j["isa"] = kernels::cpu::gemm_isa_name(kernels::cpu::gemm_isa());
   j["build"] = build_info();
+  j["device_options"] = to_json(device_options());
   return j;
 }
 

@@ -11,6 +11,7 @@
 #include "data/normalization.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
 #include "engine/ops/ops.h"
@@ -223,6 +224,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
   }
   m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m["device"] = current_backend().name();  // the backend that ran it
+  m["device_options"] = to_json(device_options());
   m["threads"] = omp_get_max_threads();
   m["from"] = req.from;
   m["build"] = build_info();

@@ -10,6 +10,7 @@
 
 #include "data/random.h"
 #include "data/spec.h"
+#include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/core/error.h"
 #include "engine/io/run_dir.h"
@@ -194,6 +195,7 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   metrics["wall_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   metrics["device"] = cfg.device;
+  metrics["device_options"] = to_json(device_options());
   metrics["threads"] = omp_get_max_threads();
   io::write_json_atomic(dir + "/metrics.json", metrics);
   std::fprintf(stderr, "reference models: done in %.0f s; %s\n", metrics["wall_s"].get<double>(),

@@ -10,6 +10,7 @@
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
@@ -243,6 +244,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   metrics["wall_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   metrics["device"] = cfg.device;
+  metrics["device_options"] = to_json(device_options());
   metrics["threads"] = omp_get_max_threads();
   metrics["peak_bytes"] = Allocator::instance().stats().peak_bytes;
   metrics["epochs"] = cfg.epochs;

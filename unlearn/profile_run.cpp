@@ -12,6 +12,7 @@
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
@@ -215,6 +216,7 @@ ProfileResult run_profile(const ProfileRequest& req) {
   j["batch"] = req.opt.batch;
   j["run"] = run_info;
   j["device"] = current_backend().name();  // the backend that ran it
+  j["device_options"] = to_json(device_options());
   j["threads"] = omp_get_max_threads();
   const double steps = training ? static_cast<double>(req.steps)
                                 : static_cast<double>(std::max<int64_t>(rep.walks, 1));

@@ -9,6 +9,7 @@
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
+#include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
 #include "eval/predict.h"
@@ -93,6 +94,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   m["requests"] = per_request;
   m["forget_size"] = final_split.forget.size();
   m["device"] = current_backend().name();  // the backend that ran it
+  m["device_options"] = to_json(device_options());
   m["threads"] = omp_get_max_threads();
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
+#include "apps/lethe/device_flags.h"
 #include "eval/bench_run.h"
 
 namespace lethe::app {
@@ -23,7 +24,9 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--pgd-steps", r->pgd_steps,
                   "PGD L∞ steps per measured attack (AMUN's search throughput; 0 skips it)")
       ->capture_default_str();
-  return {sub, [r] {
+  auto device = add_device_flags(sub);
+  return {sub, [r, device] {
+            device->apply();
             std::printf("%s\n", eval::run_bench(*r).dump(2).c_str());
             return 0;
           }};

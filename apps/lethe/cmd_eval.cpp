@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
+#include "apps/lethe/device_flags.h"
 #include "eval/mia/mia.h"
 #include "eval/run_eval.h"
 
@@ -35,7 +36,9 @@ Command add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train", "forget", "retain"}));
   sub->add_option("--threads", r->threads, "0 = all cores");
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
-  return {sub, [r] {
+  auto device = add_device_flags(sub);
+  return {sub, [r, device] {
+            device->apply();
             std::printf("%s\n", eval::run_eval(*r).dump(2).c_str());
             return 0;
           }};

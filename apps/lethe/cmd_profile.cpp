@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
+#include "apps/lethe/device_flags.h"
 #include "unlearn/method.h"
 #include "unlearn/profile_run.h"
 
@@ -38,7 +39,9 @@ Command add_profile(CLI::App& app) {
   sub->add_option("--depth", r->depth, "table rows up to this module depth (-1 = all)");
   sub->add_option("--out", r->out, "output directory")->required();
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
-  return {sub, [r] {
+  auto device = add_device_flags(sub);
+  return {sub, [r, device] {
+            device->apply();
             std::printf("%s", unlearn::run_profile(*r).summary.c_str());
             return 0;
           }};

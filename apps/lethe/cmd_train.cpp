@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
+#include "apps/lethe/device_flags.h"
 #include "data/spec.h"
 #include "models/registry.h"
 #include "train/reference_models.h"
@@ -32,7 +33,9 @@ Command add_train(CLI::App& app) {
   sub->add_option("--label-smoothing", cfg->label_smoothing)->capture_default_str();
   sub->add_option("--seed", cfg->seed)->capture_default_str();
   sub->add_option("--threads", cfg->threads, "0 = all cores")->capture_default_str();
-  sub->add_option("--device", cfg->device, "cpu|emu|cuda (emu: the CUDA kernels on the SIMT emulator, slow)")->capture_default_str();
+  sub->add_option("--device", cfg->device,
+                  "cpu|emu|cuda (emu: the CUDA kernels on the SIMT emulator, slow)")
+      ->capture_default_str();
   sub->add_option("--exclude", cfg->exclude, "forget SPEC left out of training (exact retrain)");
   sub->add_option("--subset", cfg->subset, "train on N samples of the training set");
   sub->add_option("--eval-every", cfg->eval_every, "test accuracy every N epochs (0: at the end)")
@@ -49,7 +52,9 @@ Command add_train(CLI::App& app) {
   auto reference_models = std::make_shared<int64_t>(0);
   sub->add_option("--reference-models", *reference_models,
                   "M: train M reference models on halves of train+test (for --references)");
-  return {sub, [cfg, reference_models] {
+  auto device = add_device_flags(sub);
+  return {sub, [cfg, reference_models, device] {
+            device->apply();
             nlohmann::json m = *reference_models != 0
                                    ? train::run_reference_training(*cfg, *reference_models)
                                    : train::run_training(*cfg);

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "apps/lethe/commands.h"
+#include "apps/lethe/device_flags.h"
 #include "unlearn/options.h"
 #include "unlearn/run.h"
 
@@ -30,7 +31,9 @@ Command add_unlearn(CLI::App& app) {
   sub->add_option("--opt", *opts, "method option KEY=VALUE (repeatable)");
   sub->add_option("--threads", r->threads, "0 = all cores");
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
-  return {sub, [r, opts] {
+  auto device = add_device_flags(sub);
+  return {sub, [r, opts, device] {
+            device->apply();
             r->opt.extra = unlearn::parse_method_options(*opts);
             nlohmann::json m = unlearn::run_unlearning(*r);
             std::printf("%s\n", m.dump(2).c_str());

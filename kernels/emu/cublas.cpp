@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,12 +12,21 @@ namespace lethe::emu {
 
 struct CublasContext {
   cudaStream_t stream = nullptr;
+  cublasMath_t math = CUBLAS_DEFAULT_MATH;
 };
 
 namespace {
 std::mutex g_m;
 std::map<CublasContext*, std::unique_ptr<CublasContext>> g_handles;
 std::atomic<uint64_t> g_calls{0};
+
+// Float32 → TF32 (1 sign, 8 exponent, 10 mantissa bits), round to nearest even; inf/NaN kept.
+float round_to_tf32(float v) {
+  uint32_t u = std::bit_cast<uint32_t>(v);
+  if ((u & 0x7f800000u) == 0x7f800000u) return v;
+  u += 0xfffu + ((u >> 13) & 1u);
+  return std::bit_cast<float>(u & 0xffffe000u);
+}
 
 bool live(cublasHandle_t h) {
   std::lock_guard<std::mutex> g(g_m);
@@ -37,6 +48,13 @@ cublasStatus_t cublasDestroy(cublasHandle_t h) {
 cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) {
   if (!live(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
   h->stream = s;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t mode) {
+  if (!live(h)) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (mode != CUBLAS_DEFAULT_MATH && mode != CUBLAS_TF32_TENSOR_OP_MATH)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  h->math = mode;
   return CUBLAS_STATUS_SUCCESS;
 }
 const char* cublasGetStatusString(cublasStatus_t s) {
@@ -65,6 +83,8 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t tra
       (transb != CUBLAS_OP_N && !tb))
     return CUBLAS_STATUS_INVALID_VALUE;
   ++g_calls;
+  const bool tf32 = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
+  auto operand = [tf32](float v) { return static_cast<double>(tf32 ? round_to_tf32(v) : v); };
   double al = *alpha, be = *beta;
   for (int bt = 0; bt < batchCount; ++bt) {
     const float* a = A + bt * strideA;
@@ -74,10 +94,10 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t tra
       for (int i = 0; i < m; ++i) {
         double acc = 0;
         for (int p = 0; p < k; ++p) {
-          double av =
-              ta ? a[p + static_cast<long long>(i) * lda] : a[i + static_cast<long long>(p) * lda];
-          double bv =
-              tb ? b[j + static_cast<long long>(p) * ldb] : b[p + static_cast<long long>(j) * ldb];
+          double av = operand(ta ? a[p + static_cast<long long>(i) * lda]
+                                 : a[i + static_cast<long long>(p) * lda]);
+          double bv = operand(tb ? b[j + static_cast<long long>(p) * ldb]
+                                 : b[p + static_cast<long long>(j) * ldb]);
           acc += av * bv;
         }
         float& out = c[i + static_cast<long long>(j) * ldc];

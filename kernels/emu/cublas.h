@@ -15,12 +15,16 @@ enum cublasStatus_t : int {
   CUBLAS_STATUS_INVALID_VALUE = 7,
 };
 enum cublasOperation_t : int { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 };
+// CUBLAS_TF32_TENSOR_OP_MATH rounds A and B to TF32 (10-bit mantissa, round to nearest even)
+// before the products, as tensor cores do; CUBLAS_DEFAULT_MATH keeps float32 operands.
+enum cublasMath_t : int { CUBLAS_DEFAULT_MATH = 0, CUBLAS_TF32_TENSOR_OP_MATH = 3 };
 struct CublasContext;
 using cublasHandle_t = CublasContext*;
 
 cublasStatus_t cublasCreate(cublasHandle_t* h);
 cublasStatus_t cublasDestroy(cublasHandle_t h);
 cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s);
+cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t mode);
 const char* cublasGetStatusString(cublasStatus_t s);
 // C = alpha·op(A)·op(B) + beta·C, column-major; op(A) m×k, op(B) k×n, C m×n.
 cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t transa, cublasOperation_t transb,

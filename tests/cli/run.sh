@@ -31,6 +31,14 @@ cp "$T/run/metrics.json" "$T/metrics.before"
 bad "$LETHE" train --model logreg --data "$DATA" --epochs 1 --augment none --out "$T/run"
 cmp -s "$T/run/metrics.json" "$T/metrics.before" || { echo "FAIL: results overwritten"; fail=1; }
 grep -q "overwrite" "$T/err" || { echo "FAIL: refusal does not mention --overwrite"; fail=1; }
+grep -q '"kernels": "own"' "$T/run/metrics.json" || { echo "FAIL: metrics.json lacks device_options"; fail=1; }
+bad "$LETHE" train --model logreg --data "$DATA" --kernels cudnn --out "$T/k"
+grep -q -- "--kernels: unknown 'cudnn'" "$T/err" || { echo "FAIL: --kernels error"; fail=1; }
+bad "$LETHE" eval --from "$T/run" --tf32 yes --out "$T/k"
+grep -q -- "--tf32: unknown 'yes'" "$T/err" || { echo "FAIL: --tf32 error"; fail=1; }
+ok "$LETHE" train --model logreg --data "$DATA" --epochs 1 --batch 32 --augment none --device emu \
+  --kernels vendor --tf32 on --out "$T/vendor"
+grep -q '"kernels": "vendor"' "$T/vendor/metrics.json" || { echo "FAIL: --kernels vendor not recorded"; fail=1; }
 bad "$LETHE" train --model logreg --data "$DATA" --device cuda --out "$T/cuda"
 grep -q "no CUDA device is available" "$T/err" || { echo "FAIL: --device cuda error does not say no CUDA device"; fail=1; }
 [ "$(grep -c . "$T/err")" -eq 1 ] || { echo "FAIL: --device cuda error is not one line"; fail=1; }

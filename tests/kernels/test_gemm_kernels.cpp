@@ -15,6 +15,7 @@
 #include "engine/backend/cpu_ref/cpu_ref.h"
 #include "engine/backend/cuda/blas.h"
 #include "engine/backend/cuda/device_backend.h"
+#include "engine/backend/device_options.h"
 #include "kernels/cuda/compat.h"
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/gemm.cuh"
@@ -289,9 +290,47 @@ TEST_SUITE("kernels") {
     CHECK(live_device_allocations() == live);
   }
 
+  TEST_CASE("emu gemm: --tf32 rounds the vendor GEMM's operands, never Lethe's own kernels") {
+    DeviceBackend be;
+    CpuRefBackend ref;
+    const DeviceOptions saved = device_options();
+    struct Restore {
+      DeviceOptions o;
+      ~Restore() { set_device_options(o); }
+    } restore{saved};
+    const int64_t M = 33, N = 29, K = 257;
+    Tensor a = rand_t({1, M, K}, 91), b = rand_t({1, K, N}, 92);
+    Tensor cr = Tensor::zeros({1, M, N});
+    ref.bmm(a, b, cr, false, false, false);
+    auto run = [&](bool vendor, bool tf32) {
+      DeviceOptions o;
+      o.vendor = vendor;
+      o.tf32 = tf32;
+      set_device_options(o);
+      Tensor c = Tensor::zeros({1, M, N});
+      be.bmm(a, b, c, false, false, false);
+      return rel_err(c.to_vector(), cr);
+    };
+    // float32 operands: within float32 rounding of the double reference.
+    CHECK(run(true, false) <= 1e-6);
+    CHECK(run(false, false) <= 1e-5);
+    CHECK(run(false, true) <= 1e-5);  // own kernels ignore --tf32
+    // TF32 keeps 10 of 23 mantissa bits: each operand is off by up to 2^-11 relative, so the
+    // result moves by ~1e-4..1e-3 of its scale, far beyond float32 rounding.
+    const double tf32_err = run(true, true);
+    CAPTURE(tf32_err);
+    CHECK(tf32_err > 1e-5);
+    CHECK(tf32_err < 5e-3);
+  }
+
   TEST_CASE("emu gemm: DeviceBackend bmm and conv2d match cpu_ref on both GEMM paths") {
     DeviceBackend be;
     CpuRefBackend ref;
+    const DeviceOptions saved = device_options();  // set_gemm_path changes the process's options
+    struct Restore {
+      DeviceOptions o;
+      ~Restore() { set_device_options(o); }
+    } restore{saved};
     for (auto path : {DeviceBackend::FastPath::Kernels, DeviceBackend::FastPath::Vendor}) {
       be.set_gemm_path(path);
       bool vendor = path == DeviceBackend::FastPath::Vendor;

@@ -14,6 +14,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/cpu_ref/cpu_ref.h"
+#include "engine/backend/device_options.h"
 #include "kernels/cuda/compat.h"
 
 namespace lethe::LETHE_KNS {
@@ -107,14 +108,20 @@ class DeviceBackend final : public Backend {
 
   // Which implementation serves GEMM-shaped work: the hand-written kernels (the default and the
   // reference) or the vendor library (cuBLAS for bmm; cuDNN for convolutions in real CUDA builds,
-  // where it exists; emu builds have the fake cuBLAS and no cuDNN).
+  // where it exists; emu builds have the fake cuBLAS and no cuDNN). The process-wide
+  // DeviceOptions (`--kernels own|vendor`) hold the choice; set_gemm_path changes it.
   enum class FastPath { Kernels, Vendor };
-  void set_gemm_path(FastPath p) { gemm_path_ = p; }
-  FastPath gemm_path() const { return gemm_path_; }
+  void set_gemm_path(FastPath p) {
+    DeviceOptions o = device_options();
+    o.vendor = p == FastPath::Vendor;
+    set_device_options(o);
+  }
+  FastPath gemm_path() const {
+    return device_options().vendor ? FastPath::Vendor : FastPath::Kernels;
+  }
 
  private:
   CpuRefBackend ref_;  // f64 only
-  FastPath gemm_path_ = FastPath::Kernels;
 };
 
 }  // namespace lethe::LETHE_KNS

@@ -7,6 +7,7 @@
 // cuDNN instead (emu builds have no cuDNN: there the Vendor path is im2col + cuBLAS GEMMs).
 #include <algorithm>
 #include <climits>
+#include <mutex>
 
 #include "engine/backend/cuda/blas.h"
 #include "engine/backend/cuda/device_backend.h"
@@ -31,6 +32,20 @@ cublasHandle_t blas_handle() {
 
 namespace {
 
+// cuBLAS math mode follows --tf32 explicitly (never the library's or the environment's default):
+// CUBLAS_DEFAULT_MATH keeps float32 GEMMs in float32; TF32 rounds the operands to 10-bit
+// mantissas on tensor cores.
+void apply_blas_math_mode() {
+  static std::mutex m;
+  static int current = -1;
+  const int want = device_options().tf32 ? 1 : 0;
+  std::lock_guard<std::mutex> g(m);
+  if (want == current) return;
+  LETHE_CUBLAS_CHECK(
+      cublasSetMathMode(blas_handle(), want ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  current = want;
+}
+
 // Workspace bound of the convolutions (floats): 256 MB of columns at most, whole images.
 constexpr int64_t kConvWorkspaceFloats = int64_t{64} << 20;
 
@@ -48,6 +63,7 @@ void vendor_gemm(void* /*ctx*/, bool ta, bool tb, int64_t M, int64_t N, int64_t 
   if (M == 0 || N == 0 || batch == 0) return;
   // Leading dimensions of empty operands may be 0 in row-major terms; cuBLAS wants ≥ 1.
   auto ld = [](int64_t v) { return std::max<int64_t>(v, 1); };
+  apply_blas_math_mode();
   LETHE_CUBLAS_CHECK(cublasSgemmStridedBatched(
       blas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, to_int(N, "n"),
       to_int(M, "m"), to_int(K, "k"), &alpha, B, to_int(ld(ldb), "ldb"), stride_b, A,

@@ -50,6 +50,11 @@ const char* cublasGetStatusString(cublasStatus_t status) {
   return fn ? fn(status) : "cuBLAS library not found (libcublas.so.13)";
 }
 
+cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
+  static auto fn = symbol<decltype(&cublasSetMathMode)>("cublasSetMathMode");
+  return fn ? fn(handle, mode) : CUBLAS_STATUS_NOT_INITIALIZED;
+}
+
 cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,
                               cublasOperation_t transb, int m, int n, int k, const float* alpha,
                               const float* A, int lda, const float* B, int ldb, const float* beta,

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "engine/backend/backend.h"
 
@@ -32,15 +33,20 @@ class ConvDescriptors {
   cudnnFilterDescriptor_t w() const { return w_; }
   cudnnConvolutionDescriptor_t conv() const { return conv_; }
   cudnnTensorDescriptor_t bias() const { return bias_; }
+  // "x[n,c,h,w] w[o,c,kh,kw] stride sh,sw pad ph,pw": the algorithm cache's key and error text.
+  const std::string& key() const { return key_; }
 
  private:
   cudnnTensorDescriptor_t x_ = nullptr, y_ = nullptr, bias_ = nullptr;
   cudnnFilterDescriptor_t w_ = nullptr;
   cudnnConvolutionDescriptor_t conv_ = nullptr;
   std::array<int, 4> out_{};
+  std::string key_;
 };
 
-// Device pointers; y/dx/dw are overwritten, db (may be null) too. Throw when no device.
+// Device pointers; y/dx/dw are overwritten, db (may be null) too. Throw when no device. The
+// algorithm is cuDNN's best-ranked one that device_options() admits (--tf32, --deterministic,
+// the workspace cap), chosen once per shape and cached.
 void cudnn_conv_forward(const ConvDescriptors& d, const float* x, const float* w, const float* bias,
                         float* y);
 void cudnn_conv_backward_data(const ConvDescriptors& d, const float* dy, const float* w, float* dx);
