@@ -1,11 +1,13 @@
 // The emulator refuses the launches a GPU refuses (kernels/emu/launch_limits.h), with the error
-// the CUDA runtime gives, as the last error that cudaGetLastError() reports once and clears.
+// the CUDA runtime gives, as the last error that cudaGetLastError() reports once and clears; and
+// the caching allocator clears the error of a cudaMalloc it recovers from (fault injection).
 #include <doctest/doctest.h>
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "engine/backend/cuda/device_backend.h"
 #include "kernels/cuda/compat.h"
 #include "tests/support/dev_array.h"
 
@@ -168,6 +170,34 @@ TEST_SUITE("kernels") {
       CHECK(regs * 32 * ((threads + 31) / 32) <= kRegistersPerBlock);
       CHECK(k.static_shared <= kSharedDefault);
     }
+  }
+
+  TEST_CASE("allocator: a failed cudaMalloc is retried and its error cleared (fault injection)") {
+    DevArray<int> out(64);
+    // Injection itself: the 2nd cudaMalloc from now fails, once, with the last error set.
+    fail_nth_malloc(2);
+    void* a = nullptr;
+    void* b = nullptr;
+    REQUIRE(cudaMalloc(&a, 16) == cudaSuccess);
+    CHECK(cudaMalloc(&b, 16) == cudaErrorMemoryAllocation);
+    CHECK_THROWS_WITH_AS(LETHE_LAUNCH(mark, 1, 64, 0, nullptr, out.p),  // what a stale error does
+                         doctest::Contains("out of memory"), std::runtime_error);
+    REQUIRE(cudaMalloc(&b, 16) == cudaSuccess);
+    CHECK(cudaFree(a) == cudaSuccess);
+    CHECK(cudaFree(b) == cudaSuccess);
+    // The caching allocator: its cudaMalloc fails, it empties the cache and retries, and the next
+    // launch reports no error.
+    const uint64_t before = device_memory_stats().allocations;
+    fail_nth_malloc(1);
+    {
+      DeviceBuffer buf(12345 * 4);  // a size no cached block has
+      CHECK(buf.get() != nullptr);
+      CHECK(device_memory_stats().allocations == before + 1);
+      LETHE_LAUNCH(mark, 1, 64, 0, nullptr, out.p);
+      CHECK(cudaGetLastError() == cudaSuccess);
+    }
+    CHECK(out.get()[63] == 1);
+    fail_nth_malloc(0);
   }
 }
 
