@@ -15,13 +15,18 @@ def demangle(names):
     return dict(zip(names, out))
 
 
-def main():
-    build = Path(sys.argv[1] if len(sys.argv) > 1 else "build/cpu-release")
-    rows = {}  # (object, mangled) -> arch -> (regs, smem, spill)
-    for f in sorted((build / "cuda_resource_usage").glob("*.txt")):
+def parse_reports(report_dir):
+    """The reports of scripts/nvcc_resource_log.sh in report_dir: ({(object, mangled): {arch: [regs,
+    smem, spill]}} as strings, {mangled: {arch: max threads per block}} of the __launch_bounds__)."""
+    rows, bounds = {}, {}
+    for f in sorted(Path(report_dir).glob("*.txt")):
         obj = f.name.split(".")[0]
         cur = None
         for line in f.read_text().splitlines():
+            m = re.search(r"^lethe maxntid '(\w+)' for '(sm_\d+)': (\d+) (\d+) (\d+)", line)
+            if m:
+                bounds.setdefault(m.group(1), {})[m.group(2)] = int(m.group(3)) * int(m.group(4)) * int(m.group(5))
+                continue
             m = re.search(r"Compiling entry function '(\w+)' for '(sm_\d+)'", line)
             if m:
                 cur = (m.group(1), m.group(2))
@@ -38,6 +43,12 @@ def main():
                 entry[0] = m.group(1)
                 s = re.search(r"(\d+) bytes smem", line)
                 entry[1] = s.group(1) if s else "0"
+    return rows, bounds
+
+
+def main():
+    build = Path(sys.argv[1] if len(sys.argv) > 1 else "build/cpu-release")
+    rows, _ = parse_reports(build / "cuda_resource_usage")
     names = demangle(sorted({k[1] for k in rows}))
     print("| file | kernel | sm_80 regs / smem B / spill B | sm_90 regs / smem B / spill B |")
     print("|---|---|---|---|")

@@ -39,6 +39,8 @@ namespace lethe::kcuda {}
 #endif
 #define LETHE_DEVICE_NAME "emu"
 // Emulated launches are synchronous; the stream only orders work, so it is evaluated and unused.
+// A launch a GPU would refuse (kernels/emu/launch_limits.h) sets the last error, reported here as
+// by the real macro.
 #define LETHE_LAUNCH(k, grid, block, shmem, stream, ...)                           \
   do {                                                                             \
     (void)(stream);                                                                \
@@ -46,6 +48,7 @@ namespace lethe::kcuda {}
         ::lethe::emu::LaunchInfo{#k, __FILE__, __LINE__, ::lethe::emu::dim3(grid), \
                                  ::lethe::emu::dim3(block), (shmem)},              \
         k, __VA_ARGS__);                                                           \
+    LETHE_CUDA_CHECK(::lethe::emu::cudaGetLastError());                            \
   } while (0)
 #define LETHE_SHARED(T, name, dims)    \
   T(&name)                             \

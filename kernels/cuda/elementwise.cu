@@ -190,9 +190,11 @@ __device__ __forceinline__ void split_range(int64_t rcount, int64_t& r0, int64_t
 }
 
 // Innermost dim reduced: `group` threads (a multiple of 32 dividing blockDim.x) per output.
-// Writes out[o·gridDim.y + blockIdx.y].
-__global__ void reduce_rows_kernel(const float* __restrict__ x, float* __restrict__ out,
-                                   ReduceDesc d, int group) {
+// Writes out[o·gridDim.y + blockIdx.y]. Launched with up to 1024 threads: the bound keeps ptxas at
+// ≤ 64 registers (it used 60 without it; more would fail a 1024-thread launch).
+__global__ void __launch_bounds__(1024)
+    reduce_rows_kernel(const float* __restrict__ x, float* __restrict__ out, ReduceDesc d,
+                       int group) {
   LETHE_SHARED(float, warp_part, [32]);
   const int tid = static_cast<int>(threadIdx.x);
   const int g = tid / group, t = tid % group;

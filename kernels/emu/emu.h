@@ -237,8 +237,11 @@ enum cudaError_t : int {
   cudaSuccess = 0,
   cudaErrorInvalidValue = 1,
   cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
   cudaErrorNoDevice = 100,
   cudaErrorInvalidDevicePointer = 17,
+  cudaErrorInvalidDeviceFunction = 98,
+  cudaErrorLaunchOutOfResources = 701,
   cudaErrorLaunchFailure = 719,
 };
 enum cudaMemcpyKind : int {
@@ -295,13 +298,15 @@ struct LaunchInfo {
   int line;
   dim3 grid, block;
   size_t dynamic_shared;
+  const void* fn = nullptr;  // the kernel (set by launch): its limits (launch_limits.h)
 };
 struct LaunchStats {
   uint64_t launches = 0, blocks = 0, threads = 0, switches = 0;
 };
 LaunchStats launch_stats();  // totals since process start
 
-// Runs body(ctx) once per CUDA thread of the grid; throws KernelFault on a fault.
+// Runs body(ctx) once per CUDA thread of the grid; throws KernelFault on a fault. A launch a GPU
+// would refuse (check_launch) does not run and sets the last error instead.
 void run_grid(const LaunchInfo& info, void (*body)(void*), void* ctx);
 
 template <class... P, class... A>
@@ -313,8 +318,10 @@ void launch(const LaunchInfo& info, void (*kernel)(P...), A&&... args) {
     void (*k)(P...);
     std::tuple<std::decay_t<P>...> args;
   } ctx{kernel, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
+  LaunchInfo with_fn = info;
+  with_fn.fn = reinterpret_cast<const void*>(kernel);
   run_grid(
-      info,
+      with_fn,
       [](void* c) {
         auto* x = static_cast<Ctx*>(c);
         std::apply(x->k, x->args);
@@ -323,6 +330,8 @@ void launch(const LaunchInfo& info, void (*kernel)(P...), A&&... args) {
 }
 
 }  // namespace lethe::emu
+
+#include "kernels/emu/launch_limits.h"
 
 // ---- the CUDA keywords and built-in variables ----
 #define __global__

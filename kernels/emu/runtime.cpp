@@ -36,10 +36,12 @@ Registry& registry() {
 }
 
 thread_local cudaError_t tl_last_error = cudaSuccess;
+thread_local cudaError_t tl_message_error = cudaSuccess;  // the error tl_last_message explains
 thread_local std::string tl_last_message;
 
 cudaError_t fail(cudaError_t e, std::string msg) {
   tl_last_error = e;
+  tl_message_error = e;
   tl_last_message = std::move(msg);
   return e;
 }
@@ -63,9 +65,18 @@ struct StreamImpl {
   StreamTag tag;
 };
 
+cudaError_t set_last_error(cudaError_t e, std::string message) {
+  return fail(e, std::move(message));
+}
+
 const char* cudaGetErrorString(cudaError_t e) {
-  if (e != cudaSuccess && e == tl_last_error && !tl_last_message.empty())
+  // The message of the latest error of this code (kept after cudaGetLastError clears the error,
+  // so that LETHE_CUDA_CHECK(cudaGetLastError()) reports it).
+  if (e != cudaSuccess && e == tl_message_error && !tl_last_message.empty())
     return tl_last_message.c_str();
+  return cuda_error_text(e);
+}
+const char* cuda_error_text(cudaError_t e) {
   switch (e) {
     case cudaSuccess:
       return "no error";
@@ -73,10 +84,16 @@ const char* cudaGetErrorString(cudaError_t e) {
       return "invalid argument";
     case cudaErrorMemoryAllocation:
       return "out of memory";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
+    case cudaErrorLaunchOutOfResources:
+      return "too many resources requested for launch";
     case cudaErrorNoDevice:
       return "no CUDA-capable device is detected";
     case cudaErrorInvalidDevicePointer:
       return "invalid device pointer";
+    case cudaErrorInvalidDeviceFunction:
+      return "invalid device function";
     case cudaErrorLaunchFailure:
       return "unspecified launch failure";
   }
@@ -94,6 +111,8 @@ cudaError_t cudaSetDevice(int d) {
 cudaError_t cudaMalloc(void** p, size_t bytes) {
   // Exact size under ASan (its redzones then start at the last byte); rounded up otherwise.
   size_t total = kGuard ? (bytes + 2 * kGuard + 255) / 256 * 256 : bytes;
+  if (malloc_fault_due())
+    return fail(cudaErrorMemoryAllocation, "out of memory [emu: injected cudaMalloc failure]");
   void* mem = nullptr;
   if (posix_memalign(&mem, 256, total > 0 ? total : 1) != 0)
     return fail(cudaErrorMemoryAllocation, "emu: out of memory");

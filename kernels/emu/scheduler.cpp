@@ -38,7 +38,6 @@ namespace bc = boost::context::detail;
 namespace {
 
 constexpr size_t kStaticSharedBytes = 48 * 1024;  // the static limit of every CUDA architecture
-constexpr unsigned kMaxThreadsPerBlock = 1024;
 
 size_t fiber_stack_bytes() {
   static const size_t bytes = [] {
@@ -600,17 +599,10 @@ LaunchStats launch_stats() {
 }
 
 void run_grid(const LaunchInfo& info, void (*body)(void*), void* ctx) {
-  auto bad = [&](const std::string& what) {
-    return KernelFault("emu: kernel " + std::string(info.kernel) + " (launched at " + info.file +
-                       ":" + std::to_string(info.line) + "): " + what);
-  };
+  // A launch a GPU refuses does not run; the last error says why (launch_limits.cpp).
+  if (check_launch(info) != cudaSuccess) return;
   uint64_t threads = static_cast<uint64_t>(info.block.x) * info.block.y * info.block.z;
   uint64_t blocks = static_cast<uint64_t>(info.grid.x) * info.grid.y * info.grid.z;
-  if (threads == 0 || threads > kMaxThreadsPerBlock || info.block.z > 64)
-    throw bad("invalid block " + dim_str({info.block.x, info.block.y, info.block.z}));
-  if (blocks == 0 || info.grid.y > 65535 || info.grid.z > 65535)
-    throw bad("invalid grid " + dim_str({info.grid.x, info.grid.y, info.grid.z}));
-  if (info.dynamic_shared > 227 * 1024) throw bad("dynamic shared memory above 227 KiB");
   ScheduleChoice sched = current_schedule();
   std::lock_guard<std::mutex> launch_lock(g_launch_mutex);
   ++g_launches;

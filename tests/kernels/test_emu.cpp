@@ -254,13 +254,17 @@ TEST_SUITE("kernels") {
   }
 
   TEST_CASE("emu: bad launch shapes and schedules are refused with the kernel named") {
+    // As on a GPU, the launch sets the last error (invalid configuration) that LETHE_LAUNCH's
+    // cudaGetLastError() reports (tests/kernels/test_launch_limits.cpp checks the rest).
     int* d = device_alloc<int>(1);
     CHECK_THROWS_WITH_AS(LETHE_LAUNCH(write_ids, 1, 1025, 0, nullptr, d),
-                         doctest::Contains("write_ids"), KernelFault);
-    CHECK_THROWS_AS(LETHE_LAUNCH(write_ids, dim3(1, 70000), 32, 0, nullptr, d), KernelFault);
+                         doctest::Contains("write_ids"), std::runtime_error);
+    CHECK_THROWS_WITH_AS(LETHE_LAUNCH(write_ids, dim3(1, 70000), 32, 0, nullptr, d),
+                         doctest::Contains("invalid configuration argument"), std::runtime_error);
     CHECK(cudaFree(d) == cudaSuccess);
     void* host = &d;
     CHECK(cudaMemcpy(host, host, 4, cudaMemcpyDeviceToHost) == cudaErrorInvalidValue);
+    CHECK(cudaGetLastError() == cudaErrorInvalidValue);  // cleared for the next launch
   }
 
   TEST_CASE("emu: the fake cuBLAS computes the column-major sgemm contract") {
@@ -333,6 +337,7 @@ TEST_SUITE("kernels") {
     cudaError_t e = cudaFree(d);
     CHECK(e == cudaErrorLaunchFailure);
     CHECK(std::string(cudaGetErrorString(e)).find("outside a device buffer") != std::string::npos);
+    CHECK(cudaGetLastError() == cudaErrorLaunchFailure);  // cleared for the next launch
   }
 #endif
 }

@@ -58,6 +58,9 @@ void* cache_get(size_t bytes) {
   void* p = nullptr;
   cudaError_t e = cudaMalloc(&p, bytes);
   if (e != cudaSuccess) {
+    // The failure set the last error: clear it, or the next launch's cudaGetLastError would
+    // report this handled failure as its own.
+    (void)cudaGetLastError();
     device_empty_cache();  // retry once with the cache returned to the device
     LETHE_CUDA_CHECK(cudaMalloc(&p, bytes));
   }
