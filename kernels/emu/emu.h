@@ -5,7 +5,8 @@
 // values, and a barrier reached by only part of a block is reported with its file:line. Blocks of
 // a grid run in parallel over a pool of OS threads (LETHE_EMU_THREADS), so atomics are real.
 // Thread order within a block is in-order, reverse or random(seed): LETHE_EMU_SCHEDULE=
-// inorder|reverse|random[:SEED] or emu::ScheduleGuard.
+// inorder|reverse|random[:SEED] or emu::ScheduleGuard. Shared-memory accesses are checked for
+// races between barriers (kernels/emu/race.h; LETHE_EMU_RACECHECK=0 turns it off).
 // Everything lives in namespace lethe::emu; kernel text is compiled inside lethe::kemu, which
 // sees it through a using-directive, so these names never collide with the real CUDA runtime
 // linked into the same program.
@@ -71,8 +72,8 @@ inline float __bfloat162float(__nv_bfloat16 h) {
 }
 
 // ---- errors ----
-// A kernel fault (barrier divergence, deadlock, __trap, shared-memory overflow): launch() throws
-// it on the host after the grid stops.
+// A kernel fault (barrier divergence, deadlock, __trap, shared-memory overflow or race): launch()
+// throws it on the host after the grid stops.
 struct KernelFault : std::runtime_error {
   using std::runtime_error::runtime_error;
 };

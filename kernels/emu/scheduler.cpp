@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "kernels/emu/emu.h"
+#include "kernels/emu/race.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LETHE_EMU_ASAN 1
@@ -102,7 +103,8 @@ struct Fiber {
   uint64_t xchg_value = 0;  // published by this lane
   int xchg_src = -1;        // lane it reads (-1: none)
   uint64_t xchg_result = 0;
-  bool pred = false;  // ballot input
+  bool pred = false;     // ballot input
+  bool memsync = false;  // a __syncwarp (orders shared memory), not a shuffle or ballot
   unsigned ballot_result = 0;
   bool abandoned = false;  // left suspended by a fault: its stack must be unpoisoned
   void* asan_fake = nullptr;
@@ -132,6 +134,7 @@ struct BlockRun {
   size_t sched_size = 0;
   void* sched_fake = nullptr;
   uint64_t switches = 0;
+  race::Shadow race;  // the shared-memory race detector (race.h)
 };
 
 struct Worker {
@@ -228,12 +231,14 @@ void fiber_entry(bc::transfer_t t) {
 // ---- scheduler side ----
 void resume(BlockRun& b, Fiber& f, const Stack& s) {
   tl_fiber = &f;
+  b.race.set_thread(f.ts.linear);
   asan_start(&b.sched_fake, s.lo, s.size);
   bc::transfer_t t = bc::jump_fcontext(f.ctx, nullptr);
   f.ctx = t.fctx;
   asan_finish(b.sched_fake, nullptr, nullptr);
   tl_fiber = nullptr;
   ++b.switches;
+  if (b.race.faulted()) set_fault(b, b.race.fault());
 }
 
 void release_block_barrier(BlockRun& b) {
@@ -265,6 +270,7 @@ void release_block_barrier(BlockRun& b) {
   for (Fiber& f : b.fibers)
     if (f.state == State::BlockBarrier) f.state = State::Ready;
   b.at_block_barrier = 0;
+  b.race.block_barrier();
 }
 
 // Releases the group of warp `w` whose mask `m` is complete, if it is.
@@ -287,6 +293,9 @@ void try_release_warp(BlockRun& b, unsigned w, unsigned m) {
     }
     if (f.state != State::WarpBarrier || f.mask != m) return;
   }
+  if (const unsigned first = base + static_cast<unsigned>(std::countr_zero(m));
+      first < b.n && b.fibers[first].memsync)
+    b.race.warp_barrier(w, m);  // a __syncwarp orders the shared-memory accesses of its lanes
   unsigned ballot = 0;
   for (unsigned l = 0; l < 32; ++l)
     if ((m >> l & 1u) && base + l < b.n && b.fibers[base + l].pred) ballot |= 1u << l;
@@ -346,7 +355,7 @@ thread_local bool tl_sched_override = false;
 thread_local ScheduleChoice tl_sched;
 
 void run_block(Worker& w, const LaunchInfo& info, void (*body)(void*), void* ctx,
-               uint64_t block_linear, ScheduleChoice sched) {
+               uint64_t block_linear, ScheduleChoice sched, bool race_check) {
   BlockRun& b = w.block;
   b.info = &info;
   b.body = body;
@@ -380,6 +389,8 @@ void run_block(Worker& w, const LaunchInfo& info, void (*body)(void*), void* ctx
   std::iota(order.begin(), order.end(), 0u);
   if (sched.kind == Schedule::Reverse) std::reverse(order.begin(), order.end());
   std::mt19937_64 rng(sched.seed * 0x9E3779B97F4A7C15ull + block_linear);
+  b.race.begin_block(b.static_arena.data(), kStaticSharedBytes, b.dynamic.get(),
+                     info.dynamic_shared, b.n, race_check);
   while (b.live > 0 && b.fault.empty()) {
     if (sched.kind == Schedule::Random) std::shuffle(order.begin(), order.end(), rng);
     bool ran = false;
@@ -409,6 +420,7 @@ void run_block(Worker& w, const LaunchInfo& info, void (*body)(void*), void* ctx
     }
     if (!ran && b.fault.empty() && b.live > 0) set_fault(b, "deadlock: " + describe_waits(b));
   }
+  b.race.end_block();
   // Fibers left suspended by a fault keep poisoned frames on their stacks.
   for (unsigned i = 0; i < b.n; ++i)
     if (b.fibers[i].state != State::Done) {
@@ -526,7 +538,9 @@ void warp_wait(unsigned mask, const char* file, int line) {
 
 void syncwarp(unsigned mask, const char* file, int line) {
   tl_fiber->xchg_src = -1;
+  tl_fiber->memsync = true;
   warp_wait(mask, file, line);
+  tl_fiber->memsync = false;
 }
 
 uint64_t warp_exchange(unsigned mask, uint64_t value, int src_lane, const char* file, int line) {
@@ -563,6 +577,7 @@ void* shared_static(size_t bytes, size_t align, const char* file, int line) {
   std::memset(b.static_arena.data() + b.static_used, 0xFF, off + bytes - b.static_used);  // NaN
   b.static_used = off + bytes;
   b.sites.push_back({file, line, bytes, align, off});
+  b.race.declare_static(off, bytes, file, line);
   return b.static_arena.data() + off;
 }
 
@@ -604,6 +619,7 @@ void run_grid(const LaunchInfo& info, void (*body)(void*), void* ctx) {
   uint64_t threads = static_cast<uint64_t>(info.block.x) * info.block.y * info.block.z;
   uint64_t blocks = static_cast<uint64_t>(info.grid.x) * info.grid.y * info.grid.z;
   ScheduleChoice sched = current_schedule();
+  const bool race_check = race_check_enabled();
   std::lock_guard<std::mutex> launch_lock(g_launch_mutex);
   ++g_launches;
   g_blocks += blocks;
@@ -619,7 +635,7 @@ void run_grid(const LaunchInfo& info, void (*body)(void*), void* ctx) {
       w.block.dynamic = std::make_unique<unsigned char[]>(info.dynamic_shared);
     for (uint64_t i; !failed.load(std::memory_order_relaxed) && (i = next++) < blocks;) {
       try {
-        run_block(w, info, body, ctx, i, sched);
+        run_block(w, info, body, ctx, i, sched, race_check);
       } catch (const std::exception& e) {
         w.block.fault = e.what();
       }
@@ -629,10 +645,11 @@ void run_grid(const LaunchInfo& info, void (*body)(void*), void* ctx) {
         failed = true;
       }
     }
+    w.block.race.end_block();
     w.block.dynamic.reset();
     tl_worker = prev;
   });
-  if (!fault.empty()) throw KernelFault(fault);
+  if (!fault.empty()) throw KernelFault(race::symbolize(fault));
 }
 
 // ---- atomics ----

@@ -11,6 +11,7 @@
 
 #define LETHE_KNS kemu_proof_barrier
 #include "kernels/cuda/gemm.cuh"
+#include "kernels/emu/race.h"
 
 namespace lethe::kemu_proof_barrier {
 
@@ -32,6 +33,8 @@ TEST_SUITE("kernels") {
     REQUIRE(cudaMalloc(reinterpret_cast<void**>(&dc), c.size() * 4) == cudaSuccess);
     cudaMemcpy(da, a.data(), a.size() * 4, cudaMemcpyHostToDevice);
     cudaMemcpy(db, b.data(), b.size() * 4, cudaMemcpyHostToDevice);
+    RaceCheckGuard no_detector(
+        false);  // the comparison itself must fail (test_race.cpp: the detector)
     for (ScheduleChoice sched :
          {ScheduleChoice{Schedule::InOrder, 0}, ScheduleChoice{Schedule::Reverse, 0},
           ScheduleChoice{Schedule::Random, 3}}) {
