@@ -3,6 +3,10 @@
 // the copy of batch k+1 runs while the device computes step k. Slots of pinned memory are used in
 // turn; a slot is refilled only after the host waited for its previous copy (one event
 // synchronisation per upload, issued a batch later, when that copy has long finished).
+// The destination tensors come from the device's caching allocator, which does not track streams:
+// a block freed while compute-stream kernels may still read it must not receive a copy-stream
+// upload. train_epoch satisfies this because every step ends with the loss read-back, which
+// waits for the compute stream, before any of the step's blocks can be reused by an upload.
 #pragma once
 #include <vector>
 
