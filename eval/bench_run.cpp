@@ -6,18 +6,21 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "data/normalization.h"
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
+#include "engine/core/uploader.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/optimizer.h"
 #include "engine/profile/layer_profile.h"
 #include "eval/attacks/pgd.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/emu/bus.h"
 #include "models/registry.h"
 
 namespace lethe::eval {
@@ -61,13 +64,31 @@ nlohmann::json run_bench(const BenchRequest& req) {
   std::vector<int64_t> yv(req.batch);
   for (int64_t i = 0; i < req.batch; ++i) yv[i] = i % req.classes;
   Tensor y = Tensor::from_vector_i64({req.batch}, yv);
+  // A device-resident model: the batch is uploaded per training step (as train_epoch does) and
+  // stays resident for inference and the attack.
+  const Device dev = device_by_name(req.device);
+  std::optional<DeviceUploader> uploader;
+  const Tensor x_host = x, y_host = y;
+  if (!dev.is_cpu()) {
+    model->to(dev);
+    uploader.emplace(dev);
+    x = x.to(dev);
+    y = y.to(dev);
+  }
 
   auto train_step = [&] {
     model->train(true);
     opt.zero_grad();
-    Tensor loss = ops::cross_entropy(model->forward(x), y);
+    Tensor xb = x, yb = y;
+    if (uploader) {
+      std::vector<Tensor> up = uploader->upload({x_host, y_host});
+      xb = up[0];
+      yb = up[1];
+    }
+    Tensor loss = ops::cross_entropy(model->forward(xb), yb);
     loss.backward();
     opt.step();
+    (void)loss.item();  // the loss read-back of a step
   };
   auto infer_step = [&] {
     model->train(false);
@@ -115,8 +136,29 @@ nlohmann::json run_bench(const BenchRequest& req) {
              {"attack_s", {{"median", tp.median}, {"min", tp.min}, {"max", tp.max}}},
              {"pgd_steps_per_image_per_s", req.batch * req.pgd_steps / tp.median}};
   }
+  // What one training step moves over the emulated bus (emu only: the real runtime has no
+  // counters).
+  nlohmann::json bus_j = nullptr;
+  if (req.device == "emu") {
+    emu::BusCounters b0 = emu::bus_counters();
+    train_step();
+    emu::BusCounters b = emu::bus_counters() - b0;
+    bus_j = {{"h2d_bytes", b.h2d_bytes}, {"h2d_copies", b.h2d_copies},
+             {"d2h_bytes", b.d2h_bytes}, {"d2h_copies", b.d2h_copies},
+             {"d2d_bytes", b.d2d_bytes}, {"async_copies", b.async_copies},
+             {"syncs", b.syncs},         {"batch_bytes", x_host.nbytes() + y_host.nbytes()}};
+    std::fprintf(
+        stderr,
+        "bench emu bus per training step: H2D %llu B in %llu copies (batch + labels %zu "
+        "B), D2H %llu B in %llu copies, %llu syncs\n",
+        static_cast<unsigned long long>(b.h2d_bytes), static_cast<unsigned long long>(b.h2d_copies),
+        x_host.nbytes() + y_host.nbytes(), static_cast<unsigned long long>(b.d2h_bytes),
+        static_cast<unsigned long long>(b.d2h_copies), static_cast<unsigned long long>(b.syncs));
+  }
   nlohmann::json j;
   j["model"] = req.model;
+  j["device"] = req.device;
+  j["bus_per_train_step"] = bus_j;
   j["model_config"] = mc.to_json();
   j["batch"] = req.batch;
   j["image"] = req.image;

@@ -15,6 +15,10 @@ struct BenchRequest {
   int64_t width = 0, batch = 64, image = 32, channels = 3, classes = 10, steps = 5, warmup = 2;
   int threads = 0;
   int64_t pgd_steps = 10;  // PGD L∞ steps per measured attack (0 skips the search)
+  // cpu | emu | cuda: where the model lives. On a device each training step uploads its batch
+  // (pinned buffer, copy stream) and reads its loss back, as train_epoch does; on emu the JSON
+  // gets the bus traffic of one such step ("bus_per_train_step").
+  std::string device = "cpu";
 };
 
 // Returns the benchmark's JSON.

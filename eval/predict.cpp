@@ -30,7 +30,9 @@ Tensor predict_logits(models::Classifier& model, const data::Dataset& d,
   data::Loader loader(d, indices, lo);
   std::vector<Tensor> parts;
   data::Batch b;
-  while (loader.next(b)) parts.push_back(model.forward(norm.apply(b.x)));
+  // A device-resident model gets each batch on its device and returns the logits to the host.
+  const Device dev = model.device();
+  while (loader.next(b)) parts.push_back(model.forward(norm.apply(b.x.to(dev))).cpu());
   model.train(was_training);
   if (parts.empty()) return Tensor::zeros({0, 0});
   return parts.size() == 1 ? parts[0] : ops::concat(parts, 0);

@@ -63,8 +63,9 @@ void AmnesiacRecorder::after() {
   LETHE_CHECK(params.size() == before_.size(), "amnesiac: the model's parameters changed");
   for (size_t k = 0; k < params.size(); ++k) {
     // Parameters are contiguous f32 leaves and the snapshot is a fresh clone of each.
-    const Tensor& p = params[k].second;
-    const Tensor& b = before_[k].second;
+    // Device-resident models: the update is read back to be written to disk anyway.
+    const Tensor p = params[k].second.cpu();
+    const Tensor b = before_[k].second.cpu();
     Tensor d = Tensor::empty(p.shape());
     const float* pa = p.data<float>();
     const float* pb = b.data<float>();

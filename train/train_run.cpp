@@ -173,6 +173,11 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   models::ModelConfig mc = models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
   nn::manual_seed(cfg.seed);
   std::shared_ptr<models::Classifier> model = models::build_model(mc);
+  // On a device the model stays resident for the whole run: parameters, gradients, optimizer
+  // state and activations live in device memory; the batches are uploaded, the loss and the
+  // logits read back, the checkpoint saved through cpu(). (SISA's shard models stay on the host
+  // and run staged.)
+  if (cfg.device != "cpu") model->to(device_by_name(cfg.device));
   data::Normalization norm = data::Normalization::from_dataset(train);
   std::unique_ptr<AmnesiacRecorder> amnesiac;
   if (cfg.amnesiac) amnesiac = make_amnesiac_recorder(dir, *model, train, train_idx, cfg);

@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "data/loader.h"
+#include "engine/core/uploader.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 
@@ -44,15 +46,40 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   auto t0 = std::chrono::steady_clock::now();
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
-  data::Batch b;
   char status[96];
-  while (loader.next(b)) {
-    if (b.y.numel() < 2 && model.is_training()) continue;  // batch norm needs > 1 sample
-    if (o.relabel) {
-      std::vector<int64_t> y = b.y.to_vector_i64();
-      for (size_t i = 0; i < y.size(); ++i) y[i] = o.relabel(b.indices[i], y[i], epoch);
-      b.y = Tensor::from_vector_i64(b.y.shape(), y);
+  // A model on a device trains on device copies of the batches: uploaded through pinned buffers
+  // on the copy stream one batch ahead, so the next batch's copy overlaps this step's compute.
+  // The labels stay on the host too (the running accuracy compares them there).
+  const Device dev = model.device();
+  std::optional<DeviceUploader> uploader;
+  if (!dev.is_cpu()) uploader.emplace(dev);
+  struct Staged {
+    data::Batch b;
+    std::vector<int64_t> y_host;
+  };
+  auto next_batch = [&](Staged& s) {
+    while (loader.next(s.b)) {
+      if (s.b.y.numel() < 2 && model.is_training()) continue;  // batch norm needs > 1 sample
+      s.y_host = s.b.y.to_vector_i64();
+      if (o.relabel) {
+        for (size_t i = 0; i < s.y_host.size(); ++i)
+          s.y_host[i] = o.relabel(s.b.indices[i], s.y_host[i], epoch);
+        s.b.y = Tensor::from_vector_i64(s.b.y.shape(), s.y_host);
+      }
+      if (uploader) {
+        std::vector<Tensor> up = uploader->upload({s.b.x, s.b.y});
+        s.b.x = up[0];
+        s.b.y = up[1];
+      }
+      return true;
     }
+    return false;
+  };
+  Staged cur, ahead;
+  bool have = next_batch(cur);
+  while (have) {
+    const bool have_ahead = next_batch(ahead);  // its copy overlaps the step below
+    data::Batch& b = cur.b;
     if (o.before_step) o.before_step(b);
     if (o.perturb) b.x = o.perturb(b.x, b.y);
     opt.zero_grad();
@@ -63,16 +90,18 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     objective.backward();
     opt.step();
     if (o.after_step) o.after_step();
-    int64_t n = b.y.numel();
-    loss_sum += loss.item() * n;
-    std::vector<int64_t> pred = eval::argmax_rows(logits), yv = b.y.to_vector_i64();
-    for (int64_t i = 0; i < n; ++i) correct += pred[i] == yv[i];
+    const int64_t n = static_cast<int64_t>(cur.y_host.size());
+    loss_sum += loss.item() * n;  // the read-back of a step: the loss and the logits
+    std::vector<int64_t> pred = eval::argmax_rows(logits);
+    for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
     seen += n;
     if (progress) {
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / seen,
                     100.0 * correct / seen);
       progress->advance(n, status);
     }
+    std::swap(cur, ahead);
+    have = have_ahead;
   }
   EpochStats s;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -21,6 +21,10 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--steps", r->steps, "measured steps (≥ 5)")->capture_default_str();
   sub->add_option("--warmup", r->warmup)->capture_default_str();
   sub->add_option("--threads", r->threads, "0 = all cores")->capture_default_str();
+  sub->add_option("--device", r->device,
+                  "cpu|emu|cuda: where the model lives (emu also prints the bus traffic of a "
+                  "training step)")
+      ->capture_default_str();
   sub->add_option("--pgd-steps", r->pgd_steps,
                   "PGD L∞ steps per measured attack (AMUN's search throughput; 0 skips it)")
       ->capture_default_str();

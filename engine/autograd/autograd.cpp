@@ -124,7 +124,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
     LETHE_CHECK(root.numel() == 1,
                 "backward: a gradient must be given for non-scalar output of shape ",
                 shape_str(root.shape()));
-    g0 = Tensor::ones(root.shape(), root.dtype());
+    g0 = Tensor::ones(root.shape(), root.dtype(), root.device());
   }
   LETHE_CHECK(g0.shape() == root.shape(), "backward: gradient shape ", shape_str(g0.shape()),
               " does not match output ", shape_str(root.shape()));
@@ -231,7 +231,7 @@ std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs
   std::vector<Tensor> out;
   for (const Tensor& t : inputs) {
     Tensor g = cap[t.impl()];
-    out.push_back(g.defined() ? g : Tensor::zeros(t.shape(), t.dtype()));
+    out.push_back(g.defined() ? g : Tensor::zeros(t.shape(), t.dtype(), t.device()));
   }
   return out;
 }

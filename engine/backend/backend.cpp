@@ -3,6 +3,7 @@
 #include "engine/backend/cpu/cpu.h"
 #include "engine/backend/cpu_ref/cpu_ref.h"
 #include "engine/backend/device.h"
+#include "kernels/cpu/optim.h"
 
 namespace lethe {
 namespace {
@@ -51,7 +52,31 @@ std::string cuda_unavailable_reason() {
 Backend& cuda_device_backend() {
   LETHE_FAIL(cuda_unavailable_reason());
 }
+Device cuda_device() {
+  LETHE_FAIL(cuda_unavailable_reason());
+}
 #endif
+
+Device device_by_name(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "emu") return emu_device();
+  if (name == "cuda") return cuda_device();
+  LETHE_FAIL("unknown device '", name, "' (available: cpu, emu, cuda)");
+}
+
+void Backend::sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s) {
+  kernels::cpu::sgd_step(
+      p.data<float>(), g.data<float>(), buf.defined() ? buf.data<float>() : nullptr, p.numel(),
+      kernels::sgd_scalars(s.lr, s.momentum, s.dampening, s.weight_decay, s.nesterov, s.first));
+}
+
+void Backend::adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& vmax,
+                        const AdamStep& s) {
+  kernels::cpu::adam_step(
+      p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(),
+      vmax.defined() ? vmax.data<float>() : nullptr, p.numel(),
+      kernels::adam_scalars(s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, s.decoupled, s.t));
+}
 
 BackendGuard::BackendGuard(const std::string& name) : BackendGuard(backend_by_name(name)) {}
 BackendGuard::BackendGuard(Backend& b) : prev_(g_current) {

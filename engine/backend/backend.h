@@ -20,6 +20,17 @@ struct Conv2dArgs {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
 };
 
+// One fused optimizer update (torch.optim semantics; the math is kernels/common/optim.h).
+struct SgdStep {
+  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false, first = false;  // first: the momentum buffer's first step
+};
+struct AdamStep {
+  double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+  bool decoupled = false;  // AdamW
+  int64_t t = 1;           // the parameter's step count, after incrementing
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -106,6 +117,14 @@ class Backend {
   virtual void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p,
                                uint64_t seed) = 0;
   virtual void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) = 0;
+
+  // In-place optimizer updates of one parameter p with gradient g, all contiguous f32 of one
+  // shape: buf is SGD's momentum buffer (undefined without momentum), m, v Adam's moments and
+  // vmax amsgrad's maximum (undefined without amsgrad). The defaults run the CPU kernels
+  // (kernels/cpu/optim.h); the device backends run kernels/cuda/optim.cu on device tensors.
+  virtual void sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s);
+  virtual void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& vmax,
+                         const AdamStep& s);
 };
 
 // The backend ops dispatch to, per thread. Defaults to "cpu".

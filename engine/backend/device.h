@@ -9,6 +9,9 @@
 namespace lethe {
 
 Backend& emu_device_backend();
+// The same backends as devices: where tensors live (engine/core/device.h).
+Device emu_device();
+Device cuda_device();
 bool cuda_compiled();
 // Empty when a CUDA device is usable; otherwise one line saying why not.
 std::string cuda_unavailable_reason();

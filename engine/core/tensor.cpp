@@ -34,42 +34,54 @@ Shape contiguous_strides(const Shape& s) {
   return st;
 }
 
-Storage::Storage(size_t bytes) : bytes_(bytes) {
-  data_ = Allocator::instance().allocate(bytes);
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  data_ =
+      device.is_cpu() ? Allocator::instance().allocate(bytes) : device.memory()->allocate(bytes);
 }
 Storage::~Storage() {
-  Allocator::instance().release(data_, bytes_);
+  if (device_.is_cpu())
+    Allocator::instance().release(data_, bytes_);
+  else
+    device_.memory()->release(data_, bytes_);
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape)
     LETHE_CHECK(d >= 0, "tensor: negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t.raw(), 0, t.nbytes());
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  if (device.is_cpu())
+    std::memset(t.raw(), 0, t.nbytes());
+  else
+    t.fill_(0.0);
   return t;
 }
 
-Tensor Tensor::ones(const Shape& shape, DType dtype) {
-  return full(shape, 1.0, dtype);
+Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 1.0, dtype, device);
 }
 
-Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
   t.fill_(value);
   return t;
 }
 
-Tensor Tensor::scalar(double value, DType dtype) {
-  return full({}, value, dtype);
+Tensor Tensor::scalar(double value, DType dtype, Device device) {
+  return full({}, value, dtype, device);
+}
+
+void Tensor::host_access_fail() const {
+  LETHE_FAIL("tensor: host access to the data of a ", dtype_name(dtype()), " ", shape_str(shape()),
+             " tensor on device '", device().name(), "' (copy it to the host with .cpu() first)");
 }
 
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& v) {
@@ -160,6 +172,13 @@ double Tensor::at(int64_t flat) const {
               shape_str(shape()));
   int64_t k = storage_index(*impl_, flat);
   void* base = impl_->storage->data();
+  alignas(8) uint8_t element[8];
+  if (!is_cpu()) {  // read back just this element
+    const size_t es = dtype_size(dtype());
+    device().memory()->copy_to_host(element, static_cast<uint8_t*>(base) + k * es, es);
+    base = element;
+    k = 0;
+  }
   switch (dtype()) {
     case DType::F32:
       return static_cast<float*>(base)[k];
@@ -179,6 +198,7 @@ double Tensor::item() const {
 }
 
 std::vector<float> Tensor::to_vector() const {
+  if (!is_cpu()) return cpu().to_vector();
   std::vector<float> v(numel());
   if (dtype() == DType::F32 && is_contiguous()) {
     if (!v.empty()) std::memcpy(v.data(), raw(), v.size() * 4);
@@ -189,12 +209,14 @@ std::vector<float> Tensor::to_vector() const {
 }
 
 std::vector<double> Tensor::to_vector_f64() const {
+  if (!is_cpu()) return cpu().to_vector_f64();
   std::vector<double> v(numel());
   for (int64_t i = 0; i < numel(); ++i) v[i] = at(i);
   return v;
 }
 
 std::vector<int64_t> Tensor::to_vector_i64() const {
+  if (!is_cpu()) return cpu().to_vector_i64();
   std::vector<int64_t> v(numel());
   if (dtype() == DType::I64) {
     const int64_t* base = static_cast<const int64_t*>(impl_->storage->data());
@@ -228,7 +250,7 @@ Tensor Tensor::detach() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = Tensor::empty(shape(), dtype());
+  Tensor out = Tensor::empty(shape(), dtype(), device());
   out.copy_(*this);
   return out;
 }
@@ -236,6 +258,8 @@ Tensor Tensor::clone() const {
 void Tensor::copy_(const Tensor& src) {
   LETHE_CHECK(src.shape() == shape(), "copy_: source shape ", shape_str(src.shape()),
               " does not match destination ", shape_str(shape()));
+  const Device dd = device(), sd = src.device();
+  if (!dd.is_cpu() || !sd.is_cpu()) return copy_across(src);
   if (src.dtype() == dtype() && src.is_contiguous() && is_contiguous()) {
     if (raw() != src.raw() && nbytes()) std::memmove(raw(), src.raw(), nbytes());
     return;
@@ -297,7 +321,36 @@ void Tensor::copy_(const Tensor& src) {
   }
 }
 
+void Tensor::copy_across(const Tensor& src) {
+  const Device dd = device(), sd = src.device();
+  if (numel() == 0) return;
+  if (dd == sd && src.dtype() == dtype()) return dd.memory()->copy_view(src, *this);
+  if (sd.is_cpu()) {
+    // Host to device: one contiguous host buffer in the destination's dtype, one upload.
+    Tensor h = src.dtype() == dtype() && src.is_contiguous() ? src : src.to(dtype());
+    if (is_contiguous()) return dd.memory()->copy_to_device(data_ptr(), h.data_ptr(), nbytes());
+    Tensor staged = Tensor::empty(shape(), dtype(), dd);
+    dd.memory()->copy_to_device(staged.data_ptr(), h.data_ptr(), nbytes());
+    return dd.memory()->copy_view(staged, *this);
+  }
+  if (dd.is_cpu()) {
+    // Device to host: a contiguous device view, one download, then host conversion if any.
+    Tensor s = src.is_contiguous() ? src : src.clone();
+    if (is_contiguous() && src.dtype() == dtype())
+      return sd.memory()->copy_to_host(data_ptr(), s.data_ptr(), nbytes());
+    Tensor h = Tensor::empty(shape(), src.dtype());
+    sd.memory()->copy_to_host(h.data_ptr(), s.data_ptr(), h.nbytes());
+    return copy_(h);
+  }
+  // Another device or another dtype: through the host (the bus counters see it).
+  copy_(src.cpu());
+}
+
 void Tensor::fill_(double value) {
+  if (!is_cpu()) {
+    if (numel()) device().memory()->fill(*this, value);
+    return;
+  }
   int64_t n = numel();
   if (is_contiguous()) {
     switch (dtype()) {
@@ -328,7 +381,14 @@ void Tensor::fill_(double value) {
 
 Tensor Tensor::to(DType dt) const {
   if (dt == dtype()) return clone();
-  Tensor out = Tensor::empty(shape(), dt);
+  Tensor out = Tensor::empty(shape(), dt, device());
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  Tensor out = Tensor::empty(shape(), dtype(), d);
   out.copy_(*this);
   return out;
 }

@@ -1,6 +1,9 @@
 // Tensor: a shared handle to (storage, shape, strides, offset, dtype) plus the autograd fields.
 // Views (reshape, permute, transpose, slice) share storage; kernels take contiguous tensors and
 // ops call contiguous() where needed. Copying a Tensor copies the handle, not the data.
+// A tensor lives on the host or on a device (engine/core/device.h): its storage says which, and
+// data crosses between the two only at copy_, to(Device) and cpu() (and the host accessors
+// item(), at() and to_vector*(), which copy what they read).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -9,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/device.h"
 #include "engine/core/dtype.h"
 #include "engine/core/error.h"
 
@@ -20,19 +24,22 @@ std::string shape_str(const Shape& s);
 int64_t shape_numel(const Shape& s);
 Shape contiguous_strides(const Shape& s);
 
-// Owns one allocation from the Allocator.
+// Owns one allocation: from the host Allocator, or from the device's memory (a device pointer,
+// which host code must not dereference).
 class Storage {
  public:
-  explicit Storage(size_t bytes);
+  explicit Storage(size_t bytes, Device device = Device());
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
 
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  Device device_;
 };
 
 struct Node;
@@ -57,15 +64,16 @@ class Tensor {
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // Factories (host memory; f32 unless said otherwise).
-  static Tensor empty(const Shape& shape, DType dtype = DType::F32);
-  static Tensor zeros(const Shape& shape, DType dtype = DType::F32);
-  static Tensor ones(const Shape& shape, DType dtype = DType::F32);
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32);
+  // Factories (f32 and host memory unless said otherwise).
+  static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device());
+  static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device());
+  static Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device());
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
+                     Device device = Device());
   static Tensor from_vector(const Shape& shape, const std::vector<float>& v);
   static Tensor from_vector_f64(const Shape& shape, const std::vector<double>& v);
   static Tensor from_vector_i64(const Shape& shape, const std::vector<int64_t>& v);
-  static Tensor scalar(double value, DType dtype = DType::F32);
+  static Tensor scalar(double value, DType dtype = DType::F32, Device device = Device());
   // Deterministic pseudo-random fills (Philox counter stream from a seed).
   static Tensor randn(const Shape& shape, uint64_t seed, DType dtype = DType::F32);
   static Tensor uniform(const Shape& shape, double lo, double hi, uint64_t seed,
@@ -81,18 +89,29 @@ class Tensor {
   DType dtype() const { return impl_->dtype; }
   bool is_contiguous() const;
   size_t nbytes() const { return numel() * dtype_size(dtype()); }
+  // The host, or the device whose memory holds the data (storage-free autograd edges: the host).
+  Device device() const { return impl_->storage ? impl_->storage->device() : Device(); }
+  bool is_cpu() const { return device().is_cpu(); }
 
-  // Raw element pointer at the view's offset; T must match dtype.
+  // Host element pointer at the view's offset; T must match dtype. Refuses device tensors.
   template <class T>
   T* data() const {
     LETHE_CHECK(dtype_of<T>() == impl_->dtype, "tensor: data<", dtype_name(dtype_of<T>()),
                 ">() on a ", dtype_name(impl_->dtype), " tensor");
+    if (!is_cpu()) host_access_fail();
     return static_cast<T*>(impl_->storage->data()) + impl_->offset;
   }
   void* raw() const {
+    if (!is_cpu()) host_access_fail();
+    return data_ptr();
+  }
+  // The address at the view's offset wherever the data lives (a device pointer for a device
+  // tensor): for the device backends and the copies, never for host reads.
+  void* data_ptr() const {
     return static_cast<uint8_t*>(impl_->storage->data()) + impl_->offset * dtype_size(dtype());
   }
-  // Element read/write by flat row-major index (slow; for tests and small tensors).
+  // Element reads by flat row-major index (slow; for tests and small tensors). On a device tensor
+  // these copy what they read to the host (the loss and metrics read-back of a training step).
   double item() const;
   double at(int64_t flat_index) const;
   std::vector<float> to_vector() const;  // any float dtype, any layout
@@ -117,12 +136,17 @@ class Tensor {
   // outside the graph (optimizers, loading checkpoints).
   void copy_(const Tensor& src);
   void fill_(double value);
-  Tensor to(DType dtype) const;  // conversion, no graph
+  Tensor to(DType dtype) const;  // conversion on the same device, no graph
+  // A copy on `device` (the tensor itself when it is already there), outside the graph.
+  Tensor to(Device device) const;
+  Tensor cpu() const { return to(Device::cpu()); }
 
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
+  [[noreturn]] void host_access_fail() const;
+  void copy_across(const Tensor& src);  // copy_ when either side is on a device
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -23,7 +23,8 @@ Tensor to_tensor(const StTensor& t, const std::string& name) {
 }
 
 StTensor from_tensor(const Tensor& t) {
-  Tensor c = t.is_contiguous() ? t : t.clone();
+  Tensor c = t.cpu();  // checkpoints of device-resident models: one download per tensor
+  if (!c.is_contiguous()) c = c.clone();
   switch (c.dtype()) {
     case DType::F32:
       return from_f32(c.shape(), c.data<float>());

@@ -190,6 +190,26 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& sd, bool stric
   }
 }
 
+void Module::to(Device device) {
+  auto move = [&](const Tensor& t) {
+    if (!t.defined() || t.device() == device) return;
+    Tensor moved = t.detach().to(device);  // contiguous, on the device
+    TensorImpl* impl = t.impl();
+    impl->storage = moved.impl()->storage;
+    impl->strides = moved.strides();
+    impl->offset = moved.offset();
+    impl->grad.reset();
+  };
+  for (auto& [n, t] : named_parameters()) move(t);
+  for (auto& [n, t] : named_buffers())
+    if (is_floating(t.dtype())) move(t);
+}
+
+Device Module::device() const {
+  for (const auto& [n, t] : named_parameters()) return t.device();
+  return Device();
+}
+
 void Module::zero_grad() {
   for (auto& [n, t] : named_parameters()) t.zero_grad();
 }

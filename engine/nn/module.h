@@ -65,6 +65,14 @@ class Module {
   // unexpected entries; nothing is modified when it throws.
   void load_state_dict(const std::map<std::string, Tensor>& sd, bool strict = true);
 
+  // Moves every parameter and floating-point buffer to `device`, in place: each tensor keeps its
+  // identity (layers, optimizers and hooks holding it see the new memory), its gradient is
+  // dropped. Integer buffers (BatchNorm's num_batches_tracked) stay on the host: counters no
+  // kernel reads, so a training step on a device does not copy one per layer.
+  void to(Device device);
+  // The device of the parameters (the host for a module without any).
+  Device device() const;
+
   // Drops all parameter gradients (PyTorch's set_to_none).
   void zero_grad();
   // Freezes (false) or unfreezes (true) every parameter of this module and its children.

@@ -44,7 +44,7 @@ Tensor dropout(const Tensor& x, double p, bool training, uint64_t seed) {
   if (!training || p == 0) return x;
   Tensor xd = dense(x);
   Tensor y = like(xd);
-  Tensor mask = Tensor::empty(x.shape(), DType::U8);
+  Tensor mask = Tensor::empty(x.shape(), DType::U8, xd.device());
   be().dropout_forward(xd, y, mask, p, seed);
   return record(y, "dropout", {x}, [=](const Tensor& g, const std::vector<bool>&) {
     Tensor gd = dense(g);

@@ -18,11 +18,11 @@ Tensor attention(const Tensor& qkv, int64_t heads) {
               heads);
   const double scale = 1.0 / std::sqrt(static_cast<double>(C / heads));
   Tensor qd = dense(qkv);
-  Tensor o = Tensor::empty({B, N, C}, qkv.dtype());
-  Tensor p = Tensor::empty({B, heads, N, N}, qkv.dtype());  // kept for backward
+  Tensor o = Tensor::empty({B, N, C}, qkv.dtype(), qkv.device());
+  Tensor p = Tensor::empty({B, heads, N, N}, qkv.dtype(), qkv.device());  // kept for backward
   be().attention_forward(qd, heads, scale, o, p);
   return record(o, "attention", {qkv}, [=](const Tensor& g, const std::vector<bool>&) {
-    Tensor dqkv = Tensor::empty(qd.shape(), g.dtype());
+    Tensor dqkv = Tensor::empty(qd.shape(), g.dtype(), qd.device());
     be().attention_backward(qd, p, dense(g), heads, scale, dqkv);
     return std::vector<Tensor>{dqkv};
   });

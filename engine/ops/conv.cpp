@@ -27,7 +27,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
               "conv2d: kernel ", shape_str(w.shape()), " larger than padded input ",
               shape_str(x.shape()), " (padding ", padding, ")");
   Tensor xd = dense(x), wd = dense(w), bd = dense(b);
-  Tensor y = Tensor::empty({x.size(0), w.size(0), OH, OW}, x.dtype());
+  Tensor y = Tensor::empty({x.size(0), w.size(0), OH, OW}, x.dtype(), device_of({&x, &w}));
   be().conv2d_forward(xd, wd, bd, y, a);
   return record(y, "conv2d", {x, w, b}, [=](const Tensor& g, const std::vector<bool>& n) {
     Tensor gd = dense(g);

@@ -47,7 +47,7 @@ Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a, const Tensor& 
   check_float(name, b, "b");
   check_same_dtype(name, a, b);
   Shape s = broadcast_shape(name, a.shape(), b.shape());
-  Tensor c = Tensor::empty(s, a.dtype());
+  Tensor c = Tensor::empty(s, a.dtype(), device_of({&a, &b}));
   be().binary(op, dense(a), dense(b), c);
   return c;
 }
@@ -98,8 +98,9 @@ Tensor select_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b
   Tensor ad = a.detach(), bd = b.detach(), cd = c.detach();
   return record(c, name, {a, b}, [=](const Tensor& g, const std::vector<bool>& n) {
     // mask_a = 1 where c == a: computed as 1 - sign(|c - a|).
-    Tensor ma = sub(Tensor::scalar(1.0, g.dtype()), sign(abs(sub(cd, expand_to(ad, cd.shape())))));
-    Tensor mb = sub(Tensor::scalar(1.0, g.dtype()), ma);
+    Tensor one = Tensor::scalar(1.0, g.dtype(), g.device());
+    Tensor ma = sub(one, sign(abs(sub(cd, expand_to(ad, cd.shape())))));
+    Tensor mb = sub(one, ma);
     return std::vector<Tensor>{n[0] ? sum_to(mul(g, ma), ad.shape()) : Tensor(),
                                n[1] ? sum_to(mul(g, mb), bd.shape()) : Tensor()};
   });

@@ -19,12 +19,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction r,
               "cross_entropy: label_smoothing must be in [0, 1], got ", label_smoothing);
   int64_t N = logits.size(0), C = logits.size(1);
   Tensor td = dense(target);
-  const int64_t* tp = td.data<int64_t>();
-  for (int64_t i = 0; i < N; ++i)
-    LETHE_CHECK(tp[i] >= 0 && tp[i] < C, "cross_entropy: target ", tp[i], " at position ", i,
-                " out of range for ", C, " classes");
+  // Host targets are checked here; on a device, reading them back would cost a copy and a
+  // synchronisation per step, so the kernels guard instead (an out-of-range target's loss and
+  // gradient are NaN). The data loaders check labels when a dataset is loaded.
+  if (td.is_cpu()) {
+    const int64_t* tp = td.data<int64_t>();
+    for (int64_t i = 0; i < N; ++i)
+      LETHE_CHECK(tp[i] >= 0 && tp[i] < C, "cross_entropy: target ", tp[i], " at position ", i,
+                  " out of range for ", C, " classes");
+  }
   Tensor xd = dense(logits);
-  Tensor loss = Tensor::empty({N}, logits.dtype());
+  Tensor loss = Tensor::empty({N}, logits.dtype(), device_of({&xd, &td}));
   be().cross_entropy_forward(xd, td, loss, label_smoothing);
   Tensor per =
       record(loss, "cross_entropy", {logits}, [=](const Tensor& g, const std::vector<bool>&) {

@@ -33,7 +33,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor a3 = dense(expand_to(a.detach(), sa));
   bool b_shared = shape_numel(bb) == 1;  // one right operand for every batch (linear layers)
   Tensor b3 = b_shared ? dense(b) : dense(expand_to(b.detach(), sb));
-  Tensor c = Tensor::empty(so, a.dtype());
+  Tensor c = Tensor::empty(so, a.dtype(), device_of({&a3, &b3}));
   Tensor a_v = make_view(a3, {B, M, K}, {M * K, K, 1}, a3.offset());
   Tensor b_v = make_view(b3, {b_shared ? 1 : B, K, N}, {K * N, N, 1}, b3.offset());
   Tensor c_v = make_view(c, {B, M, N}, {M * N, N, 1}, 0);
@@ -44,19 +44,19 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     Tensor g_v = make_view(gd, {B, M, N}, {M * N, N, 1}, gd.offset());
     std::vector<Tensor> out(2);
     if (n[0]) {  // dA = dC · Bᵀ
-      Tensor da = Tensor::empty(sa, g.dtype());
+      Tensor da = Tensor::empty(sa, g.dtype(), gd.device());
       Tensor da_v = make_view(da, {B, M, K}, {M * K, K, 1}, 0);
       be().bmm(g_v, b_v, da_v, false, true, false);
       out[0] = sum_to(da, a_shape);
     }
     if (n[1]) {  // dB = Aᵀ · dC
-      Tensor db = Tensor::empty(sb, g.dtype());
+      Tensor db = Tensor::empty(sb, g.dtype(), gd.device());
       Tensor db_v = make_view(db, {B, K, N}, {K * N, N, 1}, 0);
       if (b_shared) {
         // Sum over the batch inside one GEMM: [K, B·M] × [B·M, N].
         Tensor a2 = make_view(a3, {1, B * M, K}, {B * M * K, K, 1}, a3.offset());
         Tensor g2 = make_view(gd, {1, B * M, N}, {B * M * N, N, 1}, gd.offset());
-        Tensor d1 = Tensor::empty({1, K, N}, g.dtype());
+        Tensor d1 = Tensor::empty({1, K, N}, g.dtype(), gd.device());
         be().bmm(a2, g2, d1, true, false, false);
         out[1] = reshape(d1, b_shape);
       } else {
@@ -82,7 +82,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor xd = dense(x), wd = dense(w);
   Shape ys = x.shape();
   ys.back() = out_f;
-  Tensor y = Tensor::empty(ys, x.dtype());
+  Tensor y = Tensor::empty(ys, x.dtype(), device_of({&xd, &wd, &b}));
   Tensor x_v = make_view(xd, {1, R, in}, {R * in, in, 1}, xd.offset());
   Tensor w_v = make_view(wd, {1, out_f, in}, {out_f * in, in, 1}, wd.offset());
   Tensor y_v = make_view(y, {1, R, out_f}, {R * out_f, out_f, 1}, 0);
@@ -101,20 +101,20 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     Tensor g_v = make_view(gd, {1, R, out_f}, {R * out_f, out_f, 1}, gd.offset());
     std::vector<Tensor> out(3);
     if (n[0]) {  // dx = g · W
-      Tensor dx = Tensor::empty(xd.shape(), g.dtype());
+      Tensor dx = Tensor::empty(xd.shape(), g.dtype(), gd.device());
       Tensor dx_v = make_view(dx, {1, R, in}, {R * in, in, 1}, 0);
       be().bmm(g_v, w_v, dx_v, false, false, false);
       out[0] = dx;
     }
     if (n[1]) {  // dW = gᵀ · x
-      Tensor dw = Tensor::empty({out_f, in}, g.dtype());
+      Tensor dw = Tensor::empty({out_f, in}, g.dtype(), gd.device());
       Tensor dw_v = make_view(dw, {1, out_f, in}, {out_f * in, in, 1}, 0);
       be().bmm(g_v, x_v, dw_v, true, false, false);
       out[1] = dw;
     }
     if (n[2]) {
       Tensor g2 = make_view(gd, {R, out_f}, {out_f, 1}, gd.offset());
-      Tensor db = Tensor::empty({1, out_f}, g.dtype());
+      Tensor db = Tensor::empty({1, out_f}, g.dtype(), gd.device());
       be().reduce_sum(g2, db);
       out[2] = reshape(db, {out_f});
     }

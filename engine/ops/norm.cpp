@@ -23,7 +23,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   check_vec(running_var, "running_var");
   Tensor xd = dense(x), wd = dense(weight), bd = dense(bias);
   Tensor y = like(xd);
-  Tensor mean = Tensor::empty({C}, x.dtype()), var = Tensor::empty({C}, x.dtype());
+  Tensor mean = Tensor::empty({C}, x.dtype(), xd.device()),
+         var = Tensor::empty({C}, x.dtype(), xd.device());
   if (training) {
     int64_t m = x.numel() / std::max<int64_t>(C, 1);
     LETHE_CHECK(m > 1, "batch_norm: training needs more than one value per channel, got input ",
@@ -65,7 +66,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
                   " does not match the last dimension of input ", shape_str(x.shape()));
   Tensor xd = dense(x), wd = dense(weight), bd = dense(bias);
   Tensor y = like(xd);
-  Tensor mean = Tensor::empty({R}, x.dtype()), rstd = Tensor::empty({R}, x.dtype());
+  Tensor mean = Tensor::empty({R}, x.dtype(), xd.device()),
+         rstd = Tensor::empty({R}, x.dtype(), xd.device());
   Tensor x2 = make_view(xd, {R, D}, {D, 1}, xd.offset());
   Tensor y2 = make_view(y, {R, D}, {D, 1}, 0);
   be().layer_norm_forward(x2, wd, bd, y2, mean, rstd, eps);

@@ -1,24 +1,31 @@
 // Helpers shared by the op implementations (not part of the public API).
 #pragma once
 #include "engine/backend/backend.h"
+#include "engine/backend/router.h"
 #include "engine/core/tensor.h"
 
 namespace lethe::ops::detail {
 
+// The dispatch point: the backend is chosen per call from the tensors' devices (router.h).
 inline Backend& be() {
-  return current_backend();
+  return router();
+}
+
+// Outputs live where the inputs are: the device of the first device tensor, else the host.
+inline Device device_of(std::initializer_list<const Tensor*> ts) {
+  return Router::device_of(ts);
 }
 
 // The data of x in contiguous layout, outside the graph (kernels read this).
 inline Tensor dense(const Tensor& x) {
   if (!x.defined() || x.is_contiguous()) return x.defined() ? x.detach() : x;
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   be().copy(x, out);
   return out;
 }
 
 inline Tensor like(const Tensor& x) {
-  return Tensor::empty(x.shape(), x.dtype());
+  return Tensor::empty(x.shape(), x.dtype(), x.device());
 }
 
 inline void check_float(const char* op, const Tensor& x, const char* arg) {

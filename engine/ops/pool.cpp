@@ -25,12 +25,12 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   Pool2dArgs a = pool_args("max_pool2d", x, kernel, stride, padding);
   Tensor xd = dense(x);
   Shape os = pool_out(x, a);
-  Tensor y = Tensor::empty(os, x.dtype());
-  Tensor idx = Tensor::empty(os, DType::I64);
+  Tensor y = Tensor::empty(os, x.dtype(), x.device());
+  Tensor idx = Tensor::empty(os, DType::I64, x.device());
   be().max_pool2d_forward(xd, y, idx, a);
   Shape in_shape = x.shape();
   return record(y, "max_pool2d", {x}, [=](const Tensor& g, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(in_shape, g.dtype());
+    Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     be().max_pool2d_backward(dense(g), idx, dx);
     return std::vector<Tensor>{dx};
   });
@@ -38,11 +38,11 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   Pool2dArgs a = pool_args("avg_pool2d", x, kernel, stride, padding);
-  Tensor y = Tensor::empty(pool_out(x, a), x.dtype());
+  Tensor y = Tensor::empty(pool_out(x, a), x.dtype(), x.device());
   be().avg_pool2d_forward(dense(x), y, a);
   Shape in_shape = x.shape();
   return record(y, "avg_pool2d", {x}, [=](const Tensor& g, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(in_shape, g.dtype());
+    Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     be().avg_pool2d_backward(dense(g), dx, a);
     return std::vector<Tensor>{dx};
   });
@@ -55,11 +55,11 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   LETHE_CHECK(out_h >= 1 && out_w >= 1 && x.size(2) >= 1 && x.size(3) >= 1,
               "adaptive_avg_pool2d: invalid output size ", out_h, "x", out_w, " for input ",
               shape_str(x.shape()));
-  Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype());
+  Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
   be().adaptive_avg_pool2d_forward(dense(x), y);
   Shape in_shape = x.shape();
   return record(y, "adaptive_avg_pool2d", {x}, [=](const Tensor& g, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(in_shape, g.dtype());
+    Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
     be().adaptive_avg_pool2d_backward(dense(g), dx);
     return std::vector<Tensor>{dx};
   });

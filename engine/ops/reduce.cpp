@@ -16,7 +16,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
     if (red[d]) kept[d] = 1;
     if (!red[d] || keepdim) out_shape.push_back(kept[d]);
   }
-  Tensor y = Tensor::empty(kept, x.dtype());
+  Tensor y = Tensor::empty(kept, x.dtype(), x.device());
   be().reduce_sum(dense(x), y);
   if (!keepdim) y = make_view(y, out_shape, contiguous_strides(out_shape), 0);
   Shape in_shape = x.shape();

@@ -92,7 +92,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   Tensor out = make_view(x, s, x.strides(), x.offset() + start * x.strides()[dim]);
   Shape in_shape = x.shape();
   return record(out, "slice", {x}, [=](const Tensor& g, const std::vector<bool>&) {
-    Tensor gx = Tensor::zeros(in_shape, g.dtype());
+    Tensor gx = Tensor::zeros(in_shape, g.dtype(), g.device());
     Tensor view = make_view(gx, g.shape(), gx.strides(), start * gx.strides()[dim]);
     view.copy_(g);
     return std::vector<Tensor>{gx};
@@ -115,7 +115,10 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     total += t.size(dim);
   }
   s[dim] = total;
-  Tensor out = Tensor::empty(s, xs[0].dtype());
+  Device dev = xs[0].device();
+  for (const Tensor& t : xs)
+    if (!t.is_cpu()) dev = t.device();
+  Tensor out = Tensor::empty(s, xs[0].dtype(), dev);
   std::vector<int64_t> starts;
   int64_t at = 0;
   for (const Tensor& t : xs) {
@@ -156,7 +159,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 
 Tensor expand_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Tensor zeros = Tensor::zeros(shape, x.dtype());
+  Tensor zeros = Tensor::zeros(shape, x.dtype(), x.device());
   return add(zeros, x);
 }
 
@@ -166,17 +169,22 @@ Tensor index_select(const Tensor& x, const std::vector<int64_t>& rows) {
   int64_t n = x.size(0), row = x.numel() / std::max<int64_t>(n, 1);
   Shape s = x.shape();
   s[0] = static_cast<int64_t>(rows.size());
-  Tensor out = Tensor::empty(s, x.dtype());
+  Tensor out = Tensor::empty(s, x.dtype(), x.device());
   size_t es = dtype_size(x.dtype());
   for (size_t i = 0; i < rows.size(); ++i) {
     LETHE_CHECK(rows[i] >= 0 && rows[i] < n, "index_select: index ", rows[i], " out of range for ",
                 n, " rows");
-    std::memcpy(static_cast<uint8_t*>(out.raw()) + i * row * es,
-                static_cast<const uint8_t*>(xd.raw()) + rows[i] * row * es, row * es);
+    if (xd.is_cpu()) {
+      std::memcpy(static_cast<uint8_t*>(out.raw()) + i * row * es,
+                  static_cast<const uint8_t*>(xd.raw()) + rows[i] * row * es, row * es);
+    } else {  // a device-to-device copy per row
+      make_view(out, {row}, {1}, static_cast<int64_t>(i) * row)
+          .copy_(make_view(xd, {row}, {1}, xd.offset() + rows[i] * row));
+    }
   }
   Shape in_shape = x.shape();
   return record(out, "index_select", {x}, [=](const Tensor& g, const std::vector<bool>&) {
-    Tensor gx = Tensor::zeros(in_shape, g.dtype());
+    Tensor gx = Tensor::zeros(in_shape, g.dtype(), g.device());
     Tensor gd = dense(g);
     // Accumulate (indices may repeat).
     for (size_t i = 0; i < rows.size(); ++i) {

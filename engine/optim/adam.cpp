@@ -1,8 +1,9 @@
 // Adam and AdamW (amsgrad optional), step for step as torch.optim.Adam / AdamW (single-tensor
 // path): bias corrections per parameter step count, denom = sqrt(v)/sqrt(bc2) + eps. The update
-// itself is kernels/cpu/optim.h (math shared with the CUDA kernels: kernels/common/optim.h).
+// is one fused entry point of the parameter's backend (Backend::adam_step): the CPU kernels for
+// host parameters, kernels/cuda/optim.cu for device-resident ones (math: kernels/common/optim.h).
+#include "engine/backend/router.h"
 #include "engine/optim/optimizer.h"
-#include "kernels/cpu/optim.h"
 
 namespace lethe::optim {
 
@@ -22,22 +23,23 @@ void Adam::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = usable_grad(i);
     if (!g.defined()) continue;
-    const int64_t n = params_[i].numel();
-    float* p = params_[i].data<float>();
-    const float* gp = g.data<float>();
-    ParamState& st = state_[i];
-    if (!st.count("exp_avg")) {
-      st["exp_avg"] = Tensor::zeros(params_[i].shape());
-      st["exp_avg_sq"] = Tensor::zeros(params_[i].shape());
-      if (opt_.amsgrad) st["max_exp_avg_sq"] = Tensor::zeros(params_[i].shape());
+    const Device dev = params_[i].device();
+    Tensor& m = state_on_device(i, "exp_avg");
+    Tensor& v = state_on_device(i, "exp_avg_sq");
+    if (!m.defined()) {
+      m = Tensor::zeros(params_[i].shape(), DType::F32, dev);
+      v = Tensor::zeros(params_[i].shape(), DType::F32, dev);
     }
-    float* m = st["exp_avg"].data<float>();
-    float* v = st["exp_avg_sq"].data<float>();
-    float* vmax = opt_.amsgrad ? st["max_exp_avg_sq"].data<float>() : nullptr;
+    Tensor vmax;
+    if (opt_.amsgrad) {
+      Tensor& vm = state_on_device(i, "max_exp_avg_sq");
+      if (!vm.defined()) vm = Tensor::zeros(params_[i].shape(), DType::F32, dev);
+      vmax = vm;
+    }
     const int64_t t = ++steps_[i];
-    kernels::cpu::adam_step(p, gp, m, v, vmax, n,
-                            kernels::adam_scalars(lr_, opt_.beta1, opt_.beta2, opt_.eps,
-                                                  opt_.weight_decay, decoupled_, t));
+    router().adam_step(
+        params_[i], g, m, v, vmax,
+        AdamStep{lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, decoupled_, t});
   }
 }
 

@@ -68,7 +68,14 @@ Tensor Optimizer::usable_grad(size_t i) const {
               " does not match parameter ", shape_str(p.shape()));
   LETHE_CHECK(g.dtype() == DType::F32, "optimizer: gradient must be f32, got ",
               dtype_name(g.dtype()));
+  if (g.device() != p.device()) g = g.to(p.device());
   return g.is_contiguous() ? g : g.clone();
+}
+
+Tensor& Optimizer::state_on_device(size_t i, const std::string& key) {
+  Tensor& t = state_[i][key];
+  if (t.defined() && t.device() != params_[i].device()) t = t.to(params_[i].device());
+  return t;
 }
 
 }  // namespace lethe::optim

@@ -46,9 +46,12 @@ class Optimizer {
 
  protected:
   size_t index_of(const Tensor& p) const;
-  // The gradient of params_[i] as a contiguous f32 tensor, or undefined when the parameter is
-  // skipped this step.
+  // The gradient of params_[i] as a contiguous f32 tensor on the parameter's device, or undefined
+  // when the parameter is skipped this step.
   Tensor usable_grad(size_t i) const;
+  // State entry `key` of params_[i] (undefined when absent), first moved to the parameter's
+  // device if the parameter moved since the state was made (module.to after some steps).
+  Tensor& state_on_device(size_t i, const std::string& key);
 
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;

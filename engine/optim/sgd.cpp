@@ -1,8 +1,9 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay, step for step as torch.optim.SGD.
-// The update itself is kernels/cpu/optim.h (math shared with the CUDA kernels:
-// kernels/common/optim.h).
+// The update is one fused entry point of the parameter's backend (Backend::sgd_step): the CPU
+// kernels for host parameters, kernels/cuda/optim.cu for device-resident ones; both share the
+// math of kernels/common/optim.h.
+#include "engine/backend/router.h"
 #include "engine/optim/optimizer.h"
-#include "kernels/cpu/optim.h"
 
 namespace lethe::optim {
 
@@ -18,20 +19,19 @@ void SGD::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = usable_grad(i);
     if (!g.defined()) continue;
-    const int64_t n = params_[i].numel();
     ++steps_[i];
-    float* buf = nullptr;
+    Tensor buf;
     bool first = false;
     if (opt_.momentum != 0) {
-      Tensor& buf_t = state_[i]["momentum_buffer"];
+      Tensor& buf_t = state_on_device(i, "momentum_buffer");
       // PyTorch's first step stores the gradient itself (no dampening).
       first = !buf_t.defined();
-      if (first) buf_t = Tensor::empty(params_[i].shape());
-      buf = buf_t.data<float>();
+      if (first) buf_t = Tensor::empty(params_[i].shape(), DType::F32, params_[i].device());
+      buf = buf_t;
     }
-    kernels::cpu::sgd_step(params_[i].data<float>(), g.data<float>(), buf, n,
-                           kernels::sgd_scalars(lr_, opt_.momentum, opt_.dampening,
-                                                opt_.weight_decay, opt_.nesterov, first));
+    router().sgd_step(
+        params_[i], g, buf,
+        SgdStep{lr_, opt_.momentum, opt_.dampening, opt_.weight_decay, opt_.nesterov, first});
   }
 }
 

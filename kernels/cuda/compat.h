@@ -32,6 +32,7 @@
   T* name = reinterpret_cast<T*>(lethe_dynamic_smem_)
 namespace lethe::kcuda {}
 #else
+#include "kernels/emu/bus.h"  // bus counters, pinned memory, events
 #include "kernels/emu/emu.h"
 // A test may compile a modified copy of a kernel file into its own namespace (tests/kernels/proof).
 #ifndef LETHE_KNS

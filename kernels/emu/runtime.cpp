@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "kernels/emu/bus.h"
 #include "kernels/emu/emu.h"
 
 namespace lethe::emu {
@@ -159,7 +160,9 @@ cudaError_t cudaFree(void* p) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+namespace {
+cudaError_t memcpy_checked(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                           bool async) {
   if (bytes == 0) return cudaSuccess;
   bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
@@ -173,16 +176,24 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
   if (src_dev && !is_device_range(src, bytes))
     return fail(cudaErrorInvalidValue, "emu: cudaMemcpy source is not inside a device allocation");
   std::memmove(dst, src, bytes);
+  bus_record_copy(dst_dev ? (src_dev ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                          : (src_dev ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost),
+                  bytes, async);
   return cudaSuccess;
+}
+}  // namespace
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  return memcpy_checked(dst, src, bytes, kind, false);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t) {
-  return cudaMemcpy(dst, src, bytes, kind);
+  return memcpy_checked(dst, src, bytes, kind, true);
 }
 cudaError_t cudaMemset(void* p, int value, size_t bytes) {
   if (bytes && !is_device_range(p, bytes))
     return fail(cudaErrorInvalidValue, "emu: cudaMemset outside a device allocation");
   std::memset(p, value, bytes);
+  bus_record_memset();
   return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
@@ -206,9 +217,11 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
              : fail(cudaErrorInvalidValue, "emu: cudaStreamDestroy of an unknown stream");
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  bus_record_sync();
   return cudaSuccess;  // launches and copies are synchronous
 }
 cudaError_t cudaDeviceSynchronize() {
+  bus_record_sync();
   return cudaSuccess;
 }
 cudaError_t cudaGetLastError() {

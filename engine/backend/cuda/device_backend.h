@@ -2,11 +2,13 @@
 // (namespace lethe::kemu, backend "emu") and, when the CUDA toolkit is configured, against the
 // real runtime (namespace lethe::kcuda, backend "cuda"); kernels/cuda/compat.h picks which.
 //
-// Tensors live in host memory (engine/core), so every entry point stages: it uploads its inputs
-// to device buffers from a caching allocator, launches the hand-written kernels of kernels/cuda
-// on the backend's stream, and downloads the outputs. That makes the backend a drop-in for the
-// op harness and the models; device-resident tensors are the step after this one.
-// float32 only: f64 calls (gradient checks) go to cpu_ref, explicitly, as the cpu backend does.
+// The backend is also a device (engine/core/device.h): tensors created on it own device memory
+// from the caching allocator, and its entry points read and write those tensors' device pointers
+// directly. Host tensors handed to it (the op harness compares backends on host tensors; a model
+// evaluated on host batches) are staged: uploaded into buffers of the same allocator, and the
+// outputs downloaded, per call. The kernels are float32: f64 calls on host tensors (gradient
+// checks) go to cpu_ref, explicitly, as the cpu backend does; f64 tensors on the device are an
+// error.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -20,11 +22,19 @@
 namespace lethe::LETHE_KNS {
 
 // A device allocation from the caching allocator (blocks are cached by exact size: training
-// repeats the same shapes every step). Move-only; returns its block to the cache.
+// repeats the same shapes every step). Move-only; returns its block to the cache. A borrowed
+// buffer is the memory of a device-resident tensor: it is not returned anywhere.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   explicit DeviceBuffer(size_t bytes);
+  static DeviceBuffer borrow(void* p, size_t bytes) {
+    DeviceBuffer b;
+    b.ptr_ = p;
+    b.bytes_ = bytes;
+    b.owned_ = false;
+    return b;
+  }
   ~DeviceBuffer();
   DeviceBuffer(DeviceBuffer&& o) noexcept;
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
@@ -40,6 +50,7 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
+  bool owned_ = true;
 };
 
 struct DeviceMemoryStats {
@@ -53,18 +64,39 @@ void device_empty_cache();
 
 cudaStream_t backend_stream();
 
-// Staging between host tensors and device buffers. upload of an undefined tensor is an empty
-// buffer (null pointer); outputs start filled with 0xFF bytes (NaN) in emu builds, so an element
-// a kernel forgets to write is caught by the comparison.
+// True when t lives in this backend's device memory.
+bool on_device(const Tensor& t);
+
+// The device memory of a tensor for a kernel: a device-resident tensor's own memory (borrowed),
+// or a staged copy of a host tensor. upload of an undefined tensor is an empty buffer (null
+// pointer); outputs start filled with 0xFF bytes (NaN) in emu builds, so an element a kernel
+// forgets to write is caught by the comparison; download copies a staged output back to its host
+// tensor (nothing for a device-resident one).
 DeviceBuffer upload(const Tensor& t);
 DeviceBuffer output_buffer(const Tensor& t);
 void download(const DeviceBuffer& d, Tensor& t);
-// True when every defined tensor is float32 (undefined ones are ignored).
+// True when every defined tensor is float32 (undefined ones are ignored). A non-float32 tensor
+// on the device is an error (the host fallback would read device memory).
 bool all_f32(std::initializer_list<const Tensor*> ts);
 
-class DeviceBackend final : public Backend {
+class DeviceBackend final : public Backend, public DeviceMemory {
  public:
   const char* name() const override { return LETHE_DEVICE_NAME; }
+  Device device() { return Device(this); }
+
+  // DeviceMemory (engine/core/device.h).
+  Backend& backend() override { return *this; }
+  void* allocate(size_t bytes) override;
+  void release(void* p, size_t bytes) noexcept override;
+  void copy_to_device(void* dst, const void* src, size_t bytes) override;
+  void copy_to_host(void* dst, const void* src, size_t bytes) override;
+  void copy_view(const Tensor& src, const Tensor& dst) override;
+  void fill(const Tensor& t, double value) override;
+  void* allocate_pinned(size_t bytes) override;
+  void free_pinned(void* p) noexcept override;
+  int upload_async(void* dst, const void* pinned_src, size_t bytes) override;
+  void upload_wait(int ticket) override;
+
   void bmm(const Tensor& a, const Tensor& b, Tensor& c, bool ta, bool tb, bool accumulate) override;
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                       const Conv2dArgs& a) override;
@@ -105,6 +137,10 @@ class DeviceBackend final : public Backend {
   void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) override;
   void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p, uint64_t seed) override;
   void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) override;
+  // Device tensors: the fused kernels of kernels/cuda/optim.cu; host tensors: the CPU kernels.
+  void sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s) override;
+  void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& vmax,
+                 const AdamStep& s) override;
 
   // Which implementation serves GEMM-shaped work: the hand-written kernels (the default and the
   // reference) or the vendor library (cuBLAS for bmm; cuDNN for convolutions in real CUDA builds,
@@ -122,6 +158,15 @@ class DeviceBackend final : public Backend {
 
  private:
   CpuRefBackend ref_;  // f64 only
+  // Overlapped uploads: a non-blocking copy stream and a ring of events (tickets), created on
+  // first use and kept for the life of the process (like the cuBLAS handle).
+  static constexpr int kUploadEvents = 8;
+  cudaStream_t copy_stream_ = nullptr;
+  cudaEvent_t events_[kUploadEvents] = {};
+  int next_event_ = 0;
 };
+
+// The backend of this build (emu or cuda): one per process.
+DeviceBackend& device_backend_instance();
 
 }  // namespace lethe::LETHE_KNS

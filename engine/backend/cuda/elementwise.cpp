@@ -69,6 +69,13 @@ void DeviceBackend::copy(const Tensor& src, Tensor& dst) {
   const int64_t n = src.numel();
   if (n == 0) return;
   const size_t es = dtype_size(src.dtype());
+  if (on_device(src)) {  // the view reads the tensor's own device memory
+    DeviceBuffer dd = output_buffer(dst);
+    elem_copy_strided(src.impl()->storage->data(), dd.get(), static_cast<int>(es),
+                      src.shape().data(), src.strides().data(), static_cast<int>(src.dim()),
+                      src.offset(), 256, backend_stream());
+    return download(dd, dst);
+  }
   // The storage span the view touches: [lo, hi] in elements.
   int64_t lo = src.offset(), hi = src.offset();
   for (int64_t d = 0; d < src.dim(); ++d) {
