@@ -304,7 +304,9 @@ TEST_SUITE("kernels") {
       }
   }
 
-  TEST_CASE("emu: LETHE_EMU_SCHEDULE selects the schedule; a guard overrides it; bad values are refused") {
+  TEST_CASE(
+      "emu: LETHE_EMU_SCHEDULE selects the schedule; a guard overrides it; bad values are "
+      "refused") {
     const char* old = std::getenv("LETHE_EMU_SCHEDULE");
     std::string saved = old ? old : "";
     setenv("LETHE_EMU_SCHEDULE", "reverse", 1);
@@ -318,8 +320,10 @@ TEST_SUITE("kernels") {
     }
     setenv("LETHE_EMU_SCHEDULE", "sideways", 1);
     CHECK_THROWS_WITH_AS(current_schedule(), doctest::Contains("LETHE_EMU_SCHEDULE"), KernelFault);
-    if (old) setenv("LETHE_EMU_SCHEDULE", saved.c_str(), 1);
-    else unsetenv("LETHE_EMU_SCHEDULE");
+    if (old)
+      setenv("LETHE_EMU_SCHEDULE", saved.c_str(), 1);
+    else
+      unsetenv("LETHE_EMU_SCHEDULE");
   }
 
   TEST_CASE("emu: bf16 rounds to nearest even") {
