@@ -10,6 +10,13 @@
 
 namespace lethe::data {
 
+void Batch::move_to(Device d) {
+  if (d.is_cpu()) return;
+  x = x.to(d);
+  y = y.to(d);
+  if (protected_attr.defined()) protected_attr = protected_attr.to(d);
+}
+
 Loader::Loader(const Dataset& data, std::vector<int64_t> indices, LoaderOptions opt)
     : data_(data), indices_(std::move(indices)), opt_(std::move(opt)) {
   LETHE_CHECK(opt_.batch_size > 0, "loader: batch size must be positive, got ", opt_.batch_size);

@@ -22,6 +22,9 @@ struct Batch {
   Tensor protected_attr;         // i64 [B] when the dataset has one
   std::vector<int64_t> indices;  // dataset indices of the rows, in batch order
   int64_t epoch = 0;
+  // Moves x, y and protected_attr to `d` (a plain synchronous copy; the training loop's
+  // overlapped upload is engine/core/uploader.h). No-op on the host.
+  void move_to(Device d);
 };
 
 struct LoaderOptions {

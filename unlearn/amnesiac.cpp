@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "engine/autograd/autograd.h"
 #include "engine/io/tensor_io.h"
 #include "train/amnesiac.h"
 #include "unlearn/common.h"
@@ -78,10 +79,14 @@ class Amnesiac : public Method {
       }
       for (auto& [n, acc] : sum) {
         // Parameters are contiguous f32 leaves; the update is applied outside autograd, as an
-        // optimizer step would be.
-        float* p = params.at(n).data<float>();
+        // optimizer step would be, in double on the host: the stored updates are read from disk
+        // there anyway, and a device-resident parameter makes one round trip per request.
+        Tensor& param = params.at(n);
+        NoGradGuard ng;
+        std::vector<float> p = param.to_vector();
         for (size_t k = 0; k < acc.size(); ++k)
           p[k] = static_cast<float>(static_cast<double>(p[k]) - acc[k]);
+        param.copy_(Tensor::from_vector(param.shape(), p));
       }
     }
     std::fprintf(stderr, "amnesiac: undid %lld of %zu recorded batch updates\n",

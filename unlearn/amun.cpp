@@ -35,8 +35,10 @@ AdversarialSet amun_adversarial_set(UnlearnContext& ctx) {
   mo.batch = ctx.opt.batch;
   mo.box.clamp = ctx.train->is_image();  // tabular rows are standardized, not in [0,1]
   a.search = eval::minimal_eps_search(*ctx.model, ctx.norm, b.x, b.y, mo);
-  a.x = a.search.adv;
-  a.y = Tensor::from_vector_i64({static_cast<int64_t>(a.sources.size())}, a.search.pred);
+  // D_A is training data from here on: it moves to the model's device once.
+  const Device dev = ctx.model->device();
+  a.x = a.search.adv.to(dev);
+  a.y = Tensor::from_vector_i64({static_cast<int64_t>(a.sources.size())}, a.search.pred).to(dev);
   return a;
 }
 
@@ -94,6 +96,7 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       std::vector<Tensor> xs, ys;
       if (!drows.empty()) {
         data::Batch b = loader.make_batch(drows, e);
+        b.move_to(model.device());
         xs.push_back(b.x);
         ys.push_back(b.y);
       }

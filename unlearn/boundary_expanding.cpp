@@ -30,12 +30,15 @@ class BoundaryExpanding : public Method {
     // The shadow output: its own leaf tensors, always trained (they are discarded afterwards),
     // initialized as the authors' init_params does for a Linear (weight N(0, 1e-3), bias 0).
     nn::Generator gen(data::stream_key(ctx.opt.seed, data::kBoundaryExpandingShadow));
+    // Drawn on the host (the generator's stream), then kept where the model lives.
+    const Device dev = model.device();
     Tensor w_shadow = Tensor::zeros({1, f});
     nn::normal_(w_shadow, 0.0, 1e-3, gen);
+    w_shadow = w_shadow.to(dev);
     w_shadow.set_requires_grad(true);
     Tensor b_shadow;
     if (b.defined()) {
-      b_shadow = Tensor::zeros({1});
+      b_shadow = Tensor::zeros({1}, DType::F32, dev);
       b_shadow.set_requires_grad(true);
     }
     // One optimizer over the scoped parameters and the shadow row. The widened head is
@@ -71,12 +74,13 @@ class BoundaryExpanding : public Method {
         while (loader.next(batch)) {
           const int64_t n = batch.y.numel();
           if (n < 2) continue;  // batch norm needs > 1 sample in train mode
+          batch.move_to(dev);
           opt.zero_grad();
           Tensor feats = model.forward_features(ctx.norm.apply(batch.x));
           Tensor w_ext = ops::concat({w, w_shadow}, 0);
           Tensor b_ext = b.defined() ? ops::concat({b, b_shadow}, 0) : Tensor();
           Tensor logits = ops::linear(feats, w_ext, b_ext);
-          Tensor target = Tensor::full({n}, static_cast<double>(k), DType::I64);
+          Tensor target = Tensor::full({n}, static_cast<double>(k), DType::I64, dev);
           Tensor loss = ops::cross_entropy(logits, target);
           loss.backward();
           opt.step();

@@ -30,6 +30,7 @@ std::shared_ptr<models::Classifier> frozen_copy(const UnlearnContext& ctx) {
   nn::default_generator() = saved;
   std::map<std::string, Tensor> sd;
   for (auto& [n, t] : ctx.model->state_dict()) sd.emplace(n, t);
+  m->to(ctx.model->device());
   m->load_state_dict(sd);
   m->set_requires_grad(false);
   m->eval();
@@ -64,6 +65,7 @@ class BoundaryShrink : public Method {
       profile::Progress prog("fgsm", static_cast<int64_t>(ctx.split.forget.size()));
       data::Batch b;
       while (loader.next(b)) {
+        b.move_to(frozen->device());
         Tensor x01 = b.x.detach().clone();
         x01.set_requires_grad(true);
         Tensor g;
@@ -82,7 +84,9 @@ class BoundaryShrink : public Method {
           if (image) v = std::round(std::clamp(v, 0.f, 1.f) * 255.f) / 255.f;
           xv[i] = v;
         }
-        Tensor x_adv = Tensor::from_vector(b.x.shape(), xv);
+        // One pass over D_F computed on the host (the 1/255 rounding has no device op yet):
+        // the gradient comes down and the adversarial batch goes up once per forget batch.
+        Tensor x_adv = Tensor::from_vector(b.x.shape(), xv).to(frozen->device());
         Tensor logits = frozen->forward(ctx.norm.apply(x_adv));
         std::vector<float> lv = logits.to_vector();
         std::vector<int64_t> yv = b.y.to_vector_i64();

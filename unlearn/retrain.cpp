@@ -23,6 +23,7 @@ class Retrain : public Method {
     cfg.seed = ctx.opt.seed;
     nn::manual_seed(ctx.opt.seed);
     std::shared_ptr<models::Classifier> fresh = models::build_model(ctx.model_config);
+    fresh->to(ctx.model->device());  // initialised on the host, trained where the original lives
     // Out-of-scope parameters (and every buffer outside the scope) keep the original values.
     std::vector<std::string> scoped = apply_scope(*fresh, ctx.opt.layers);
     std::map<std::string, Tensor> keep;

@@ -29,7 +29,17 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   LETHE_CHECK(!req.opt.no_retain || method->supports_no_retain(), "--method ", req.method,
               " cannot run with --no-retain (it needs the retain set)");
 
+  LETHE_CHECK(req.device == "cpu" || req.device == "emu" || req.device == "cuda",
+              "--device: unknown '", req.device, "' (use cpu, emu or cuda)");
+  const Device device = device_by_name(req.device);  // one line when cuda has no device
+  // Host tensors (the batches before upload, small constants) run on the device's backend too.
+  BackendGuard backend(req.device);
+
   OriginalRun orig = load_original_run(req.from);
+  // On a device the model stays resident for the whole run, as in training (train/train_run):
+  // the methods' batches are uploaded, losses and predictions read back, the checkpoint saved
+  // through cpu().
+  orig.model->to(device);
   const data::DataSplit& ds = orig.data;
   const nlohmann::json& orig_cfg = orig.config;
   const data::Normalization& norm = orig.norm;
@@ -114,6 +124,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"subset", orig_cfg.value("subset", int64_t{0})},
                         {"model_config", orig.model_config.to_json()},
                         {"normalize", norm.to_json()},
+                        {"device", req.device},
                         {"threads_used", omp_get_max_threads()},
                         {"build", build_info()}};
   io::write_json_atomic(req.out + "/config.json", cfg);

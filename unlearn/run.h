@@ -11,6 +11,7 @@ namespace lethe::unlearn {
 
 struct UnlearnRequest {
   std::string from, method, forget, out;
+  std::string device = "cpu";  // cpu | emu | cuda: where the model lives for the whole run
   int64_t requests = 1;
   int threads = 0;
   bool overwrite = false;

@@ -88,6 +88,7 @@ SaliencyMask saliency_mask(UnlearnContext& ctx, double ratio) {
   {
     EnableGradGuard eg;
     while (loader.next(b)) {
+      b.move_to(model.device());
       Tensor logits = model.forward(ctx.norm.apply(b.x));
       // Summed over samples: the gradient of the forget loss summed over D_F (the reference sums
       // per-batch means, the same ranking up to a partial last batch).
@@ -105,27 +106,29 @@ SaliencyMask saliency_mask(UnlearnContext& ctx, double ratio) {
 
 MaskEnforcer::MaskEnforcer(const SaliencyMask& mask, optim::Optimizer& opt)
     : mask_(mask), opt_(opt) {
-  for (const Tensor& p : mask.params) {
+  for (size_t i = 0; i < mask.params.size(); ++i) {
+    const Tensor& p = mask.params[i];
     LETHE_CHECK(p.is_contiguous() && p.dtype() == DType::F32,
                 "saliency mask: parameters must be contiguous f32");
-    frozen_.push_back(p.to_vector());
+    // The mask and the original values live where the parameter does (one upload each), so
+    // the restore after every step runs there without a copy over the bus.
+    Tensor keep = Tensor::empty(p.shape(), DType::U8);
+    std::copy(mask.keep[i].begin(), mask.keep[i].end(), keep.data<uint8_t>());
+    keep_.push_back(keep.to(p.device()));
+    NoGradGuard ng;
+    frozen_.push_back(p.detach().clone());
   }
 }
 
 void MaskEnforcer::after_step() {
+  NoGradGuard ng;
   for (size_t i = 0; i < mask_.params.size(); ++i) {
-    const Tensor& p = mask_.params[i];
-    float* v = p.data<float>();
-    const std::vector<uint8_t>& keep = mask_.keep[i];
-    const std::vector<float>& orig = frozen_[i];
-    const auto n = static_cast<int64_t>(keep.size());
-    for (int64_t j = 0; j < n; ++j)
-      if (!keep[j]) v[j] = orig[j];
+    Tensor p = mask_.params[i];
+    p.copy_(ops::where(keep_[i], p.detach(), frozen_[i]));
     Tensor buf = opt_.state_tensor(p, "momentum_buffer");
     if (buf.defined()) {
-      float* m = buf.data<float>();
-      for (int64_t j = 0; j < n; ++j)
-        if (!keep[j]) m[j] = 0.f;
+      if (!zeros_.count(i)) zeros_[i] = Tensor::zeros(buf.shape(), buf.dtype(), buf.device());
+      buf.copy_(ops::where(keep_[i], buf, zeros_[i]));
     }
   }
 }

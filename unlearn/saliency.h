@@ -4,6 +4,7 @@
 // amun-salun, which both restore masked-out coordinates after every optimizer step.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -38,7 +39,9 @@ class MaskEnforcer {
  private:
   const SaliencyMask& mask_;
   optim::Optimizer& opt_;
-  std::vector<std::vector<float>> frozen_;  // the original values (full copy; used where keep=0)
+  std::vector<Tensor> keep_;        // per parameter: u8 mask on the parameter's device
+  std::vector<Tensor> frozen_;      // the original values (full copy; used where keep=0)
+  std::map<size_t, Tensor> zeros_;  // per parameter with a momentum buffer: its zeros
 };
 
 // The "ratio" option (--opt ratio=R), checked to lie in (0, 1].

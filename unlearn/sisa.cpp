@@ -54,6 +54,7 @@ class Sisa : public Method {
     LETHE_CHECK(!ctx.opt.no_retain, "--method sisa retrains shards on their remaining data and ",
                 "cannot run with --no-retain");
     LETHE_CHECK(!ctx.out_dir.empty(), "--method sisa: no output run directory");
+    const Device dev = ctx.model->device();  // shard models are retrained where ctx.model lives
     if (!manifest_) start(ctx);
     train::SisaManifest& m = *manifest_;
     const std::string out = ctx.out_dir;
@@ -86,6 +87,7 @@ class Sisa : public Method {
         const std::string base = r0 == 0 ? m.shards[s].init : m.shards[s].slices[r0 - 1].checkpoint;
         std::shared_ptr<models::Classifier> model =
             models::load_checkpoint(dir_ + "/" + base).model;
+        model->to(dev);
         apply_scope(*model, ctx.opt.layers);
         std::fprintf(stderr, "sisa: retraining shard %lld from %s (slices %lld..%lld)\n",
                      static_cast<long long>(s), base.c_str(), static_cast<long long>(r0 + 1),
@@ -124,6 +126,7 @@ class Sisa : public Method {
     for (int64_t s = 0; s < m.num_shards(); ++s) {
       members.push_back(
           models::load_checkpoint(out + "/" + m.shards[s].slices.back().checkpoint).model);
+      members.back()->to(dev);
       retain += static_cast<int64_t>(m.seen(s, m.num_slices() - 1).size());
     }
     ctx.model = std::make_shared<train::SisaEnsemble>(members, aggregate);

@@ -30,6 +30,9 @@ Command add_unlearn(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--opt", *opts, "method option KEY=VALUE (repeatable)");
   sub->add_option("--threads", r->threads, "0 = all cores");
+  sub->add_option("--device", r->device,
+                  "cpu|emu|cuda (emu: the CUDA kernels on the SIMT emulator, slow)")
+      ->capture_default_str();
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
   auto device = add_device_flags(sub);
   return {sub, [r, opts, device] {

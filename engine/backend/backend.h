@@ -117,6 +117,8 @@ class Backend {
   virtual void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p,
                                uint64_t seed) = 0;
   virtual void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) = 0;
+  // out = mask ? a : b elementwise (mask u8; a, b, out of one float dtype and one shape).
+  virtual void select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) = 0;
 
   // In-place optimizer updates of one parameter p with gradient g, all contiguous f32 of one
   // shape: buf is SGD's momentum buffer (undefined without momentum), m, v Adam's moments and

@@ -132,6 +132,10 @@ void Router::dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, 
   target({&dy, &mask, &dx}).dropout_backward(dy, mask, dx, p);
 }
 
+void Router::select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) {
+  target({&mask, &a, &b, &out}).select(mask, a, b, out);
+}
+
 void Router::sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s) {
   target({&p, &g, &buf}).sgd_step(p, g, buf, s);
 }

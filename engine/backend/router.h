@@ -62,6 +62,7 @@ class Router final : public Backend {
   void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) override;
   void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p, uint64_t seed) override;
   void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) override;
+  void select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) override;
   void sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s) override;
   void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& vmax,
                  const AdamStep& s) override;

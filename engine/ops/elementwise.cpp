@@ -114,6 +114,29 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   return select_op("minimum", BinaryOp::Min, a, b);
 }
 
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+  check_float("where", a, "a");
+  LETHE_CHECK(mask.dtype() == DType::U8, "where: the mask must be u8, got ",
+              dtype_name(mask.dtype()));
+  LETHE_CHECK(a.dtype() == b.dtype(), "where: a and b differ in dtype");
+  LETHE_CHECK(mask.shape() == a.shape() && a.shape() == b.shape(), "where: shapes ",
+              shape_str(mask.shape()), ", ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+              " differ (no broadcasting)");
+  Tensor md = dense(mask), ad = dense(a), bd = dense(b);
+  Tensor out = like(ad);
+  be().select(md, ad, bd, out);
+  return record(out, "where", {a, b}, [=](const Tensor& g, const std::vector<bool>& n) {
+    Tensor gd = dense(g);
+    Tensor zero = Tensor::zeros(gd.shape(), gd.dtype(), gd.device());
+    auto pick = [&](const Tensor& t, const Tensor& f) {
+      Tensor r = like(gd);
+      be().select(md, t, f, r);
+      return r;
+    };
+    return std::vector<Tensor>{n[0] ? pick(gd, zero) : Tensor(), n[1] ? pick(zero, gd) : Tensor()};
+  });
+}
+
 Tensor add(const Tensor& a, double s) {
   return unary_op("add_scalar", UnaryOp::AddScalar, a, {s, 0});
 }

@@ -35,6 +35,9 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
+// mask ? a : b elementwise; mask u8 of a's shape, a and b of one shape (no broadcasting). The
+// gradient goes to a where the mask is set, to b elsewhere.
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, double s);
 Tensor mul(const Tensor& a, double s);
 Tensor neg(const Tensor& x);

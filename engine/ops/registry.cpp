@@ -17,6 +17,13 @@ Tensor labels(int64_t n, int64_t classes) {
   for (int64_t i = 0; i < n; ++i) v[i] = (i * 7 + 3) % classes;
   return Tensor::from_vector_i64({n}, v);
 }
+// A u8 mask with a pattern of runs and isolated elements (every vector lane mixes set and clear).
+Tensor mask_u8(const Shape& s) {
+  Tensor m = Tensor::empty(s, DType::U8);
+  uint8_t* p = m.data<uint8_t>();
+  for (int64_t i = 0; i < m.numel(); ++i) p[i] = (i * 5 + i / 7) % 3 != 0;
+  return m;
+}
 OpCase mk(std::string label, std::vector<Tensor> in, std::vector<bool> diff = {}) {
   if (diff.empty()) diff.assign(in.size(), true);
   return OpCase{std::move(label), std::move(in), std::move(diff)};
@@ -257,6 +264,16 @@ void add_broadcasting_binary_ops(Table& add_op) {
       "maximum", bin_cases(false), [](In x) { return maximum(x[0], x[1]); }, true);
   add_op(
       "minimum", bin_cases(false), [](In x) { return minimum(x[0], x[1]); }, true);
+  add_op(
+      "where",
+      [] {
+        return std::vector<OpCase>{
+            mk("[5,7]", {mask_u8({5, 7}), rn({5, 7}), rn({5, 7})}, {false, true, true}),
+            mk("[3,1,33]", {mask_u8({3, 1, 33}), rn({3, 1, 33}), rn({3, 1, 33})},
+               {false, true, true}),
+            mk("[4099]", {mask_u8({4099}), rn({4099}), rn({4099})}, {false, true, true})};
+      },
+      [](In x) { return where(x[0], x[1], x[2]); });
 }
 
 // Reductions and norms.

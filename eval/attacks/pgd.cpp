@@ -161,7 +161,10 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normaliza
   NoGradGuard ng;
   const int64_t n = x01.size(0);
   MinEpsResult r;
-  r.adv = x01.detach().clone().to(DType::F32);
+  // The search's table of results stays on the host (it is the output, read once per finished
+  // sample); the points being searched live on the model's device.
+  const Device dev = model.device();
+  r.adv = x01.detach().cpu().to(DType::F32);
   r.pred.assign(static_cast<size_t>(n), -1);
   r.eps.assign(static_cast<size_t>(n), o.eps0);
   r.dist.assign(static_cast<size_t>(n), 0.0);
@@ -177,7 +180,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normaliza
     // The active samples: global indices, their sources, current points, labels and ε.
     std::vector<int64_t> idx;
     for (int64_t i = start; i < end; ++i) idx.push_back(i);
-    Tensor x0 = rows_of(r.adv, idx).clone();  // r.adv still holds the sources here
+    Tensor x0 = rows_of(r.adv, idx).to(dev);  // r.adv still holds the sources here
     Tensor x = x0;
     std::vector<double> eps(idx.size(), o.eps0);
 
@@ -222,16 +225,21 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normaliza
         logits = logits_of(model, norm, x);
       }
       std::vector<int64_t> pred = eval::argmax_rows(logits);
-      Tensor xc = ops::contiguous(x);
-      const float* xp = xc.data<float>();
       std::vector<uint8_t> keep(idx.size(), 1);
-      int64_t done = 0;
+      std::vector<int64_t> flipped;
       for (size_t j = 0; j < idx.size(); ++j)
         if (pred[j] != labels[idx[j]]) {
-          finish(j, xp + j * per, pred[j], true);
+          flipped.push_back(static_cast<int64_t>(j));
           keep[j] = 0;
-          ++done;
         }
+      const auto done = static_cast<int64_t>(flipped.size());
+      if (done) {
+        // Only the finished points cross to the host.
+        Tensor xf = rows_of(x, flipped).cpu();
+        for (int64_t k = 0; k < done; ++k)
+          finish(static_cast<size_t>(flipped[k]), xf.data<float>() + k * per, pred[flipped[k]],
+                 true);
+      }
       if (prog && done) prog->advance(done);
       compact(keep, want_grad ? &g : nullptr);
       return g;
@@ -255,7 +263,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normaliza
     if (!idx.empty()) {
       // Never flipped within eps0·2^max_doublings: keep the final point, report it.
       std::vector<int64_t> pred = eval::argmax_rows(logits_of(model, norm, x));
-      Tensor xc = ops::contiguous(x);
+      Tensor xc = ops::contiguous(x).cpu();
       for (size_t j = 0; j < idx.size(); ++j) {
         finish(j, xc.data<float>() + j * per, pred[j], false);
         ++r.never_flipped;

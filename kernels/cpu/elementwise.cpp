@@ -168,4 +168,9 @@ void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n
   for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * scale : 0.f;
 }
 
+void select(const uint8_t* mask, const float* a, const float* b, float* out, int64_t n) {
+#pragma omp parallel for simd if (parallel : parallel_worth(n))
+  for (int64_t i = 0; i < n; ++i) out[i] = mask[i] ? a[i] : b[i];
+}
+
 }  // namespace lethe::kernels::cpu

@@ -32,5 +32,7 @@ void copy_strided(const float* src, float* dst, const int64_t* shape, const int6
 // as every backend), y = x·mask/(1 − p).
 void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t n, double p, uint64_t seed);
 void dropout_backward(const float* dy, const uint8_t* mask, float* dx, int64_t n, double p);
+// out[i] = mask[i] ? a[i] : b[i], bit for bit; out may alias a or b.
+void select(const uint8_t* mask, const float* a, const float* b, float* out, int64_t n);
 
 }  // namespace lethe::kernels::cpu

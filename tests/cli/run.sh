@@ -101,9 +101,18 @@ ok "$LETHE" profile --from "$T/retrain" --method train --steps 2 --batch 16 --ou
 ok "$LETHE" train --model mlp --data "$DATA" --subset 120 --epochs 1 --augment none --out "$T/sub"
 ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --out "$T/sub-ft"
 ok "$LETHE" eval --from "$T/sub-ft" --out "$T/sub-ft-eval"
+# The same unlearning with the model resident on the emulated device: recorded as such, and the
+# same forget accuracy (20 rows: the rounding difference flips no prediction of this model).
+ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --device emu \
+  --out "$T/sub-ft-emu"
+grep -q '"device": "emu"' "$T/sub-ft-emu/metrics.json" || { echo "FAIL: unlearn --device emu not recorded"; fail=1; }
+bad "$LETHE" unlearn --from "$T/sub" --method ft --forget random:20 --device tpu --out "$T/sub-tpu"
+grep -q -- "--device: unknown 'tpu'" "$T/err" || { echo "FAIL: unlearn --device error"; fail=1; }
 acc() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1; }
 [ "$(acc forget_acc "$T/sub-ft/metrics.json")" = "$(acc forget_acc "$T/sub-ft-eval/metrics.json")" ] ||
   { echo "FAIL: eval of an unlearned subset run measured other rows"; fail=1; }
+[ "$(acc forget_acc "$T/sub-ft/metrics.json")" = "$(acc forget_acc "$T/sub-ft-emu/metrics.json")" ] ||
+  { echo "FAIL: unlearn --device emu forgets differently from the cpu"; fail=1; }
 
 ok "$LETHE" eval --from "$T/retrain" --mia all --out "$T/eval_mia"
 grep -q '"efficacy"' "$T/eval_mia/metrics.json" || { echo "FAIL: eval --mia lacks efficacy"; fail=1; }

@@ -22,6 +22,7 @@
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/metrics.cuh"
 #include "kernels/cuda/optim.cuh"
+#include "kernels/cuda/select.cuh"
 #include "tests/support/dev_array.h"
 #include "tests/support/random_values.h"
 
@@ -321,6 +322,41 @@ TEST_SUITE("kernels") {
           }
         }
       }
+  }
+
+  TEST_CASE("emu elem: select copies a or b bit for bit, in place too, at every launch shape") {
+    CpuRefBackend ref;
+    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{133}, int64_t{1001}, int64_t{4099}}) {
+      std::vector<float> a = uniform(n, -2, 2, 51), b = uniform(n, -2, 2, 52);
+      a[0] = -0.f;  // signs of zero must survive: a select does no arithmetic
+      std::vector<uint8_t> m(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) m[i] = (i * 5 + i / 7) % 3 != 0;
+      Tensor tm = Tensor::empty({n}, DType::U8);
+      std::copy(m.begin(), m.end(), tm.data<uint8_t>());
+      Tensor want = Tensor::empty({n});
+      ref.select(tm, tensor_of({n}, a), tensor_of({n}, b), want);
+      const std::vector<uint8_t> want_bytes = bytes_as<uint8_t>(want);
+      for (size_t shift : {size_t{0}, size_t{1}}) {
+        DevArray<float> da(a, shift), db(b, shift), dout(n, shift);
+        DevArray<uint8_t> dm(m, shift);
+        for (auto sched : kSchedules) {
+          ScheduleGuard g(sched);
+          for (int threads : {32, 256, 1024}) {
+            CAPTURE(n);
+            CAPTURE(shift);
+            CAPTURE(threads);
+            dout.poison();
+            select_f32(dm.p, da.p, db.p, dout.p, n, threads);
+            std::vector<float> got = dout.get();
+            CHECK(std::memcmp(got.data(), want_bytes.data(), want_bytes.size()) == 0);
+            DevArray<float> inplace(a, shift);  // out aliases a
+            select_f32(dm.p, inplace.p, db.p, inplace.p, n, threads);
+            got = inplace.get();
+            CHECK(std::memcmp(got.data(), want_bytes.data(), want_bytes.size()) == 0);
+          }
+        }
+      }
+    }
   }
 
   // The fused SGD/Adam/AdamW steps: tests/kernels/test_cpu_emu_bitwise.cpp (bit for bit).

@@ -200,4 +200,9 @@ void CpuBackend::dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& 
   kc::dropout_backward(cf(dy), mask.data<uint8_t>(), mf(dx), dy.numel(), p);
 }
 
+void CpuBackend::select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) {
+  if (!f32(a)) return CpuRefBackend::select(mask, a, b, out);
+  kc::select(mask.data<uint8_t>(), cf(a), cf(b), mf(out), a.numel());
+}
+
 }  // namespace lethe

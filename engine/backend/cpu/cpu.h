@@ -64,6 +64,7 @@ class CpuBackend : public CpuRefBackend {
   void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) override;
   void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p, uint64_t seed) override;
   void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) override;
+  void select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) override;
 };
 
 }  // namespace lethe

@@ -642,4 +642,15 @@ void CpuRefBackend::dropout_backward(const Tensor& dy, const Tensor& mask, Tenso
   });
 }
 
+void CpuRefBackend::select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) {
+  by_float_type(a, "select", [&](auto tag) {
+    using T = decltype(tag);
+    const uint8_t* mp = mask.data<uint8_t>();
+    const T* ap = P<T>(a);
+    const T* bp = P<T>(b);
+    T* op = P<T>(out);
+    for (int64_t i = 0; i < a.numel(); ++i) op[i] = mp[i] ? ap[i] : bp[i];
+  });
+}
+
 }  // namespace lethe

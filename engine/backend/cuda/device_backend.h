@@ -137,6 +137,7 @@ class DeviceBackend final : public Backend, public DeviceMemory {
   void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) override;
   void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, double p, uint64_t seed) override;
   void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx, double p) override;
+  void select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) override;
   // Device tensors: the fused kernels of kernels/cuda/optim.cu; host tensors: the CPU kernels.
   void sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s) override;
   void adam_step(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& vmax,

@@ -1,7 +1,7 @@
 // DeviceBackend entry points of the elementwise family (unary, binary, reduce_sum, copy,
-// dropout): stage the host tensors, launch kernels/cuda/elementwise.cu and dropout.cu on the
-// backend's stream, download. f64 goes to cpu_ref, except copy, which moves bytes of any dtype
-// on the device.
+// dropout, select): stage the host tensors, launch kernels/cuda/elementwise.cu, dropout.cu and
+// select.cu on the backend's stream, download. f64 goes to cpu_ref, except copy, which moves
+// bytes of any dtype on the device.
 #include <algorithm>
 #include <cstring>
 
@@ -10,6 +10,7 @@
 #include "engine/core/error.h"
 #include "kernels/cuda/dropout.cuh"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/select.cuh"
 
 namespace lethe::LETHE_KNS {
 namespace {
@@ -112,6 +113,14 @@ void DeviceBackend::dropout_backward(const Tensor& dy, const Tensor& mask, Tenso
   dropout_backward_f32(cf(ddy), dm.as<const uint8_t>(), mf(ddx), dy.numel(), p, 256,
                        backend_stream());
   download(ddx, dx);
+}
+
+void DeviceBackend::select(const Tensor& mask, const Tensor& a, const Tensor& b, Tensor& out) {
+  if (!all_f32({&a, &b, &out})) return ref_.select(mask, a, b, out);
+  LETHE_CHECK(mask.dtype() == DType::U8, LETHE_DEVICE_NAME, " backend: select mask must be u8");
+  DeviceBuffer dm = upload(mask), da = upload(a), db = upload(b), dout = output_buffer(out);
+  select_f32(dm.as<const uint8_t>(), cf(da), cf(db), mf(dout), a.numel(), 256, backend_stream());
+  download(dout, out);
 }
 
 }  // namespace lethe::LETHE_KNS
