@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <limits>
+
+#include "data/forget.h"
 #include "engine/core/error.h"
 #include "engine/io/run_dir.h"
 #include "eval/report/svg.h"
@@ -26,6 +29,20 @@ double mia_of(const nlohmann::json& m) {
   return -1;
 }
 
+// FT AUC: the RMIA forget-vs-test AUC in percent (online first), else -1.
+double ft_auc_of(const nlohmann::json& m, std::string* attack) {
+  if (!m.contains("mia") || !m["mia"].is_object()) return -1;
+  for (const char* a : {"rmia-online", "rmia-offline"}) {
+    const nlohmann::json& mia = m["mia"];
+    if (mia.contains(a) && mia[a].is_object() && mia[a].contains("forget_vs_test") &&
+        mia[a]["forget_vs_test"].contains("auc")) {
+      *attack = a;
+      return 100.0 * mia[a]["forget_vs_test"]["auc"].get<double>();
+    }
+  }
+  return -1;
+}
+
 CompareRow read_row(const std::string& dir) {
   namespace fs = std::filesystem;
   LETHE_CHECK(fs::exists(dir + "/metrics.json"), "compare: '", dir, "' has no metrics.json");
@@ -43,6 +60,11 @@ CompareRow read_row(const std::string& dir) {
   if (r.retain < 0) r.retain = get(m, "train_acc");
   r.test = get(m, "test_acc");
   r.mia = mia_of(m);
+  r.ft_auc = ft_auc_of(m, &r.ft_auc_attack);
+  if (fs::exists(dir + "/forget.txt")) {
+    r.forget_set = data::read_index_file(dir + "/forget.txt", std::numeric_limits<int64_t>::max());
+    std::sort(r.forget_set.begin(), r.forget_set.end());
+  }
   if (m.contains("mia") && m["mia"].is_object())
     for (const auto& [k, v] : m["mia"].items())
       if (k != "svc" && v.is_object() && v.contains("auc") && v["auc"].is_number())
@@ -86,37 +108,116 @@ std::string fmt(double v) {
 
 }  // namespace
 
+namespace {
+
+// Refuses rows (and the reference) evaluated on different forget sets, naming the first pair.
+void check_forget_sets(const std::vector<CompareRow>& rows) {
+  const CompareRow* first = nullptr;
+  for (const CompareRow& r : rows) {
+    if (r.forget_set.empty()) continue;
+    if (!first) {
+      first = &r;
+      continue;
+    }
+    LETHE_CHECK(r.forget_set == first->forget_set, "compare: ", first->dir, " and ", r.dir,
+                " were measured on different forget sets (", first->forget_set.size(), " and ",
+                r.forget_set.size(),
+                " rows in their forget.txt); pass --allow-different-forget to compare them anyway");
+  }
+}
+
+// The gap's four columns of a row, with what produces each when it is missing.
+struct GapColumn {
+  const char* name;
+  double value;
+  const char* command;
+};
+std::vector<GapColumn> gap_columns(const CompareRow& r, const std::string& gap) {
+  const char* forget_cmd = "lethe eval --from RUN --forget-file REFERENCE/forget.txt --out EVAL";
+  std::vector<GapColumn> c = {{"forget acc", r.forget, forget_cmd},
+                              {"retain acc", r.forget >= 0 ? r.retain : -1, forget_cmd},
+                              {"test acc", r.test, "lethe eval --from RUN --out EVAL"}};
+  if (gap == "svc")
+    c.push_back({"SVC MIA", r.mia, "lethe eval --from RUN --forget-file F --mia svc --out EVAL"});
+  else
+    c.push_back(
+        {"FT AUC", r.ft_auc,
+         "lethe eval --from RUN --forget-file F --mia rmia-online --references REFS --out EVAL "
+         "(REFS from lethe train --reference-models M)"});
+  return c;
+}
+
+}  // namespace
+
 std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
-                                     const std::string& reference) {
+                                     const std::string& reference, const CompareOptions& opt) {
+  LETHE_CHECK(opt.gap == "amun" || opt.gap == "svc", "--gap: unknown '", opt.gap,
+              "' (use amun or svc)");
   std::vector<CompareRow> rows;
   for (const std::string& d : dirs) rows.push_back(read_row(d));
+  CompareRow ref;
+  if (!reference.empty()) ref = read_row(reference);
+  if (!opt.allow_different_forget) {
+    std::vector<CompareRow> all = rows;
+    if (!reference.empty()) all.push_back(ref);
+    check_forget_sets(all);
+  }
   if (reference.empty()) return rows;
-  CompareRow ref = read_row(reference);
+  std::string ref_missing;
+  std::vector<GapColumn> rc = gap_columns(ref, opt.gap);
+  for (const GapColumn& c : rc)
+    if (c.value < 0) ref_missing += std::string(ref_missing.empty() ? "" : ", ") + c.name;
   for (CompareRow& r : rows) {
+    if (!ref_missing.empty()) {
+      r.gap_missing = "the reference lacks " + ref_missing;
+      continue;
+    }
+    std::vector<GapColumn> cols = gap_columns(r, opt.gap);
     double sum = 0;
-    int n = 0;
-    for (auto [a, b] : {std::pair{r.forget, ref.forget}, std::pair{r.retain, ref.retain},
-                        std::pair{r.test, ref.test}, std::pair{r.mia, ref.mia}})
-      if (a >= 0 && b >= 0) {
-        sum += std::fabs(a - b);
-        ++n;
+    std::string missing, cmd;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (cols[i].value < 0) {
+        missing += std::string(missing.empty() ? "" : ", ") + cols[i].name;
+        if (cmd.find(cols[i].command) == std::string::npos)
+          cmd += std::string(cmd.empty() ? "" : "; ") + cols[i].command;
+      } else {
+        sum += std::fabs(cols[i].value - rc[i].value);
       }
-    r.avg_gap = n ? sum / n : -1;
+    }
+    if (missing.empty())
+      r.avg_gap = sum / static_cast<double>(cols.size());
+    else
+      r.gap_missing = "lacks " + missing + ": " + cmd;
   }
   return rows;
 }
 
-std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference) {
-  std::string s =
-      "| run | method | forget acc | retain acc | test acc | MIA | time s | avg gap |\n";
+std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference,
+                        const CompareOptions& opt) {
+  const bool svc = opt.gap == "svc";
+  std::string s = std::string("| run | method | forget acc | retain acc | test acc | ") +
+                  (svc ? "SVC MIA" : "FT AUC") + " | time s | avg gap |\n";
   s += "|---|---|---|---|---|---|---|---|\n";
-  for (const CompareRow& r : rows)
+  std::string notes;
+  int note = 0;
+  for (const CompareRow& r : rows) {
+    std::string gap = fmt(r.avg_gap);
+    if (!reference.empty() && r.avg_gap < 0) {
+      gap = "n/a [" + std::to_string(++note) + "]";
+      notes += "[" + std::to_string(note) + "] " + r.dir + ": " + r.gap_missing + "\n";
+    }
     s += "| " + r.dir + " | " + r.method + " | " + fmt(r.forget) + " | " + fmt(r.retain) + " | " +
-         fmt(r.test) + " | " + fmt(r.mia) + " | " + fmt(r.seconds) + " | " + fmt(r.avg_gap) +
+         fmt(r.test) + " | " + fmt(svc ? r.mia : r.ft_auc) + " | " + fmt(r.seconds) + " | " + gap +
          " |\n";
-  if (!reference.empty())
-    s += "\navg gap: mean over the columns present of |run − " + reference +
-         "| (accuracies in %, MIA = SVC efficacy in % when evaluated).\n";
+  }
+  if (!reference.empty()) {
+    s += svc ? "\navg gap (--gap svc): mean of |run − " + reference +
+                   "| over forget, retain and test accuracy and SVC-MIA efficacy (all in %).\n"
+             : "\navg gap (AMUN's Avg. Gap): mean of |run − " + reference +
+                   "| over forget, retain and test accuracy and FT AUC (RMIA forget-vs-test AUC, "
+                   "in %).\n";
+    if (!notes.empty()) s += "\n" + notes;
+  }
   return s;
 }
 
@@ -125,13 +226,15 @@ std::string to_csv(const std::vector<CompareRow>& rows) {
   for (const CompareRow& r : rows)
     for (const auto& [k, v] : r.details)
       if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
-  std::string s = "run,method,forget_acc,retain_acc,test_acc,mia,time_s,avg_gap";
+  std::string s =
+      "run,method,forget_acc,retain_acc,test_acc,mia,ft_auc,ft_auc_attack,time_s,avg_gap";
   for (const std::string& c : cols) s += ",\"" + c + "\"";
   s += "\n";
   auto num = [](double v) { return v < 0 ? std::string() : std::to_string(v); };
   for (const CompareRow& r : rows) {
     s += r.dir + "," + r.method + "," + num(r.forget) + "," + num(r.retain) + "," + num(r.test) +
-         "," + num(r.mia) + "," + num(r.seconds) + "," + num(r.avg_gap);
+         "," + num(r.mia) + "," + num(r.ft_auc) + "," + r.ft_auc_attack + "," + num(r.seconds) +
+         "," + num(r.avg_gap);
     for (const std::string& c : cols) {
       double v = -1;
       for (const auto& [k, x] : r.details)
@@ -199,9 +302,9 @@ std::string fairness_svg(const std::vector<CompareRow>& rows) {
 }
 
 std::string run_compare(const std::vector<std::string>& dirs, const std::string& reference,
-                        const std::string& out) {
-  std::vector<CompareRow> rows = compare_runs(dirs, reference);
-  std::string md = to_markdown(rows, reference);
+                        const std::string& out, const CompareOptions& opt) {
+  std::vector<CompareRow> rows = compare_runs(dirs, reference, opt);
+  std::string md = to_markdown(rows, reference, opt);
   std::string details = details_markdown(rows);
   if (!details.empty()) md += "\n" + details;
   if (!out.empty()) {

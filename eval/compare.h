@@ -1,6 +1,17 @@
-// The comparison table of unlearning runs (AMUN's table): forget, retain and test accuracy, MIA
-// where evaluated, time, and the average gap to a reference (retrained) run, as Markdown and CSV.
+// The comparison table of unlearning runs (AMUN's table): forget, retain and test accuracy, the
+// membership column of the gap, time, and the average gap to a reference (retrained) run, as
+// Markdown and CSV.
+//   gap "amun" (the default): AMUN's "Avg. Gap" — mean |run − reference| over unlearn (forget)
+//     accuracy, retain accuracy, test accuracy and FT AUC, the RMIA forget-vs-test AUC in % (the
+//     online attack `rmia-online` when evaluated, else `rmia-offline`; AMUN's table uses online
+//     RMIA with 128 reference models).
+//   gap "svc": the same with SVC-MIA efficacy in % (the SalUn/ℓ1-sparse papers' MIA) in place of
+//     FT AUC.
+// A row (or reference) lacking any of the four columns gets no gap, and the table says which
+// command produces the missing value; the gap is never averaged over fewer columns.
+// Runs whose directories record forget sets (forget.txt) must all record the same one.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -11,7 +22,11 @@ namespace lethe::eval {
 struct CompareRow {
   std::string dir, method;
   double forget = -1, retain = -1, test = -1, mia = -1, seconds = -1;
-  double avg_gap = -1;  // mean |run − reference| over the columns both have
+  double ft_auc = -1;               // RMIA forget-vs-test AUC, in %
+  std::string ft_auc_attack;        // "rmia-online" or "rmia-offline"
+  double avg_gap = -1;              // mean |run − reference| over the gap's four columns, or -1
+  std::string gap_missing;          // why there is no gap: the missing columns and their command
+  std::vector<int64_t> forget_set;  // the run's forget.txt (sorted), empty when it has none
   // Details evaluation adds, by column name in first-seen order: "<attack> AUC" (forget vs test,
   // every MIA attack but svc), "<attack> acc" (robust accuracy on test), "fairness gap" (mean
   // over normalization layers).
@@ -20,10 +35,17 @@ struct CompareRow {
   std::vector<std::pair<std::string, double>> layer_gaps;
 };
 
-// Reads DIR/metrics.json (and config.json for the method) of each run; `reference` may be "".
+struct CompareOptions {
+  std::string gap = "amun";             // amun | svc
+  bool allow_different_forget = false;  // else runs with different forget sets are refused
+};
+
+// Reads DIR/metrics.json (and config.json for the method, forget.txt for the forget set) of each
+// run; `reference` may be "".
 std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
-                                     const std::string& reference);
-std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference);
+                                     const std::string& reference, const CompareOptions& opt = {});
+std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& reference,
+                        const CompareOptions& opt = {});
 std::string to_csv(const std::vector<CompareRow>& rows);
 // The details table (empty when no row has details), Markdown; and SVG bars of the fairness gap
 // per layer, one group per run ("" when no row has bn_stats).
@@ -34,6 +56,6 @@ std::string fairness_svg(const std::vector<CompareRow>& rows);
 // a non-empty `out`, also written there as compare.md and compare.csv, with fairness_gap.svg when
 // a run has bn_stats.
 std::string run_compare(const std::vector<std::string>& dirs, const std::string& reference,
-                        const std::string& out);
+                        const std::string& out, const CompareOptions& opt = {});
 
 }  // namespace lethe::eval

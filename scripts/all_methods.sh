@@ -10,7 +10,7 @@ O="$OUT/original"
 [ -f "$O/metrics.json" ] || { echo "all_methods: run scripts/main_job.sh first ($O missing)" >&2; exit 1; }
 recipe="--model resnet18 --width 8 --data fashion-mnist --subset 5000 --epochs 12 --batch 128 \
   --lr 0.05 --schedule cosine --augment none --seed 0 --eval-every 0 --overwrite"
-dirs="$OUT/original-eval $OUT/retrain"
+dirs=""
 for m in ft rl ga l1 bs be salun amun amun-salun; do
   "$LETHE" unlearn --from "$O" --method "$m" --forget "$FORGET" --out "$OUT/all-$m" \
     --overwrite > /dev/null
@@ -29,4 +29,13 @@ for m in ft amun; do
     dirs="$dirs $OUT/all-$m-$tag"
   done
 done
-"$LETHE" compare $dirs --reference "$OUT/retrain" --out "$OUT/all-methods"
+# Each run measured as the main job measures its rows (same forget set, SVC-MIA), so that the
+# gap has all four of its columns (--gap svc: no reference models here for AMUN's FT AUC).
+evals="$OUT/original-eval $OUT/retrain-eval"
+for d in $dirs; do
+  case "$d" in *-eval) continue ;; esac
+  "$LETHE" eval --from "$d" --forget-file "$OUT/retrain/forget.txt" --mia svc --out "$d-eval" \
+    --overwrite > /dev/null
+  evals="$evals $d-eval"
+done
+"$LETHE" compare $evals --reference "$OUT/retrain-eval" --gap svc --out "$OUT/all-methods"

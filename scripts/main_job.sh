@@ -45,4 +45,4 @@ for m in $METHODS; do
     exit 1
   fi
 done
-"$LETHE" compare $dirs --reference "$OUT/retrain-eval" --out "$OUT"
+"$LETHE" compare $dirs --reference "$OUT/retrain-eval" --gap svc --out "$OUT"

@@ -122,7 +122,9 @@ nlohmann::json profile_method(const ProfileRequest& req, Method& method, const O
                               const nlohmann::json& options, profile::LayerProfiler& prof,
                               PhaseTimer& timer) {
   const data::Dataset& train = orig.data.train;
-  data::ForgetSplit full = data::make_forget_split(req.forget, train, req.opt.seed);
+  // Drawn with the original's seed, as lethe unlearn draws it (unlearn/run.cpp).
+  data::ForgetSplit full =
+      data::make_forget_split(req.forget, train, orig.config.value("seed", uint64_t{0}));
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   UnlearnOptions opt = req.opt;
   opt.extra = options;

@@ -43,7 +43,11 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   const data::DataSplit& ds = orig.data;
   const nlohmann::json& orig_cfg = orig.config;
   const data::Normalization& norm = orig.norm;
-  data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, req.opt.seed);
+  // The forget set is the original run's rows chosen by --forget, drawn with the original's seed
+  // (as lethe eval --forget redraws it), never with the method's --seed: runs of several methods
+  // or seeds on one original remove the same rows.
+  const uint64_t original_seed = orig_cfg.value("seed", uint64_t{0});
+  data::ForgetSplit full = data::make_forget_split(req.forget, ds.train, original_seed);
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ", req.requests,
               " exceeds the ", full.forget.size(), " samples to forget");

@@ -106,6 +106,15 @@ ok "$LETHE" eval --from "$T/sub-ft" --out "$T/sub-ft-eval"
 ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --device emu \
   --out "$T/sub-ft-emu"
 grep -q '"device": "emu"' "$T/sub-ft-emu/metrics.json" || { echo "FAIL: unlearn --device emu not recorded"; fail=1; }
+# The forget set is the original's rows (its seed), whatever the method's --seed; compare refuses
+# runs on different forget sets.
+ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --seed 7 \
+  --out "$T/sub-ft7"
+cmp -s "$T/sub-ft/forget.txt" "$T/sub-ft7/forget.txt" || { echo "FAIL: --seed changed the forget set"; fail=1; }
+ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:21 --out "$T/sub-ft21"
+bad "$LETHE" compare "$T/sub-ft" "$T/sub-ft21"
+grep -q -- "--allow-different-forget" "$T/err" || { echo "FAIL: compare accepted two forget sets"; fail=1; }
+ok "$LETHE" compare "$T/sub-ft" "$T/sub-ft21" --allow-different-forget
 bad "$LETHE" unlearn --from "$T/sub" --method ft --forget random:20 --device tpu --out "$T/sub-tpu"
 grep -q -- "--device: unknown 'tpu'" "$T/err" || { echo "FAIL: unlearn --device error"; fail=1; }
 acc() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1; }

@@ -1,10 +1,14 @@
-// lethe compare's table: accuracies, SVC efficacy in percent, the average gap to the reference,
+// lethe compare's table: AMUN's average gap (FT AUC = RMIA forget-vs-test AUC) by hand, no gap
+// for a row lacking a column (never an average over fewer), forget sets checked across runs;
+// with --gap svc: accuracies, SVC efficacy in percent, the average gap to the reference,
 // the details columns (MIA AUCs, robust accuracy, fairness gap), evaluation directories taking
 // method and time from the run they evaluated, and the fairness plot across runs.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 
+#include "data/forget.h"
+#include "engine/core/error.h"
 #include "engine/io/run_dir.h"
 #include "eval/compare.h"
 
@@ -44,7 +48,9 @@ TEST_SUITE("eval") {
                            {"mia", {{"svc", {{"efficacy", 0.3}}}}},
                            {"bn_stats", bn(0.4, 0.2)}});
     std::string ref = (root / "retrain-eval").string();
-    auto rows = eval::compare_runs({(root / "ft-eval").string(), ref}, ref);
+    eval::CompareOptions svc;
+    svc.gap = "svc";
+    auto rows = eval::compare_runs({(root / "ft-eval").string(), ref}, ref, svc);
     REQUIRE(rows.size() == 2);
     CHECK(rows[0].method == "ft");              // from the evaluated run
     CHECK(rows[0].seconds == 12.5);             // its unlearning time, not the evaluation's
@@ -65,6 +71,81 @@ TEST_SUITE("eval") {
     for (size_t p = svg.find("<rect x"); p != std::string::npos; p = svg.find("<rect x", p + 1))
       ++bars;
     CHECK(bars == 1 + 4 + 2);  // frame, 2 layers × 2 runs, 2 legend swatches
+    fs::remove_all(root);
+  }
+
+  TEST_CASE("compare: AMUN's gap by hand, missing columns, and forget sets checked") {
+    namespace fs = std::filesystem;
+    fs::path root =
+        fs::temp_directory_path() / ("lethe_compare_amun_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    for (const char* d : {"retrain", "amun", "ft", "orig", "other"})
+      fs::create_directories(root / d);
+    auto rmia = [](double auc) {
+      return nlohmann::json{{"rmia-online", {{"auc", auc}, {"forget_vs_test", {{"auc", auc}}}}},
+                            {"svc", {{"efficacy", 0.5}}}};
+    };
+    auto dir = [&](const char* d) { return (root / d).string(); };
+    io::write_json_atomic(dir("retrain") + "/metrics.json", {{"method", "retrain"},
+                                                             {"forget_acc", 94.0},
+                                                             {"retain_acc", 100.0},
+                                                             {"test_acc", 94.5},
+                                                             {"mia", rmia(0.50)}});
+    io::write_json_atomic(dir("amun") + "/metrics.json", {{"method", "amun"},
+                                                          {"forget_acc", 95.0},
+                                                          {"retain_acc", 99.0},
+                                                          {"test_acc", 93.0},
+                                                          {"mia", rmia(0.53)}});
+    // ft without RMIA; the original evaluated without a forget set (train accuracy only).
+    io::write_json_atomic(dir("ft") + "/metrics.json", {{"method", "ft"},
+                                                        {"forget_acc", 99.0},
+                                                        {"retain_acc", 99.5},
+                                                        {"test_acc", 93.0},
+                                                        {"mia", {{"svc", {{"efficacy", 0.4}}}}}});
+    io::write_json_atomic(dir("orig") + "/metrics.json",
+                          {{"method", "original"}, {"train_acc", 100.0}, {"test_acc", 94.0}});
+    for (const char* d : {"retrain", "amun", "ft"})
+      data::write_index_file(dir(d) + "/forget.txt", {3, 7, 11});
+    auto rows = eval::compare_runs({dir("amun"), dir("ft"), dir("orig")}, dir("retrain"));
+    REQUIRE(rows.size() == 3);
+    // AMUN's Avg. Gap: (|95−94| + |99−100| + |93−94.5| + |53−50|) / 4 = 6.5 / 4.
+    CHECK(rows[0].ft_auc == doctest::Approx(53));
+    CHECK(rows[0].avg_gap == doctest::Approx(6.5 / 4));
+    CHECK(rows[1].avg_gap == -1);  // no FT AUC: no gap, and the reason names the command
+    CHECK(rows[1].gap_missing.find("FT AUC") != std::string::npos);
+    CHECK(rows[1].gap_missing.find("--references") != std::string::npos);
+    CHECK(rows[2].avg_gap == -1);  // the original has no forget accuracy on this forget set
+    CHECK(rows[2].gap_missing.find("forget acc") != std::string::npos);
+    CHECK(rows[2].gap_missing.find("retain acc") != std::string::npos);
+    std::string md = eval::to_markdown(rows, dir("retrain"));
+    CHECK(md.find("FT AUC") != std::string::npos);
+    CHECK(md.find("n/a [1]") != std::string::npos);
+    CHECK(md.find("n/a [2]") != std::string::npos);
+    CHECK(md.find("AMUN's Avg. Gap") != std::string::npos);
+    // --gap svc: ft now has all four columns; (|99−94| + |99.5−100| + |93−94.5| + |40−50|) / 4.
+    eval::CompareOptions svc;
+    svc.gap = "svc";
+    auto srows = eval::compare_runs({dir("ft")}, dir("retrain"), svc);
+    CHECK(srows[0].avg_gap == doctest::Approx(17.0 / 4));
+    CHECK(eval::to_markdown(srows, dir("retrain"), svc).find("SVC MIA") != std::string::npos);
+    svc.gap = "auc";
+    CHECK_THROWS_AS(eval::compare_runs({dir("ft")}, dir("retrain"), svc), Error);
+
+    // A run measured on another forget set is refused, naming both runs, unless allowed.
+    io::write_json_atomic(dir("other") + "/metrics.json",
+                          {{"method", "ft"}, {"forget_acc", 90.0}, {"test_acc", 90.0}});
+    data::write_index_file(dir("other") + "/forget.txt", {3, 7, 12});
+    std::string err;
+    try {
+      eval::compare_runs({dir("amun"), dir("other")}, dir("retrain"));
+    } catch (const Error& e) {
+      err = e.what();
+    }
+    CHECK(err.find(dir("other")) != std::string::npos);
+    CHECK(err.find("--allow-different-forget") != std::string::npos);
+    eval::CompareOptions allow;
+    allow.allow_different_forget = true;
+    CHECK_NOTHROW(eval::compare_runs({dir("amun"), dir("other")}, dir("retrain"), allow));
     fs::remove_all(root);
   }
 }
