@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <tuple>
 
@@ -23,6 +24,7 @@
 #include "eval/report/svg.h"
 #include "eval/robust/robustness.h"
 #include "models/checkpoint.h"
+#include "models/ensemble.h"
 
 namespace lethe::eval {
 namespace {
@@ -84,6 +86,42 @@ void write_fairness_plot(const std::string& dir, const nlohmann::json& bn) {
                         svg::bar_chart(names, {{"fairness gap", gaps}}, bo));
 }
 
+// The members' normalization statistics as one bn_stats: member 0's structure, each layer's
+// fairness_gap replaced by the mean over members, with fairness_gap_member_min/max/std beside it
+// and the members' own gaps; mean_fairness_gap likewise.
+nlohmann::json average_member_stats(const std::vector<nlohmann::json>& per) {
+  nlohmann::json out = per[0];
+  out["members"] = per.size();
+  if (!out["mean_fairness_gap"].is_number()) return out;  // no normalization layers
+  const double k = static_cast<double>(per.size());
+  auto summarize = [&](nlohmann::json& dst, const std::vector<double>& v) {
+    double mean = 0, sq = 0, lo = v[0], hi = v[0];
+    for (double x : v) mean += x / k;
+    for (double x : v) {
+      sq += (x - mean) * (x - mean) / k;
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+    dst["fairness_gap"] = mean;
+    dst["fairness_gap_member_std"] = std::sqrt(sq);
+    dst["fairness_gap_member_min"] = lo;
+    dst["fairness_gap_member_max"] = hi;
+    dst["fairness_gap_members"] = v;
+  };
+  for (auto& [name, layer] : out["layers"].items()) {
+    std::vector<double> v;
+    for (const auto& p : per) v.push_back(p["layers"][name]["fairness_gap"].get<double>());
+    summarize(layer, v);
+  }
+  std::vector<double> means;
+  for (const auto& p : per) means.push_back(p["mean_fairness_gap"].get<double>());
+  nlohmann::json top;
+  summarize(top, means);
+  out["mean_fairness_gap"] = top["fairness_gap"];
+  out["mean_fairness_gap_member_std"] = top["fairness_gap_member_std"];
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json run_eval(const EvalRequest& req) {
@@ -96,7 +134,9 @@ nlohmann::json run_eval(const EvalRequest& req) {
   std::vector<AttackSpec> attacks;
   if (!req.attack.empty()) attacks = parse_attack_specs(req.attack, "--attack");
   nlohmann::json cfg = io::read_json(req.from + "/config.json");
-  models::Checkpoint ck = models::load_checkpoint(req.from + "/model.safetensors");
+  // What the run answers queries with: its model, or for a SISA run the shards' ensemble.
+  models::Checkpoint ck = models::load_run_model(req.from);
+  auto* ensemble = dynamic_cast<models::Ensemble*>(ck.model.get());
   data::Normalization norm = data::Normalization::from_run(ck.metadata, cfg);
   std::string spec = req.data.empty() ? cfg.at("data").get<std::string>() : req.data;
   // The training set is the original run's: its seed and --subset rows. An unlearning run
@@ -216,12 +256,27 @@ nlohmann::json run_eval(const EvalRequest& req) {
                                : sp == "retain" ? split.retain
                                                 : data::all_indices(d);
     profile::Progress progress("bn stats " + sp, static_cast<int64_t>(idx.size()));
-    NormStats st = collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
+    if (!ensemble) {
+      NormStats st = collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
+      m["bn_stats"] = norm_stats_json(st);
+      write_norm_stats_csv(st, req.out);
+    } else {
+      // An ensemble has no normalization layers of its own: each member's statistics, and per
+      // layer the mean gap over members with its spread (bn_stats_*.csv are member 0's).
+      std::vector<nlohmann::json> per;
+      for (size_t k = 0; k < ensemble->members().size(); ++k) {
+        NormStats st = collect_norm_stats(*ensemble->members()[k], d, idx, norm, sp, 256, nullptr);
+        per.push_back(norm_stats_json(st));
+        if (k == 0) write_norm_stats_csv(st, req.out);
+      }
+      m["bn_stats"] = average_member_stats(per);
+    }
     progress.finish();
-    m["bn_stats"] = norm_stats_json(st);
-    write_norm_stats_csv(st, req.out);
     write_fairness_plot(req.out, m["bn_stats"]);
   }
+  if (ensemble)
+    m["ensemble"] = {{"members", ensemble->members().size()},
+                     {"aggregate", models::Ensemble::aggregate_name(ensemble->aggregate_kind())}};
   m["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m["device"] = current_backend().name();  // the backend that ran it
   m["device_options"] = to_json(device_options());

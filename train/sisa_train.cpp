@@ -176,8 +176,14 @@ SisaManifest read_sisa_manifest(const std::string& run_dir) {
       run_dir + "/sisa/manifest.json");
 }
 
-void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m) {
+void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m,
+                         models::Ensemble::Aggregate agg) {
   io::write_json_atomic(run_dir + "/sisa/manifest.json", m.to_json());
+  // What the run answers queries with: the last checkpoint of every shard (lethe eval loads it).
+  std::vector<std::string> members;
+  for (const auto& sh : m.shards)
+    members.push_back(sh.slices.empty() ? sh.init : sh.slices.back().checkpoint);
+  models::write_ensemble_json(run_dir, members, agg);
 }
 
 std::shared_ptr<models::Classifier> sisa_init_model(const models::ModelConfig& mc, uint64_t seed,
@@ -203,86 +209,6 @@ int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
     prog.finish(status);
   });
   return static_cast<int64_t>(seen.size()) * epochs;
-}
-
-SisaEnsemble::SisaEnsemble(std::vector<std::shared_ptr<models::Classifier>> members, Aggregate agg)
-    : members_(std::move(members)), agg_(agg) {
-  LETHE_CHECK(!members_.empty(), "SisaEnsemble: no shard models");
-  // Shard 0's tensors and children under their own names: state_dict() (and so model.safetensors
-  // written by the callers) is exactly shard 0's checkpoint.
-  models::Classifier& m0 = *members_[0];
-  for (const auto& [n, t] : m0.named_parameters())
-    if (n.find('.') == std::string::npos) register_parameter(n, t);
-  for (const auto& [n, t] : m0.named_buffers())
-    if (n.find('.') == std::string::npos) register_buffer(n, t);
-  for (const auto& [n, c] : m0.named_children()) register_module(n, c);
-}
-
-SisaEnsemble::Aggregate SisaEnsemble::parse_aggregate(const std::string& s) {
-  if (s == "vote") return Aggregate::Vote;
-  if (s == "softmax") return Aggregate::Softmax;
-  LETHE_FAIL("SISA aggregate: unknown '", s, "' (use vote or softmax)");
-}
-
-void SisaEnsemble::train(bool on) {
-  Module::train(on);
-  for (auto& m : members_) m->train(on);
-}
-
-int64_t SisaEnsemble::num_features() const {
-  int64_t f = 0;
-  for (const auto& m : members_) f += m->num_features();
-  return f;
-}
-
-Tensor SisaEnsemble::aggregate(const std::vector<Tensor>& logits) const {
-  return aggregate_logits(logits, agg_);
-}
-
-Tensor SisaEnsemble::aggregate_logits(const std::vector<Tensor>& logits, Aggregate agg) {
-  const int64_t N = logits[0].size(0), C = logits[0].size(1);
-  const double inv = 1.0 / static_cast<double>(logits.size());
-  std::vector<float> out(static_cast<size_t>(N * C), 0.f);
-  for (const Tensor& l : logits) {
-    std::vector<float> p = ops::softmax(l.detach(), 1).to_vector();
-    std::vector<float> lv = l.detach().to_vector();
-    for (int64_t i = 0; i < N; ++i) {
-      if (agg == Aggregate::Vote) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < C; ++c)
-          if (lv[i * C + c] > lv[i * C + best]) best = c;
-        out[i * C + best] += 1.f;
-      }
-      // Softmax mode: the mean probability. Vote mode: half of it breaks ties between equal
-      // vote counts (its total over classes is 0.5 < 1, so it never overturns a vote).
-      double w = agg == Aggregate::Vote ? 0.5 * inv : inv;
-      for (int64_t c = 0; c < C; ++c) out[i * C + c] += static_cast<float>(w * p[i * C + c]);
-    }
-  }
-  return Tensor::from_vector({N, C}, out);
-}
-
-Tensor SisaEnsemble::forward(const Tensor& x) {
-  std::vector<Tensor> logits;
-  for (auto& m : members_) logits.push_back(m->forward(x));
-  return aggregate(logits);
-}
-
-Tensor SisaEnsemble::forward_features(const Tensor& x) {
-  std::vector<Tensor> fs;
-  for (auto& m : members_) fs.push_back(m->forward_features(x));
-  return ops::concat(fs, 1);
-}
-
-Tensor SisaEnsemble::forward_head(const Tensor& f) {
-  std::vector<Tensor> logits;
-  int64_t at = 0;
-  for (auto& m : members_) {
-    int64_t k = m->num_features();
-    logits.push_back(m->forward_head(ops::slice(f, 1, at, at + k)));
-    at += k;
-  }
-  return aggregate(logits);
 }
 
 SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,

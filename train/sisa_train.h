@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "models/ensemble.h"
 #include "models/classifier.h"
 #include "models/registry.h"
 #include "train/train_run.h"
@@ -82,7 +83,9 @@ std::string sisa_slice_path(int64_t shard, int64_t slice, const std::string& has
 // Reads <dir>/sisa/manifest.json; a missing directory is an error naming it and `lethe train
 // --sisa`.
 SisaManifest read_sisa_manifest(const std::string& run_dir);
-void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m);
+// Writes sisa/manifest.json and the run's ensemble.json (the last checkpoint of every shard).
+void write_sisa_manifest(const std::string& run_dir, const SisaManifest& m,
+                         models::Ensemble::Aggregate agg = models::Ensemble::Aggregate::Vote);
 
 // The model of shard s before training: seeded by (seed, s) alone, so it can be rebuilt.
 std::shared_ptr<models::Classifier> sisa_init_model(const models::ModelConfig& mc, uint64_t seed,
@@ -99,37 +102,9 @@ int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
                          const TrainConfig& cfg, int64_t epochs, uint64_t seed, int64_t shard,
                          int64_t slice);
 
-// The aggregate of the shard models as one Classifier, so the usual evaluation code measures
-// the ensemble. forward() returns, per sample, the vote counts plus half the mean softmax (the
-// softmax part only breaks ties: it is < 1 in total) for Vote, or the mean softmax for Softmax;
-// argmax is the ensemble's prediction (not differentiable training logits). The ensemble's
-// state dict is shard 0's (its tensors are registered under shard 0's own names), so saving it
-// as model.safetensors writes a valid single-model checkpoint of shard 0.
-class SisaEnsemble : public models::Classifier {
- public:
-  enum class Aggregate { Vote, Softmax };
-  SisaEnsemble(std::vector<std::shared_ptr<models::Classifier>> members, Aggregate agg);
-  static Aggregate parse_aggregate(const std::string& s);  // "vote" | "softmax"
-
-  std::string type_name() const override { return "SisaEnsemble"; }
-  Tensor forward(const Tensor& x) override;
-  // Features of every member side by side; the head splits them back and aggregates.
-  Tensor forward_features(const Tensor& x) override;
-  Tensor forward_head(const Tensor& f) override;
-  int64_t num_features() const override;
-  std::string head_prefix() const override { return members_[0]->head_prefix(); }
-  void train(bool on = true) override;
-
-  const std::vector<std::shared_ptr<models::Classifier>>& members() const { return members_; }
-  void set_aggregate(Aggregate a) { agg_ = a; }
-  // The aggregate of given member logits (each [N, classes]), as forward() computes it.
-  static Tensor aggregate_logits(const std::vector<Tensor>& logits, Aggregate agg);
-
- private:
-  Tensor aggregate(const std::vector<Tensor>& logits) const;
-  std::vector<std::shared_ptr<models::Classifier>> members_;
-  Aggregate agg_;
-};
+// The aggregate of the shard models as one Classifier (models/ensemble.h), so the usual
+// evaluation code measures the ensemble; a SISA run directory's ensemble.json names its members.
+using SisaEnsemble = models::Ensemble;
 
 struct SisaTrainResult {
   std::vector<std::shared_ptr<models::Classifier>> models;  // final model of each shard

@@ -112,7 +112,7 @@ class Sisa : public Method {
       }
       for (const std::string& rel : referenced)
         if (dir_ != out) link_or_copy(dir_ + "/" + rel, out + "/" + rel);
-      train::write_sisa_manifest(out, m);
+      train::write_sisa_manifest(out, m, aggregate);
       // Checkpoints this run wrote that a later request superseded.
       for (const auto& e : fs::recursive_directory_iterator(out + "/sisa"))
         if (e.is_regular_file() && e.path().extension() == ".safetensors" &&

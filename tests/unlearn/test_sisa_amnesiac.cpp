@@ -28,6 +28,8 @@
 #include "engine/io/run_dir.h"
 #include "engine/io/tensor_io.h"
 #include "engine/nn/init.h"
+#include "eval/predict.h"
+#include "eval/run_eval.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "train/amnesiac.h"
@@ -381,6 +383,55 @@ TEST_SUITE("unlearn") {
         }
         CHECK_MESSAGE(num / den <= 1e-4, n, ": device vs cpu relative difference ", num / den);
       }
+    }
+  }
+
+  // Issue 18: lethe eval of a SISA run (trained, and after unlearning) queries the shards'
+  // ensemble, as the run answers queries — not shard 0 (model.safetensors). The accuracy is
+  // recomputed here by hand from the shard checkpoints the manifest names: a majority vote,
+  // ties broken by the mean softmax.
+  TEST_CASE("sisa: lethe eval measures the vote of the shards, as computed by hand") {
+    TempDir tmp("sisa_eval");
+    train::TrainConfig cfg = small_config(tmp / "orig");
+    cfg.sisa = "3:2";
+    train::run_training(cfg);
+    run_unlearn(tmp / "orig", "sisa", "random:9", tmp / "u");
+    for (const std::string run : {"orig", "u"}) {
+      CAPTURE(run);
+      eval::EvalRequest er;
+      er.from = tmp / run;
+      er.out = tmp / (run + "-eval");
+      nlohmann::json m = eval::run_eval(er);
+      REQUIRE(m.contains("ensemble"));
+      CHECK(m["ensemble"]["members"] == 3);
+      const train::SisaManifest man = train::read_sisa_manifest(tmp / run);
+      data::DataSplit ds = data::load_training_data(kData, cfg.seed, 0);
+      std::vector<std::vector<float>> probs, logits;
+      data::Normalization norm;
+      for (const auto& sh : man.shards) {
+        models::Checkpoint c =
+            models::load_checkpoint(tmp / run + "/" + sh.slices.back().checkpoint);
+        norm = data::Normalization::from_run(c.metadata, io::read_json(tmp / run + "/config.json"));
+        Tensor l = eval::predict_logits(*c.model, ds.test, data::all_indices(ds.test), norm);
+        logits.push_back(l.to_vector());
+      }
+      const int64_t n = ds.test.size(), k = ds.test.num_classes;
+      const int64_t* y = ds.test.labels.data<int64_t>();
+      int64_t correct = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        std::vector<double> score(static_cast<size_t>(k), 0.0);
+        for (const auto& l : logits) {
+          const float* r = &l[static_cast<size_t>(i * k)];
+          int64_t best = std::max_element(r, r + k) - r;
+          score[static_cast<size_t>(best)] += 1.0;
+          double mx = *std::max_element(r, r + k), z = 0;
+          for (int64_t c = 0; c < k; ++c) z += std::exp(r[c] - mx);
+          for (int64_t c = 0; c < k; ++c)
+            score[static_cast<size_t>(c)] += 0.5 / 3.0 * std::exp(r[c] - mx) / z;
+        }
+        correct += std::max_element(score.begin(), score.end()) - score.begin() == y[i];
+      }
+      CHECK(m["test_acc"].get<double>() == doctest::Approx(100.0 * correct / n));
     }
   }
 }
