@@ -17,6 +17,7 @@
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
+#include "eval/group_fairness.h"
 #include "eval/predict.h"
 #include "eval/robust/attack_spec.h"
 #include "kernels/cpu/gemm.h"
@@ -24,6 +25,7 @@
 #include "models/registry.h"
 #include "train/adversarial.h"
 #include "train/amnesiac.h"
+#include "train/linear_head.h"
 #include "train/sisa_train.h"
 #include "train/trainer.h"
 
@@ -54,7 +56,10 @@ nlohmann::json TrainConfig::to_json() const {
           {"sisa", sisa},
           {"amnesiac", amnesiac},
           {"amnesiac_track", amnesiac_track},
-          {"adv_train", adv_train}};
+          {"adv_train", adv_train},
+          {"solver", solver},
+          {"fair", fair},
+          {"perturb", perturb}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -80,6 +85,9 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.amnesiac = j.value("amnesiac", c.amnesiac);
   c.amnesiac_track = j.value("amnesiac_track", c.amnesiac_track);
   c.adv_train = j.value("adv_train", c.adv_train);
+  c.solver = j.value("solver", c.solver);
+  c.fair = j.value("fair", c.fair);
+  c.perturb = j.value("perturb", c.perturb);
   return c;
 }
 
@@ -97,6 +105,19 @@ void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.eval_every >= 0, "--eval-every must be ≥ 0, got ", c.eval_every);
   LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
   if (!c.adv_train.empty()) (void)eval::parse_attack_spec(c.adv_train, "--adv-train");
+  LETHE_CHECK(c.solver == "sgd" || c.solver == "newton", "--solver: unknown '", c.solver,
+              "' (use sgd or newton)");
+  (void)parse_fair_spec(c.fair, "--fair");
+  LETHE_CHECK(c.perturb >= 0, "--perturb must be ≥ 0, got ", c.perturb);
+  if (c.solver == "newton") {
+    LETHE_CHECK(c.model == "logreg",
+                "--solver newton (implied by --fair/--perturb) trains "
+                "--model logreg only, got ",
+                c.model);
+    LETHE_CHECK(c.wd > 0, "--wd is the L2 coefficient λ of --solver newton and must be > 0");
+    LETHE_CHECK(c.sisa.empty() && !c.amnesiac && c.adv_train.empty() && c.device == "cpu",
+                "--solver newton runs on the cpu alone, without --sisa/--amnesiac/--adv-train");
+  }
 }
 
 namespace {
@@ -229,6 +250,19 @@ nlohmann::json run_training(const TrainConfig& cfg) {
     model = r.models[0];
     eval_model = std::make_shared<SisaEnsemble>(r.models, SisaEnsemble::Aggregate::Vote);
     method_metrics = {{"sisa", r.report}};
+  } else if (cfg.solver == "newton") {
+    HeadObjective obj;
+    obj.l2 = cfg.wd;
+    obj.fair = parse_fair_spec(cfg.fair);
+    const int64_t p = model->num_features() + 1;
+    if (cfg.perturb > 0)
+      obj.perturb =
+          perturbation(cfg.perturb, cfg.seed, train.num_classes == 2 ? p : train.num_classes * p);
+    obj.perturb_sigma = cfg.perturb;
+    method_metrics = {{"convex", fit_linear_head(*model, train, train_idx, norm, obj, dir)}};
+    std::fprintf(stderr, "train: newton %lld iterations, ||grad|| %.3g\n",
+                 static_cast<long long>(method_metrics["convex"]["iterations"].get<int64_t>()),
+                 method_metrics["convex"]["grad_norm"].get<double>());
   } else {
     fit(*model, train, train_idx, norm, cfg, log_epoch,
         amnesiac
@@ -244,6 +278,12 @@ nlohmann::json run_training(const TrainConfig& cfg) {
     metrics["retain_acc"] = eval::accuracy(*eval_model, train, fs_split.retain, norm);
   } else {
     metrics["train_acc"] = eval::accuracy(*eval_model, train, train_idx, norm);
+  }
+  {
+    std::vector<std::pair<std::string, std::vector<int64_t>>> rows{{"train", train_idx}};
+    if (!cfg.exclude.empty()) rows = {{"forget", fs_split.forget}, {"retain", fs_split.retain}};
+    nlohmann::json fair = eval::model_fairness(*eval_model, ds, rows, norm);
+    if (!fair.is_null()) metrics["fairness"] = fair;
   }
   metrics.update(method_metrics);
   metrics["wall_s"] =

@@ -113,6 +113,45 @@ grep -q "m-entropy" "$T/err" || { echo "FAIL: --mia error does not list the atta
 bad "$LETHE" eval --from "$T/retrain" --mia rmia-offline --references "$T/none" --out "$T/eval_mia3"
 [ ! -e "$T/eval_mia3" ] || { echo "FAIL: missing --references created the output directory"; fail=1; }
 
+# Fair logistic regression (issue 19): group-fairness metrics, the float64 Newton solver with the
+# eo penalty, fair-newton over two requests against the fair retrain, newton on softmax and on a
+# network's head, and the errors.
+G="csv:$SRC/tests/data/german_credit.csv:label=Class:protected=Age<25"
+ok "$LETHE" train --model logreg --data "$G" --wd 1e-2 --fair eo:lambda=2 --out "$T/fair"
+ok "$LETHE" unlearn --from "$T/fair" --method fair-newton --forget random:20 --requests 2 \
+  --out "$T/fair-fn"
+ok "$LETHE" unlearn --from "$T/fair" --method retrain --forget random:20 --out "$T/fair-rt"
+ok "$LETHE" eval --from "$T/fair-fn" --out "$T/fair-fn-eval"
+ok "$LETHE" compare "$T/fair-fn-eval" "$T/fair-rt" --reference "$T/fair-rt"
+grep -q "param dist" "$T/out" || { echo "FAIL: compare lacks param dist"; fail=1; }
+grep -q "test EOdds diff" "$T/out" || { echo "FAIL: compare lacks test EOdds diff"; fail=1; }
+python3 - "$T/fair" "$T/fair-fn" "$T/fair-fn-eval" <<'PY' || fail=1
+import json, sys
+tr, fn, ev = (json.load(open(d + "/metrics.json")) for d in sys.argv[1:4])
+c = tr["convex"]
+if not (c["converged"] and c["grad_norm"] <= 1e-10):
+    print("FAIL: newton solver did not reach 1e-10:", c); sys.exit(1)
+if not isinstance(tr["fairness"]["splits"]["test"]["equalized_odds_difference"], float):
+    print("FAIL: train metrics lack fairness"); sys.exit(1)
+req = fn["method_report"]["requests"]
+if len(req) != 2 or any(r["residual_norm"] > r["bound"] for r in req):
+    print("FAIL: fair-newton requests or residual bound:", req); sys.exit(1)
+if set(ev["fairness"]["splits"]) != {"test", "forget", "retain", "train"}:
+    print("FAIL: eval fairness splits:", list(ev["fairness"]["splits"])); sys.exit(1)
+PY
+bad "$LETHE" train --model logreg --data "csv:$SRC/tests/data/german_credit.csv:protected=Age" \
+  --out "$T/fair2"
+grep -q "53 distinct values" "$T/err" || { echo "FAIL: protected=Age error"; fail=1; }
+bad "$LETHE" train --model mlp --data "$G" --fair eo:lambda=1 --out "$T/fair3"
+bad "$LETHE" train --model logreg --data "$G" --fair eo:lambda=x --out "$T/fair4"
+bad "$LETHE" unlearn --from "$T/run" --method fair-newton --forget random:5 --out "$T/fn-plain"
+grep -q "no fairness penalty" "$T/err" || { echo "FAIL: fair-newton on a plain run"; fail=1; }
+ok "$LETHE" unlearn --from "$T/run" --method newton --forget random:5 --out "$T/newton-softmax"
+bad "$LETHE" unlearn --from "$T/retrain" --method newton --forget random:5 --out "$T/newton-mlp"
+grep -q "layers head" "$T/err" || { echo "FAIL: newton on a whole mlp"; fail=1; }
+ok "$LETHE" unlearn --from "$T/retrain" --method newton --layers head --forget random:5 \
+  --out "$T/newton-head"
+
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
 bad "$LETHE" verify "$T/none.safetensors"

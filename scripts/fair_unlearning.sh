@@ -1,0 +1,57 @@
+#!/bin/sh
+# Fair machine unlearning, the experiment of Oesterling, Ma, Calmon, Lakkaraju (AISTATS 2024)
+# regenerated on German credit (protected: Age<25) and HMDA (protected: afam): a fair logistic
+# regression (--fair eo:lambda=GAMMA, float64 Newton), then 1%, 5% and 10% of the training rows
+# removed at random and all from the minority group, by retrain, fair-newton, newton, ft and ga;
+# accuracy, group-fairness differences, distance to the retrained parameters and time. Also a
+# γ-sweep (the accuracy–fairness curve). Writes OUT/table.md, OUT/*.svg. Minutes on 2 cores.
+#
+#   scripts/fair_unlearning.sh                  # LETHE=build/cpu-release/lethe OUT=runs/fair
+#   GAMMA=1 L2=1e-3 METHODS="retrain fair-newton newton" scripts/fair_unlearning.sh
+set -eu
+cd "$(dirname "$0")/.."
+LETHE=${LETHE:-build/cpu-release/lethe}
+OUT=${OUT:-runs/fair}
+DATA=${DATA:-../shared/data}
+[ -f "$DATA/hmda.csv" ] || DATA=tests/data
+L2=${L2:-1e-3}
+GAMMA=${GAMMA:-1}
+SWEEP=${SWEEP:-"0 0.01 0.03 0.1 0.3 1 3 10"}
+FRACS=${FRACS:-"0.01 0.05 0.1"}
+METHODS=${METHODS:-"retrain fair-newton newton ft ga"}
+SEED=${SEED:-0}
+[ -x "$LETHE" ] || { echo "fair_unlearning: $LETHE not built (cmake --build build/cpu-release)" >&2; exit 1; }
+mkdir -p "$OUT"
+
+run() { # quiet unless it fails
+  if ! "$@" >"$OUT/last.log" 2>&1; then cat "$OUT/last.log" >&2; exit 1; fi
+}
+
+for ds in german hmda; do
+  case $ds in
+    german) spec="csv:$DATA/german_credit.csv:label=Class:protected=Age<25"; group="Age<25" ;;
+    hmda) spec="csv:$DATA/hmda.csv:label=deny:protected=afam"; group="yes" ;;
+  esac
+  D="$OUT/$ds"
+  mkdir -p "$D/sweep"
+  for g in $SWEEP; do
+    run "$LETHE" train --model logreg --data "$spec" --wd "$L2" --fair "eo:lambda=$g" --seed "$SEED" \
+      --overwrite --out "$D/sweep/eo-$g"
+  done
+  run "$LETHE" train --model logreg --data "$spec" --wd "$L2" --fair "eo:lambda=$GAMMA" \
+    --seed "$SEED" --overwrite --out "$D/fair"
+  n=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['train_size'])" "$D/fair/config.json")
+  for f in $FRACS; do
+    k=$(python3 -c "import sys; print(max(1, round(float(sys.argv[1]) * int(sys.argv[2]))))" "$f" "$n")
+    for mode in random group; do
+      if [ $mode = random ]; then forget="random:$k"; else forget="group:$group:$k"; fi
+      for m in $METHODS; do
+        echo "fair_unlearning: $ds $mode $f ($forget) $m" >&2
+        run "$LETHE" unlearn --from "$D/fair" --method "$m" --forget "$forget" --seed "$SEED" \
+          --overwrite --out "$D/$mode-$f/$m"
+      done
+    done
+  done
+done
+python3 scripts/fair_unlearning_table.py "$OUT" "$METHODS" "$FRACS" > "$OUT/table.md"
+cat "$OUT/table.md"
