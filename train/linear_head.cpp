@@ -341,8 +341,8 @@ RemovalStep newton_removal(const HeadObjective& obj, const HeadData& before, con
       const double v = dot(&after.x[static_cast<size_t>(i * after.p)], step.data(), after.p);
       xd += v * v;
     }
-    r.bound = 0.25 * spectral_norm(after) * r.step_norm * std::sqrt(xd) +
-              (retain_form ? 0.0 : r.start_grad_norm);
+    r.remainder_bound = 0.25 * spectral_norm(after) * r.step_norm * std::sqrt(xd);
+    r.bound = r.remainder_bound + (retain_form ? 0.0 : r.start_grad_norm);
   }
   return r;
 }

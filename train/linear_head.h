@@ -92,10 +92,11 @@ SolveReport solve_newton(const HeadObjective& obj, const HeadData& d, std::vecto
 // With obj.with_fair = false the fairness term is left out of F and H (plain certified removal).
 struct RemovalStep {
   std::vector<double> theta;
-  double start_grad_norm = 0;  // ||∇F_before(θ)||: 0 for an exact minimiser (the premise)
-  double residual_norm = 0;    // ||∇F_after(θ⁻)|| of the objective the method minimises
-  double bound = -1;           // Guo et al.'s data-dependent bound on it (binary only), else -1
-  double step_norm = 0;        // ||θ⁻ − θ||
+  double start_grad_norm = 0;   // ||∇F_before(θ)||: 0 for an exact minimiser (the premise)
+  double residual_norm = 0;     // ||∇F_after(θ⁻)|| of the objective the method minimises
+  double remainder_bound = -1;  // Guo et al.'s bound on the step's Taylor remainder (binary)
+  double bound = -1;     // on residual_norm: remainder_bound (+ start_grad_norm in removal form)
+  double step_norm = 0;  // ||θ⁻ − θ||
 };
 RemovalStep newton_removal(const HeadObjective& obj, const HeadData& before, const HeadData& after,
                            const std::vector<double>& theta, bool retain_form = false);

@@ -64,8 +64,12 @@ void LinearRemoval::run(UnlearnContext& ctx, const std::string& method) {
   double gn = 0;
   for (double v : g) gn += v * v;
   const double train_residual = std::sqrt(gn) * static_cast<double>(after.n);
+  // Residuals add up over requests (Guo et al., Sec. 3): the bound after r requests is the
+  // first start gradient (≈ 0 at the solver's optimum) plus every step's remainder bound. (Each
+  // request's own `bound` counts its start gradient, which the previous requests' terms cover.)
+  if (requests_ == 0) accumulated_ = step.start_grad_norm;
   ++requests_;
-  if (step.bound >= 0) accumulated_ += step.bound;
+  if (step.remainder_bound >= 0) accumulated_ += step.remainder_bound;
 
   nlohmann::json r = {{"request", requests_},
                       {"forget", ctx.split.forget.size()},
@@ -74,6 +78,8 @@ void LinearRemoval::run(UnlearnContext& ctx, const std::string& method) {
                       {"residual_norm", step.residual_norm},
                       {"train_objective_residual_norm", train_residual}};
   r["bound"] = step.bound >= 0 ? nlohmann::json(step.bound) : nlohmann::json(nullptr);
+  r["remainder_bound"] =
+      step.bound >= 0 ? nlohmann::json(step.remainder_bound) : nlohmann::json(nullptr);
   r["accumulated_bound"] = step.bound >= 0 ? nlohmann::json(accumulated_) : nlohmann::json(nullptr);
   if (!ctx.report.contains("requests")) ctx.report["requests"] = nlohmann::json::array();
   ctx.report["requests"].push_back(r);

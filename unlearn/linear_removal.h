@@ -3,6 +3,10 @@
 // whole of logreg, or a network's head with --layers head), repeated over --requests with the
 // accumulated residual bound and the certified-removal budget.
 //
+// Per request: the step, the residual ||∇(n·J)|| on the rest at the new θ (of the method's own
+// objective and of the training objective), Guo et al.'s bound on it, and the accumulated bound β
+// (the first request's start gradient plus every step's remainder bound), which bounds the
+// residual after all requests so far.
 // Options (--opt): form=removal|retain (train::newton_removal), l2=λ (default: the training run's
 // --wd), eps=ε and delta=δ (default 1e-4) for the certificate: a run trained with --perturb σ is
 // (ε, δ)-certified while the accumulated bound β ≤ σ ε / c, c = √(2 log(1.5/δ)) (Guo et al. 2020,

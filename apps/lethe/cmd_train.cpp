@@ -64,6 +64,9 @@ Command add_train(CLI::App& app) {
   return {sub, [cfg, reference_models, device] {
             device->apply();
             if (cfg->fair != "none" || cfg->perturb > 0) cfg->solver = "newton";
+            // The solver sees every row as is; recording the image default would make ft
+            // replay an augmentation tabular data cannot have.
+            if (cfg->solver == "newton") cfg->augment = "none";
             nlohmann::json m = *reference_models != 0
                                    ? train::run_reference_training(*cfg, *reference_models)
                                    : train::run_training(*cfg);
