@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "data/forget.h"
 #include "data/random.h"
@@ -59,7 +60,8 @@ nlohmann::json TrainConfig::to_json() const {
           {"adv_train", adv_train},
           {"solver", solver},
           {"fair", fair},
-          {"perturb", perturb}};
+          {"perturb", perturb},
+          {"head_from", head_from}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -88,6 +90,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.solver = j.value("solver", c.solver);
   c.fair = j.value("fair", c.fair);
   c.perturb = j.value("perturb", c.perturb);
+  c.head_from = j.value("head_from", c.head_from);
   return c;
 }
 
@@ -110,9 +113,9 @@ void check_config(const TrainConfig& c) {
   (void)parse_fair_spec(c.fair, "--fair");
   LETHE_CHECK(c.perturb >= 0, "--perturb must be ≥ 0, got ", c.perturb);
   if (c.solver == "newton") {
-    LETHE_CHECK(c.model == "logreg",
-                "--solver newton (implied by --fair/--perturb) trains "
-                "--model logreg only, got ",
+    LETHE_CHECK(c.model == "logreg" || !c.head_from.empty(),
+                "--solver newton (implied by --fair/--perturb) trains --model logreg, or the head "
+                "of a trained network given by --head-from DIR; got --model ",
                 c.model);
     LETHE_CHECK(c.wd > 0, "--wd is the L2 coefficient λ of --solver newton and must be > 0");
     LETHE_CHECK(c.sisa.empty() && !c.amnesiac && c.adv_train.empty() && c.device == "cpu",
@@ -193,13 +196,29 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   int64_t img = train.is_image() ? train.height() : 1;
   models::ModelConfig mc = models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
   nn::manual_seed(cfg.seed);
-  std::shared_ptr<models::Classifier> model = models::build_model(mc);
+  std::shared_ptr<models::Classifier> model;
+  std::optional<data::Normalization> head_norm;  // the frozen network's own input normalization
+  if (!cfg.head_from.empty()) {
+    // The network of a trained run, frozen; only its head is solved below.
+    models::Checkpoint ck = models::load_checkpoint(cfg.head_from + "/model.safetensors");
+    LETHE_CHECK(ck.config.num_classes == train.num_classes, "--head-from ", cfg.head_from,
+                ": its model has ", ck.config.num_classes, " classes, the data ",
+                train.num_classes);
+    LETHE_CHECK(ck.config.name == cfg.model, "--head-from ", cfg.head_from, " holds a ",
+                ck.config.name, ", not --model ", cfg.model);
+    model = ck.model;
+    mc = ck.config;
+    head_norm =
+        data::Normalization::from_run(ck.metadata, io::read_json(cfg.head_from + "/config.json"));
+  } else {
+    model = models::build_model(mc);
+  }
   // On a device the model stays resident for the whole run: parameters, gradients, optimizer
   // state and activations live in device memory; the batches are uploaded, the loss and the
   // logits read back, the checkpoint saved through cpu(). (SISA's shard models stay on the host
   // and run staged.)
   if (cfg.device != "cpu") model->to(device_by_name(cfg.device));
-  data::Normalization norm = data::Normalization::from_dataset(train);
+  data::Normalization norm = head_norm ? *head_norm : data::Normalization::from_dataset(train);
   std::unique_ptr<AmnesiacRecorder> amnesiac;
   if (cfg.amnesiac) amnesiac = make_amnesiac_recorder(dir, *model, train, train_idx, cfg);
 

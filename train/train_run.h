@@ -43,6 +43,9 @@ struct TrainConfig {
   std::string solver = "sgd";
   std::string fair = "none";  // eo:lambda=L | dp:lambda=L | none (the paper's penalty)
   double perturb = 0;         // σ of Guo et al.'s objective perturbation b ~ N(0, σ²)
+  // A trained run whose network is kept frozen while --solver newton solves its head over the
+  // prefix's features (a network's fair head); "" = a fresh model (logreg only).
+  std::string head_from;
 
   nlohmann::json to_json() const;
 };

@@ -4,6 +4,7 @@
 // keep the original values (retraining the last layers from scratch). A run trained with
 // --solver newton (a convex logreg) is solved again on D_R with its objective.
 #include "engine/nn/init.h"
+#include "models/checkpoint.h"
 #include "train/linear_head.h"
 #include "train/train_run.h"
 #include "unlearn/registry.h"
@@ -23,7 +24,11 @@ class Retrain : public Method {
     if (cfg.solver == "newton") {
       // A convex run's recipe is its objective: solve it again on D_R (same λ, penalty, b).
       nn::manual_seed(ctx.opt.seed);
-      std::shared_ptr<models::Classifier> fresh = models::build_model(ctx.model_config);
+      // A network's head (--head-from) is re-solved over the same frozen network.
+      std::shared_ptr<models::Classifier> fresh =
+          cfg.head_from.empty()
+              ? models::build_model(ctx.model_config)
+              : models::load_checkpoint(cfg.head_from + "/model.safetensors").model;
       const int64_t p = fresh->num_features() + 1, k = ctx.train->num_classes;
       train::HeadObjective obj =
           train::head_objective_of_run(ctx.original_config, k == 2 ? p : k * p);

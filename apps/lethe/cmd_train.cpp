@@ -57,13 +57,16 @@ Command add_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--perturb", cfg->perturb,
                   "σ of the objective perturbation for certified removal (Guo et al. 2020)");
+  sub->add_option("--head-from", cfg->head_from,
+                  "trained run DIR: keep its network frozen, solve its head by --solver newton");
   auto reference_models = std::make_shared<int64_t>(0);
   sub->add_option("--reference-models", *reference_models,
                   "M: train M reference models on halves of train+test (for --references)");
   auto device = add_device_flags(sub);
   return {sub, [cfg, reference_models, device] {
             device->apply();
-            if (cfg->fair != "none" || cfg->perturb > 0) cfg->solver = "newton";
+            if (cfg->fair != "none" || cfg->perturb > 0 || !cfg->head_from.empty())
+              cfg->solver = "newton";
             // The solver sees every row as is; recording the image default would make ft
             // replay an augmentation tabular data cannot have.
             if (cfg->solver == "newton") cfg->augment = "none";

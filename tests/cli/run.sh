@@ -151,6 +151,23 @@ bad "$LETHE" unlearn --from "$T/retrain" --method newton --forget random:5 --out
 grep -q "layers head" "$T/err" || { echo "FAIL: newton on a whole mlp"; fail=1; }
 ok "$LETHE" unlearn --from "$T/retrain" --method newton --layers head --forget random:5 \
   --out "$T/newton-head"
+# A network's fair head (item 4): an mlp trained by SGD, its head re-solved with the penalty over
+# the frozen prefix, fair-newton and retrain on that head.
+ok "$LETHE" train --model mlp --data "$G" --epochs 1 --augment none --out "$T/mlp-g"
+ok "$LETHE" train --model mlp --data "$G" --head-from "$T/mlp-g" --wd 1e-2 --fair eo:lambda=2 \
+  --out "$T/mlp-fair"
+ok "$LETHE" unlearn --from "$T/mlp-fair" --method fair-newton --layers head --forget group:1:8 \
+  --out "$T/mlp-fn"
+ok "$LETHE" unlearn --from "$T/mlp-fair" --method retrain --forget group:1:8 --out "$T/mlp-rt"
+python3 - "$T/mlp-fair" "$T/mlp-fn" <<'PY' || fail=1
+import json, sys
+tr, fn = (json.load(open(d + "/metrics.json")) for d in sys.argv[1:3])
+r = fn["method_report"]["requests"][0]
+if tr["convex"]["grad_norm"] > 1e-10 or r["residual_norm"] > r["bound"]:
+    print("FAIL: fair head on an mlp:", tr["convex"], r); sys.exit(1)
+PY
+bad "$LETHE" train --model logreg --data "$G" --head-from "$T/mlp-g" --fair eo:lambda=1 --out "$T/x2"
+grep -q "holds a mlp" "$T/err" || { echo "FAIL: --head-from model mismatch"; fail=1; }
 
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
