@@ -93,7 +93,7 @@ def sweep_svg(points, title):
 def main():
     out, methods, fracs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
     print("### Fair unlearning (scripts/fair_unlearning.sh)\n")
-    for ds in ("german", "hmda"):
+    for ds in ("german", "hmda", "hmda-mlp"):
         root = os.path.join(out, ds)
         if not os.path.isdir(root):
             continue
