@@ -167,6 +167,7 @@ double head_objective(const HeadObjective& obj, const HeadData& d, const std::ve
   if (hess) hess->assign(static_cast<size_t>(dim * dim), 0.0);
   double loss = 0;
   std::vector<double> z(static_cast<size_t>(k)), pr(static_cast<size_t>(k));
+  std::vector<double> probs;  // softmax rows [n, K] for the Hessian (more than two classes)
   for (int64_t i = 0; i < d.n; ++i) {
     const double* x = &d.x[static_cast<size_t>(i * p)];
     const int64_t y = d.y[static_cast<size_t>(i)];
@@ -198,16 +199,28 @@ double head_objective(const HeadObjective& obj, const HeadData& d, const std::ve
     if (grad)
       for (int64_t c = 0; c < k; ++c)
         for (int64_t a = 0; a < p; ++a) (*grad)[c * p + a] += (pr[c] - (c == y)) * x[a];
-    if (hess)
-      for (int64_t c = 0; c < k; ++c)
-        for (int64_t e = c; e < k; ++e) {
-          const double w = (c == e ? pr[c] : 0.0) - pr[c] * pr[e];
-          for (int64_t a = 0; a < p; ++a) {
-            double* row = &(*hess)[static_cast<size_t>((c * p + a) * dim + e * p)];
-            const double wa = w * x[a];
-            for (int64_t b = (c == e ? a : 0); b < p; ++b) row[b] += wa * x[b];
-          }
+    if (hess) probs.insert(probs.end(), pr.begin(), pr.end());
+  }
+  if (hess && k > 2) {
+    // Block (c, e) of Σ_i (diag(p_i) − p_i p_iᵀ) ⊗ x_i x_iᵀ; one thread per block, rows in order,
+    // so the sums do not depend on the thread count.
+    const int64_t blocks = k * (k + 1) / 2;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t q = 0; q < blocks; ++q) {
+      int64_t c = 0, e = q;
+      while (e >= k - c) e -= k - c, ++c;
+      e += c;
+      for (int64_t i = 0; i < d.n; ++i) {
+        const double* x = &d.x[static_cast<size_t>(i * p)];
+        const double* pi = &probs[static_cast<size_t>(i * k)];
+        const double w = (c == e ? pi[c] : 0.0) - pi[c] * pi[e];
+        for (int64_t a = 0; a < p; ++a) {
+          double* row = &(*hess)[static_cast<size_t>((c * p + a) * dim + e * p)];
+          const double wa = w * x[a];
+          for (int64_t b = (c == e ? a : 0); b < p; ++b) row[b] += wa * x[b];
         }
+      }
+    }
   }
   const double inv_n = 1.0 / static_cast<double>(d.n);
   double value = loss * inv_n + 0.5 * obj.l2 * dot(theta.data(), theta.data(), dim);
