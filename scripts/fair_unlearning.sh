@@ -15,6 +15,7 @@ LETHE=${LETHE:-build/cpu-release/lethe}
 OUT=${OUT:-runs/fair}
 DATA=${DATA:-../shared/data}
 [ -f "$DATA/hmda.csv" ] || DATA=tests/data
+DATA=$(cd "$DATA" && pwd)  # runs record their data spec: absolute, so they work from anywhere
 L2=${L2:-1e-3}
 GAMMA=${GAMMA:-1}
 SWEEP=${SWEEP:-"0 0.01 0.03 0.1 0.3 1 3 10"}

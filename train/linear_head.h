@@ -14,8 +14,9 @@
 //   dp: c = 1/(n_a n_b) Σ_{i∈a} Σ_{j∈b} (x̃_i − x̃_j)  = mean_a x̃ − mean_b x̃
 //
 // The eo term is the pairwise equalized-odds-style regulariser of Oesterling, Ma, Calmon and
-// Lakkaraju, "Fair Machine Unlearning", AISTATS 2024 (their training objective's fairness term,
-// Sec. 3, from Berk et al. 2017's convex group-fairness regulariser): the squared mean score gap
+// Lakkaraju, "Fair Machine Unlearning", AISTATS 2024 (the fair loss L_fair of their Sec. 3, from
+// Berk et al. 2017's convex group-fairness regulariser; the same form as fair_loss /
+// fair_precompute_summation in the authors' released code): the squared mean score gap
 // between same-label pairs of the two groups a (code 0) and b (code 1). It is quadratic in θ, so
 // its Hessian 2γccᵀ is constant and a Newton step treats it exactly. The pair sum is computed in
 // O(n p) from per-group, per-label sums. b is the objective perturbation (Guo et al. 2020, Sec. 4);
