@@ -87,7 +87,9 @@ ForgetSplit make_forget_split(const std::string& spec, const Dataset& train, uin
   const size_t colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  const char* forms = "random:FRACTION, random:COUNT, class:C, class:C:FRACTION|COUNT, file:PATH";
+  const char* forms =
+      "random:FRACTION, random:COUNT, class:C, class:C:FRACTION|COUNT, group:G, "
+      "group:G:FRACTION|COUNT, file:PATH";
   if (kind == "random") {
     LETHE_CHECK(!rest.empty(), "--forget ", spec, ": missing amount (random:0.1 or random:500)");
     std::vector<int64_t> all(static_cast<size_t>(n));
@@ -113,6 +115,38 @@ ForgetSplit make_forget_split(const std::string& spec, const Dataset& train, uin
     return split_from_forget(
         choose(std::move(members), k, stream_key(seed, kForget, static_cast<uint64_t>(c) + 1)), n,
         spec);
+  }
+  if (kind == "group") {
+    // group:G or group:G:AMOUNT — rows of one protected group (the removal Oesterling et al. say
+    // breaks fairness). G is a group code or its name; AMOUNT as for class (of the group's rows).
+    LETHE_CHECK(train.has_protected(), "--forget ", spec,
+                ": the data has no protected attribute (csv:FILE:protected=COL)");
+    LETHE_CHECK(!rest.empty(), "--forget ", spec, ": missing group (group:1 or group:NAME)");
+    const size_t c2 = rest.rfind(':');
+    const std::string name = c2 == std::string::npos ? rest : rest.substr(0, c2);
+    const auto ng = static_cast<int64_t>(train.protected_names.size());
+    int64_t g = 0;
+    if (!parse_int64(name, g)) {
+      auto it = std::find(train.protected_names.begin(), train.protected_names.end(), name);
+      std::string names;
+      for (const auto& s2 : train.protected_names) names += (names.empty() ? "" : ", ") + s2;
+      LETHE_CHECK(it != train.protected_names.end(), "--forget ", spec, ": '", name,
+                  "' is not a group code or name (groups: ", names, ")");
+      g = it - train.protected_names.begin();
+    }
+    LETHE_CHECK(g >= 0 && g < ng, "--forget ", spec, ": group ", g, " out of range [0, ", ng, ")");
+    std::vector<int64_t> members;
+    const int64_t* a = train.protected_attr.data<int64_t>();
+    for (int64_t i = 0; i < n; ++i)
+      if (a[i] == g) members.push_back(i);
+    LETHE_CHECK(!members.empty(), "--forget ", spec, ": group ", g, " has no training samples");
+    if (c2 == std::string::npos) return split_from_forget(std::move(members), n, spec);
+    const auto pool = static_cast<int64_t>(members.size());
+    const int64_t k = amount(spec, rest.substr(c2 + 1), pool);
+    return split_from_forget(
+        choose(std::move(members), k,
+               stream_key(seed, kForget, (uint64_t{1} << 32) + static_cast<uint64_t>(g))),
+        n, spec);
   }
   if (kind == "file") {
     LETHE_CHECK(!rest.empty(), "--forget ", spec, ": missing PATH");

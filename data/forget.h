@@ -16,6 +16,8 @@ struct ForgetSplit {
 //   random:K   K samples (an integer)
 //   class:C    every sample of class C (an index, or a class name)
 //   class:C:F  a fraction F (or class:C:K a count K) of class C
+//   group:G    every sample of protected group G (a code, or a name such as "yes" or "Age<25")
+//   group:G:F  a fraction F (or group:G:K a count K) of group G
 //   file:PATH  the training indices listed in PATH, one per line
 ForgetSplit make_forget_split(const std::string& spec, const Dataset& train, uint64_t seed);
 

@@ -14,13 +14,14 @@ enum Stream : uint64_t {
   kForget = 4,     // forget SPECs: random:K (epoch 0) and class:C:K (epoch C + 1)
   kSynthetic = 5,  // synthetic:mixture: the sampled points
   // train/
-  kTrainSubset = 11,                  // --subset: the training rows a run keeps
-  kAdversarialTraining = 0x414456,    // "ADV": --adv-train's PGD starts (epoch = the step)
-  kReferenceInclusion = 0x5245'0001,  // --reference-models: which models see which pool row
-  kReferenceModel = 0x5245'0002,      // --reference-models: model k's seed (epoch = k)
-  kSisaPartition = 0x5157'0001,       // SISA: the shard partition of the training set
-  kSisaInit = 0x5157'0002,            // SISA: a shard model's initialization (epoch = shard)
-  kSisaStage = 0x5157'0003,           // SISA: a stage's seed (epoch = shard << 32 | slice)
+  kTrainSubset = 11,                     // --subset: the training rows a run keeps
+  kAdversarialTraining = 0x414456,       // "ADV": --adv-train's PGD starts (epoch = the step)
+  kReferenceInclusion = 0x5245'0001,     // --reference-models: which models see which pool row
+  kReferenceModel = 0x5245'0002,         // --reference-models: model k's seed (epoch = k)
+  kSisaPartition = 0x5157'0001,          // SISA: the shard partition of the training set
+  kSisaInit = 0x5157'0002,               // SISA: a shard model's initialization (epoch = shard)
+  kSisaStage = 0x5157'0003,              // SISA: a stage's seed (epoch = shard << 32 | slice)
+  kObjectivePerturbation = 0x4352'0001,  // "CR": --perturb's noise vector b (Guo et al. 2020)
   // eval/
   kReferenceMiaDraw = 0x5245'0003,    // LiRA/RMIA: the balanced member/non-member draws
   kThresholdMia = 0x5448524D4941ULL,  // "THRMIA": the threshold attacks' subsampling

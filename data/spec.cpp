@@ -167,7 +167,7 @@ DataSplit load(const std::string& spec, uint64_t seed) {
 std::string data_spec_forms() {
   return "fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, "
          "folder:DIR|FILE.csv[:size=S|HxW][:channels=1|3][:test=F][:seed=S], "
-         "csv:FILE[:label=COL][:protected=COL][:test=F][:seed=S], "
+         "csv:FILE[:label=COL][:protected=COL|COL<T][:test=F][:seed=S], "
          "synthetic:mixture[:K[:D[:N]]][:sep=S][:test=F][:seed=S]";
 }
 

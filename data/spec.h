@@ -11,7 +11,7 @@ namespace lethe::data {
 //   mnist:DIR             IDX files, plain or .gz
 //   cifar10:DIR           cifar100:DIR   binary versions
 //   folder:DIR|FILE.csv[:size=S|HxW][:channels=1|3][:test=F][:seed=S]
-//   csv:FILE[:label=COL][:protected=COL][:test=F][:seed=S]
+//   csv:FILE[:label=COL][:protected=COL|COL<T][:test=F][:seed=S]
 //   synthetic:mixture[:K[:D[:N]]][:sep=S][:test=F][:seed=S]
 // `seed` drives the splits and generators that need one; a `seed=` option in the spec overrides
 // it, so the data split can stay fixed while training seeds vary. Throws lethe::Error naming the

@@ -157,10 +157,35 @@ DataSplit load_tabular_csv(const std::string& path, uint64_t seed, const Tabular
   full.feature_names = names;
   full.name = "csv:" + path;
   if (!opt.protected_col.empty()) {
-    const size_t pc = find_col(opt.protected_col, "protected");
-    LETHE_CHECK(pc != label_col, path, ": protected column '", opt.protected_col,
-                "' is the label column");
-    Coding p = code_column(column(pc));
+    // COL<T binarizes a numeric column (German credit's Age<25): code 1 = below T.
+    std::string col = opt.protected_col;
+    const size_t lt = col.find('<');
+    double threshold = 0;
+    if (lt != std::string::npos) {
+      LETHE_CHECK(parse_double(col.substr(lt + 1), threshold), path, ": protected=", col,
+                  ": the threshold after '<' is not a number");
+      col = col.substr(0, lt);
+    }
+    const size_t pc = find_col(col, "protected");
+    LETHE_CHECK(pc != label_col, path, ": protected column '", col, "' is the label column");
+    std::vector<std::string> v = column(pc);
+    Coding p;
+    if (lt != std::string::npos) {
+      p.names = {col + ">=" + opt.protected_col.substr(lt + 1), opt.protected_col};
+      for (size_t r = 0; r < nrow; ++r) {
+        double x = 0;
+        LETHE_CHECK(parse_double(v[r], x), path, ":", t.line_of_row[r + 1], ": protected column '",
+                    col, "' value '", v[r], "' is not a number (needed by protected=", col, "<T)");
+        p.codes.push_back(x < threshold ? 1 : 0);
+      }
+    } else {
+      p = code_column(v);
+    }
+    // A group attribute has a few values; a column with dozens (an age, an amount) is not one.
+    LETHE_CHECK(p.names.size() >= 2 && p.names.size() <= kMaxProtectedGroups, path,
+                ": protected column '", col, "' has ", p.names.size(),
+                " distinct values; a protected attribute needs 2 to ", kMaxProtectedGroups,
+                " groups (binarize a numeric column with protected=", col, "<T)");
     full.protected_attr = Tensor::from_vector_i64({static_cast<int64_t>(nrow)}, p.codes);
     full.protected_names = p.names;
   }

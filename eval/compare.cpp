@@ -10,6 +10,7 @@
 #include "data/forget.h"
 #include "engine/core/error.h"
 #include "engine/io/run_dir.h"
+#include "engine/io/safetensors.h"
 #include "eval/report/svg.h"
 
 namespace lethe::eval {
@@ -85,6 +86,16 @@ CompareRow read_row(const std::string& dir) {
           r.layer_gaps.emplace_back(n, l["fairness_gap"].get<double>());
       }
   }
+  // Group fairness on the test split (Fairlearn's differences; null = undefined is left out).
+  if (m.contains("fairness") && m["fairness"].is_object() && m["fairness"].contains("splits") &&
+      m["fairness"]["splits"].contains("test")) {
+    const nlohmann::json& t = m["fairness"]["splits"]["test"];
+    for (auto [key, col] : {std::pair{"demographic_parity_difference", "test DP diff"},
+                            std::pair{"equal_opportunity_difference", "test EOpp diff"},
+                            std::pair{"equalized_odds_difference", "test EOdds diff"}})
+      if (t.contains(key) && t[key].is_number()) r.details.emplace_back(col, t[key].get<double>());
+  }
+  r.model = fs::exists(dir + "/model.safetensors") ? dir + "/model.safetensors" : "";
   r.seconds = m.contains("unlearn_s") ? get(m, "unlearn_s") : get(m, "wall_s");
   // An evaluation directory (lethe eval) names the run it evaluated: its method and its time
   // (unlearning, or training for an original) are that run's.
@@ -94,9 +105,28 @@ CompareRow read_row(const std::string& dir) {
       CompareRow src = read_row(from);
       r.method = src.method;
       r.seconds = src.seconds;
+      if (r.model.empty()) r.model = src.model;
     }
   }
   return r;
+}
+
+// ||a − b||₂ over every float tensor of two checkpoints; -1 when their tensors differ in names
+// or shapes (different architectures are not comparable).
+double param_distance(const std::string& a, const std::string& b) {
+  io::SafetensorsFile fa = io::read_safetensors(a), fb = io::read_safetensors(b);
+  double sq = 0;
+  for (const auto& [name, ta] : fa.tensors) {
+    auto it = fb.tensors.find(name);
+    if (it == fb.tensors.end() || it->second.shape != ta.shape) return -1;
+    if (ta.dtype == io::StDType::I64 || ta.dtype == io::StDType::I32 ||
+        ta.dtype == io::StDType::U8 || ta.dtype == io::StDType::BOOL)
+      continue;  // counters such as num_batches_tracked
+    std::vector<float> va = io::to_f32(ta, name), vb = io::to_f32(it->second, name);
+    for (size_t i = 0; i < va.size(); ++i)
+      sq += (static_cast<double>(va[i]) - vb[i]) * (va[i] - vb[i]);
+  }
+  return fa.tensors.size() == fb.tensors.size() ? std::sqrt(sq) : -1;
 }
 
 std::string fmt(double v) {
@@ -168,6 +198,10 @@ std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
   for (const GapColumn& c : rc)
     if (c.value < 0) ref_missing += std::string(ref_missing.empty() ? "" : ", ") + c.name;
   for (CompareRow& r : rows) {
+    if (!r.model.empty() && !ref.model.empty()) {
+      double d = param_distance(r.model, ref.model);
+      if (d >= 0) r.details.emplace_back("param dist", d);
+    }
     if (!ref_missing.empty()) {
       r.gap_missing = "the reference lacks " + ref_missing;
       continue;
@@ -273,7 +307,9 @@ std::string details_markdown(const std::vector<CompareRow>& rows) {
   }
   s += "\nAUC: forget vs test (balanced, mean of 3 draws); acc: robust accuracy on test (%); "
        "fairness gap: mean over normalization layers of max_c − min_c of the class-wise std of "
-       "the layer input.\n";
+       "the layer input; test DP/EOpp/EOdds diff: Fairlearn's demographic-parity, "
+       "equal-opportunity (TPR) and equalized-odds differences over the protected groups on "
+       "test; param dist: ||θ − θ_reference||₂ over all parameters.\n";
   return s;
 }
 

@@ -29,8 +29,10 @@ struct CompareRow {
   std::vector<int64_t> forget_set;  // the run's forget.txt (sorted), empty when it has none
   // Details evaluation adds, by column name in first-seen order: "<attack> AUC" (forget vs test,
   // every MIA attack but svc), "<attack> acc" (robust accuracy on test), "fairness gap" (mean
-  // over normalization layers).
+  // over normalization layers), "test DP diff", "test EOpp diff", "test EOdds diff" (group
+  // fairness, eval/group_fairness.h) and, with a reference, "param dist" (||θ − θ_ref||₂).
   std::vector<std::pair<std::string, double>> details;
+  std::string model;  // the run's model.safetensors ("" when absent), for "param dist"
   // Primary fairness gap per normalization layer, in forward order (from bn_stats).
   std::vector<std::pair<std::string, double>> layer_gaps;
 };

@@ -17,6 +17,7 @@
 #include "engine/io/run_dir.h"
 #include "engine/ops/ops.h"
 #include "eval/accuracy.h"
+#include "eval/group_fairness.h"
 #include "eval/mia/mia.h"
 #include "eval/mia/reference_mia.h"
 #include "eval/norm_stats.h"
@@ -212,6 +213,18 @@ nlohmann::json run_eval(const EvalRequest& req) {
     per_class[s.name] = to_json(a);
     confidences.emplace_back(s.name, std::move(a.confidence));
     parts.emplace_back(logits, std::move(y));
+  }
+  // Group fairness on every split when the data has a protected attribute (csv protected=COL).
+  if (ds.train.has_protected() && ds.test.has_protected()) {
+    std::vector<FairnessSplit> fsplits;
+    for (size_t i = 0; i < splits.size(); ++i)
+      fsplits.push_back(
+          {splits[i].name, splits[i].data, splits[i].indices,
+           parts[i].first.numel() ? argmax_rows(parts[i].first) : std::vector<int64_t>{}});
+    if (have_forget)  // the whole training set too, beside its forget and retain parts
+      fsplits.push_back(
+          {"train", &ds.train, data::all_indices(ds.train), argmax_rows(train_logits)});
+    m["fairness"] = fairness_json(fsplits);
   }
   // splits: test, then forget and retain (or train).
   mia::MiaInputs mi;

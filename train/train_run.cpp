@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "data/forget.h"
 #include "data/random.h"
@@ -17,6 +18,7 @@
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
+#include "eval/group_fairness.h"
 #include "eval/predict.h"
 #include "eval/robust/attack_spec.h"
 #include "kernels/cpu/gemm.h"
@@ -24,6 +26,7 @@
 #include "models/registry.h"
 #include "train/adversarial.h"
 #include "train/amnesiac.h"
+#include "train/linear_head.h"
 #include "train/sisa_train.h"
 #include "train/trainer.h"
 
@@ -54,7 +57,11 @@ nlohmann::json TrainConfig::to_json() const {
           {"sisa", sisa},
           {"amnesiac", amnesiac},
           {"amnesiac_track", amnesiac_track},
-          {"adv_train", adv_train}};
+          {"adv_train", adv_train},
+          {"solver", solver},
+          {"fair", fair},
+          {"perturb", perturb},
+          {"head_from", head_from}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -80,6 +87,10 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.amnesiac = j.value("amnesiac", c.amnesiac);
   c.amnesiac_track = j.value("amnesiac_track", c.amnesiac_track);
   c.adv_train = j.value("adv_train", c.adv_train);
+  c.solver = j.value("solver", c.solver);
+  c.fair = j.value("fair", c.fair);
+  c.perturb = j.value("perturb", c.perturb);
+  c.head_from = j.value("head_from", c.head_from);
   return c;
 }
 
@@ -97,6 +108,19 @@ void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.eval_every >= 0, "--eval-every must be ≥ 0, got ", c.eval_every);
   LETHE_CHECK(c.threads >= 0, "--threads must be ≥ 0, got ", c.threads);
   if (!c.adv_train.empty()) (void)eval::parse_attack_spec(c.adv_train, "--adv-train");
+  LETHE_CHECK(c.solver == "sgd" || c.solver == "newton", "--solver: unknown '", c.solver,
+              "' (use sgd or newton)");
+  (void)parse_fair_spec(c.fair, "--fair");
+  LETHE_CHECK(c.perturb >= 0, "--perturb must be ≥ 0, got ", c.perturb);
+  if (c.solver == "newton") {
+    LETHE_CHECK(c.model == "logreg" || !c.head_from.empty(),
+                "--solver newton (implied by --fair/--perturb) trains --model logreg, or the head "
+                "of a trained network given by --head-from DIR; got --model ",
+                c.model);
+    LETHE_CHECK(c.wd > 0, "--wd is the L2 coefficient λ of --solver newton and must be > 0");
+    LETHE_CHECK(c.sisa.empty() && !c.amnesiac && c.adv_train.empty() && c.device == "cpu",
+                "--solver newton runs on the cpu alone, without --sisa/--amnesiac/--adv-train");
+  }
 }
 
 namespace {
@@ -172,13 +196,29 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   int64_t img = train.is_image() ? train.height() : 1;
   models::ModelConfig mc = models::config_for(cfg.model, in_ch, img, train.num_classes, overrides);
   nn::manual_seed(cfg.seed);
-  std::shared_ptr<models::Classifier> model = models::build_model(mc);
+  std::shared_ptr<models::Classifier> model;
+  std::optional<data::Normalization> head_norm;  // the frozen network's own input normalization
+  if (!cfg.head_from.empty()) {
+    // The network of a trained run, frozen; only its head is solved below.
+    models::Checkpoint ck = models::load_checkpoint(cfg.head_from + "/model.safetensors");
+    LETHE_CHECK(ck.config.num_classes == train.num_classes, "--head-from ", cfg.head_from,
+                ": its model has ", ck.config.num_classes, " classes, the data ",
+                train.num_classes);
+    LETHE_CHECK(ck.config.name == cfg.model, "--head-from ", cfg.head_from, " holds a ",
+                ck.config.name, ", not --model ", cfg.model);
+    model = ck.model;
+    mc = ck.config;
+    head_norm =
+        data::Normalization::from_run(ck.metadata, io::read_json(cfg.head_from + "/config.json"));
+  } else {
+    model = models::build_model(mc);
+  }
   // On a device the model stays resident for the whole run: parameters, gradients, optimizer
   // state and activations live in device memory; the batches are uploaded, the loss and the
   // logits read back, the checkpoint saved through cpu(). (SISA's shard models stay on the host
   // and run staged.)
   if (cfg.device != "cpu") model->to(device_by_name(cfg.device));
-  data::Normalization norm = data::Normalization::from_dataset(train);
+  data::Normalization norm = head_norm ? *head_norm : data::Normalization::from_dataset(train);
   std::unique_ptr<AmnesiacRecorder> amnesiac;
   if (cfg.amnesiac) amnesiac = make_amnesiac_recorder(dir, *model, train, train_idx, cfg);
 
@@ -229,6 +269,19 @@ nlohmann::json run_training(const TrainConfig& cfg) {
     model = r.models[0];
     eval_model = std::make_shared<SisaEnsemble>(r.models, SisaEnsemble::Aggregate::Vote);
     method_metrics = {{"sisa", r.report}};
+  } else if (cfg.solver == "newton") {
+    HeadObjective obj;
+    obj.l2 = cfg.wd;
+    obj.fair = parse_fair_spec(cfg.fair);
+    const int64_t p = model->num_features() + 1;
+    if (cfg.perturb > 0)
+      obj.perturb =
+          perturbation(cfg.perturb, cfg.seed, train.num_classes == 2 ? p : train.num_classes * p);
+    obj.perturb_sigma = cfg.perturb;
+    method_metrics = {{"convex", fit_linear_head(*model, train, train_idx, norm, obj, dir)}};
+    std::fprintf(stderr, "train: newton %lld iterations, ||grad|| %.3g\n",
+                 static_cast<long long>(method_metrics["convex"]["iterations"].get<int64_t>()),
+                 method_metrics["convex"]["grad_norm"].get<double>());
   } else {
     fit(*model, train, train_idx, norm, cfg, log_epoch,
         amnesiac
@@ -244,6 +297,12 @@ nlohmann::json run_training(const TrainConfig& cfg) {
     metrics["retain_acc"] = eval::accuracy(*eval_model, train, fs_split.retain, norm);
   } else {
     metrics["train_acc"] = eval::accuracy(*eval_model, train, train_idx, norm);
+  }
+  {
+    std::vector<std::pair<std::string, std::vector<int64_t>>> rows{{"train", train_idx}};
+    if (!cfg.exclude.empty()) rows = {{"forget", fs_split.forget}, {"retain", fs_split.retain}};
+    nlohmann::json fair = eval::model_fairness(*eval_model, ds, rows, norm);
+    if (!fair.is_null()) metrics["fairness"] = fair;
   }
   metrics.update(method_metrics);
   metrics["wall_s"] =

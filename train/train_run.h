@@ -38,6 +38,14 @@ struct TrainConfig {
   bool amnesiac = false;       // record per-batch updates (train/amnesiac.h)
   std::string amnesiac_track;  // forget SPEC of the samples whose batches are recorded ("" = all)
   std::string adv_train;  // attack spec: train on its adversarial batches (train/adversarial.h)
+  // sgd: the epoch loop. newton: logreg solved in float64 to ||∇J|| ≤ 1e-10 with λ = wd
+  // (train/linear_head.h); --fair and --perturb imply it.
+  std::string solver = "sgd";
+  std::string fair = "none";  // eo:lambda=L | dp:lambda=L | none (the paper's penalty)
+  double perturb = 0;         // σ of Guo et al.'s objective perturbation b ~ N(0, σ²)
+  // A trained run whose network is kept frozen while --solver newton solves its head over the
+  // prefix's features (a network's fair head); "" = a fresh model (logreg only).
+  std::string head_from;
 
   nlohmann::json to_json() const;
 };

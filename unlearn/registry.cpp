@@ -9,10 +9,20 @@ namespace {
 using Factory = std::unique_ptr<Method> (*)();
 const std::vector<std::pair<std::string, Factory>>& table() {
   static const std::vector<std::pair<std::string, Factory>> t = {
-      {"retrain", make_retrain},       {"ft", make_fine_tune}, {"rl", make_random_labels},
-      {"ga", make_gradient_ascent},    {"l1", make_l1_sparse}, {"bs", make_boundary_shrink},
-      {"be", make_boundary_expanding}, {"sisa", make_sisa},    {"amnesiac", make_amnesiac},
-      {"salun", make_salun},           {"amun", make_amun},    {"amun-salun", make_amun_salun},
+      {"retrain", make_retrain},
+      {"ft", make_fine_tune},
+      {"rl", make_random_labels},
+      {"ga", make_gradient_ascent},
+      {"l1", make_l1_sparse},
+      {"bs", make_boundary_shrink},
+      {"be", make_boundary_expanding},
+      {"sisa", make_sisa},
+      {"amnesiac", make_amnesiac},
+      {"salun", make_salun},
+      {"amun", make_amun},
+      {"amun-salun", make_amun_salun},
+      {"newton", make_newton},
+      {"fair-newton", make_fair_newton},
   };
   return t;
 }

@@ -19,5 +19,7 @@ std::unique_ptr<Method> make_amnesiac();
 std::unique_ptr<Method> make_salun();
 std::unique_ptr<Method> make_amun();
 std::unique_ptr<Method> make_amun_salun();
+std::unique_ptr<Method> make_newton();
+std::unique_ptr<Method> make_fair_newton();
 
 }  // namespace lethe::unlearn

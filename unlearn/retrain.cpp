@@ -1,8 +1,11 @@
 // retrain: the exact baseline — train from scratch on D_R with the original run's recipe
 // (model, optimizer, schedule, augmentation, epochs; --epochs/--lr override). With a layer
 // scope other than `all`, only the scoped parameters are re-initialized and retrained; the rest
-// keep the original values (retraining the last layers from scratch).
+// keep the original values (retraining the last layers from scratch). A run trained with
+// --solver newton (a convex logreg) is solved again on D_R with its objective.
 #include "engine/nn/init.h"
+#include "models/checkpoint.h"
+#include "train/linear_head.h"
 #include "train/train_run.h"
 #include "unlearn/registry.h"
 #include "unlearn/scope.h"
@@ -18,6 +21,23 @@ class Retrain : public Method {
     LETHE_CHECK(!ctx.opt.no_retain, "--method retrain needs the retain set (--no-retain given)");
     LETHE_CHECK(!ctx.split.retain.empty(), "--method retrain: the retain set is empty");
     train::TrainConfig cfg = train::train_config_from_json(ctx.original_config);
+    if (cfg.solver == "newton") {
+      // A convex run's recipe is its objective: solve it again on D_R (same λ, penalty, b).
+      nn::manual_seed(ctx.opt.seed);
+      // A network's head (--head-from) is re-solved over the same frozen network.
+      std::shared_ptr<models::Classifier> fresh =
+          cfg.head_from.empty()
+              ? models::build_model(ctx.model_config)
+              : models::load_checkpoint(cfg.head_from + "/model.safetensors").model;
+      const int64_t p = fresh->num_features() + 1, k = ctx.train->num_classes;
+      train::HeadObjective obj =
+          train::head_objective_of_run(ctx.original_config, k == 2 ? p : k * p);
+      auto scope = ctx.timer->scope("retrain");
+      ctx.report["convex"] =
+          train::fit_linear_head(*fresh, *ctx.train, ctx.split.retain, ctx.norm, obj, ctx.out_dir);
+      ctx.model = fresh;
+      return;
+    }
     if (ctx.opt.epochs >= 0) cfg.epochs = ctx.opt.epochs;
     if (ctx.opt.lr > 0) cfg.lr = ctx.opt.lr;
     cfg.seed = ctx.opt.seed;

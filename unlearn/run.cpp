@@ -12,6 +12,7 @@
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
+#include "eval/group_fairness.h"
 #include "eval/predict.h"
 #include "models/checkpoint.h"
 #include "train/train_run.h"
@@ -89,6 +90,9 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
     m["forget_acc"] = eval::accuracy(*ctx.model, ds.train, final_split.forget, norm);
     m["retain_acc"] = eval::accuracy(*ctx.model, ds.train, final_split.retain, norm);
     m["test_acc"] = eval::accuracy(*ctx.model, ds.test, data::all_indices(ds.test), norm);
+    nlohmann::json fair = eval::model_fairness(
+        *ctx.model, ds, {{"forget", final_split.forget}, {"retain", final_split.retain}}, norm);
+    if (!fair.is_null()) m["fairness"] = fair;
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m["wall_s"] = wall;

@@ -49,12 +49,27 @@ Command add_train(CLI::App& app) {
                   "forget SPEC of the samples whose batches --amnesiac stores (default: all)");
   sub->add_option("--adv-train", cfg->adv_train,
                   "adversarial training: attack spec, e.g. pgd:eps=8/255,steps=7 (pgd-l2, fgsm)");
+  sub->add_option("--solver", cfg->solver,
+                  "sgd|newton (newton: logreg in float64 to a tight optimum, L2 = --wd)")
+      ->capture_default_str();
+  sub->add_option("--fair", cfg->fair,
+                  "fairness penalty of a newton-solved logreg: eo:lambda=L|dp:lambda=L|none")
+      ->capture_default_str();
+  sub->add_option("--perturb", cfg->perturb,
+                  "σ of the objective perturbation for certified removal (Guo et al. 2020)");
+  sub->add_option("--head-from", cfg->head_from,
+                  "trained run DIR: keep its network frozen, solve its head by --solver newton");
   auto reference_models = std::make_shared<int64_t>(0);
   sub->add_option("--reference-models", *reference_models,
                   "M: train M reference models on halves of train+test (for --references)");
   auto device = add_device_flags(sub);
   return {sub, [cfg, reference_models, device] {
             device->apply();
+            if (cfg->fair != "none" || cfg->perturb > 0 || !cfg->head_from.empty())
+              cfg->solver = "newton";
+            // The solver sees every row as is; recording the image default would make ft
+            // replay an augmentation tabular data cannot have.
+            if (cfg->solver == "newton") cfg->augment = "none";
             nlohmann::json m = *reference_models != 0
                                    ? train::run_reference_training(*cfg, *reference_models)
                                    : train::run_training(*cfg);

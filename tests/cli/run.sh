@@ -131,6 +131,62 @@ grep -q "m-entropy" "$T/err" || { echo "FAIL: --mia error does not list the atta
 bad "$LETHE" eval --from "$T/retrain" --mia rmia-offline --references "$T/none" --out "$T/eval_mia3"
 [ ! -e "$T/eval_mia3" ] || { echo "FAIL: missing --references created the output directory"; fail=1; }
 
+# Fair logistic regression (issue 19): group-fairness metrics, the float64 Newton solver with the
+# eo penalty, fair-newton over two requests against the fair retrain, newton on softmax and on a
+# network's head, and the errors.
+G="csv:$SRC/tests/data/german_credit.csv:label=Class:protected=Age<25"
+ok "$LETHE" train --model logreg --data "$G" --wd 1e-2 --fair eo:lambda=2 --out "$T/fair"
+ok "$LETHE" unlearn --from "$T/fair" --method fair-newton --forget random:20 --requests 2 \
+  --out "$T/fair-fn"
+ok "$LETHE" unlearn --from "$T/fair" --method retrain --forget random:20 --out "$T/fair-rt"
+ok "$LETHE" eval --from "$T/fair-fn" --out "$T/fair-fn-eval"
+ok "$LETHE" compare "$T/fair-fn-eval" "$T/fair-rt" --reference "$T/fair-rt"
+grep -q "param dist" "$T/out" || { echo "FAIL: compare lacks param dist"; fail=1; }
+grep -q "test EOdds diff" "$T/out" || { echo "FAIL: compare lacks test EOdds diff"; fail=1; }
+python3 - "$T/fair" "$T/fair-fn" "$T/fair-fn-eval" <<'PY' || fail=1
+import json, sys
+tr, fn, ev = (json.load(open(d + "/metrics.json")) for d in sys.argv[1:4])
+c = tr["convex"]
+if not (c["converged"] and c["grad_norm"] <= 1e-10):
+    print("FAIL: newton solver did not reach 1e-10:", c); sys.exit(1)
+if not isinstance(tr["fairness"]["splits"]["test"]["equalized_odds_difference"], float):
+    print("FAIL: train metrics lack fairness"); sys.exit(1)
+req = fn["method_report"]["requests"]
+if len(req) != 2 or any(r["residual_norm"] > min(r["bound"], r["accumulated_bound"]) for r in req):
+    print("FAIL: fair-newton requests or residual bound:", req); sys.exit(1)
+if set(ev["fairness"]["splits"]) != {"test", "forget", "retain", "train"}:
+    print("FAIL: eval fairness splits:", list(ev["fairness"]["splits"])); sys.exit(1)
+PY
+bad "$LETHE" train --model logreg --data "csv:$SRC/tests/data/german_credit.csv:protected=Age" \
+  --out "$T/fair2"
+grep -q "53 distinct values" "$T/err" || { echo "FAIL: protected=Age error"; fail=1; }
+bad "$LETHE" train --model mlp --data "$G" --fair eo:lambda=1 --out "$T/fair3"
+bad "$LETHE" train --model logreg --data "$G" --fair eo:lambda=x --out "$T/fair4"
+bad "$LETHE" unlearn --from "$T/run" --method fair-newton --forget random:5 --out "$T/fn-plain"
+grep -q "no fairness penalty" "$T/err" || { echo "FAIL: fair-newton on a plain run"; fail=1; }
+ok "$LETHE" unlearn --from "$T/run" --method newton --forget random:5 --out "$T/newton-softmax"
+bad "$LETHE" unlearn --from "$T/retrain" --method newton --forget random:5 --out "$T/newton-mlp"
+grep -q "layers head" "$T/err" || { echo "FAIL: newton on a whole mlp"; fail=1; }
+ok "$LETHE" unlearn --from "$T/retrain" --method newton --layers head --forget random:5 \
+  --out "$T/newton-head"
+# A network's fair head (item 4): an mlp trained by SGD, its head re-solved with the penalty over
+# the frozen prefix, fair-newton and retrain on that head.
+ok "$LETHE" train --model mlp --data "$G" --epochs 1 --augment none --out "$T/mlp-g"
+ok "$LETHE" train --model mlp --data "$G" --head-from "$T/mlp-g" --wd 1e-2 --fair eo:lambda=2 \
+  --out "$T/mlp-fair"
+ok "$LETHE" unlearn --from "$T/mlp-fair" --method fair-newton --layers head --forget group:1:8 \
+  --out "$T/mlp-fn"
+ok "$LETHE" unlearn --from "$T/mlp-fair" --method retrain --forget group:1:8 --out "$T/mlp-rt"
+python3 - "$T/mlp-fair" "$T/mlp-fn" <<'PY' || fail=1
+import json, sys
+tr, fn = (json.load(open(d + "/metrics.json")) for d in sys.argv[1:3])
+r = fn["method_report"]["requests"][0]
+if tr["convex"]["grad_norm"] > 1e-10 or r["residual_norm"] > r["bound"]:
+    print("FAIL: fair head on an mlp:", tr["convex"], r); sys.exit(1)
+PY
+bad "$LETHE" train --model logreg --data "$G" --head-from "$T/mlp-g" --fair eo:lambda=1 --out "$T/x2"
+grep -q "holds a mlp" "$T/err" || { echo "FAIL: --head-from model mismatch"; fail=1; }
+
 ok "$LETHE" verify "$SRC/tests/golden/vit_d32.safetensors"
 bad "$LETHE" verify "$SRC/tests/golden/ops.safetensors"
 bad "$LETHE" verify "$T/none.safetensors"

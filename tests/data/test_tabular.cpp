@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "data/forget.h"
 #include "data/spec.h"
 #include "data/tabular.h"
 #include "tests/data/util.h"
@@ -17,6 +18,45 @@ const std::string kHmda = LETHE_TEST_DATA_DIR "/data/hmda.csv";
 }  // namespace
 
 TEST_SUITE("data") {
+  TEST_CASE("tabular: protected=COL<T binarizes a numeric column") {
+    TempDir d("tabt");
+    write_text(d.file("a.csv"), "age,label\n20,0\n30,1\n24,0\n25,1\n60,0\n19,1\n");
+    DataSplit s = load_dataset("csv:" + d.file("a.csv") + ":protected=age<25:test=0.01", 0);
+    const Dataset& all = s.train;  // test=0.01 of 3 per class rounds to no test row
+    REQUIRE(all.size() == 6);
+    CHECK(all.protected_names == std::vector<std::string>{"age>=25", "age<25"});
+    // Ages are standardized as a feature; the group code follows the raw value.
+    std::vector<int64_t> g = all.protected_attr.to_vector_i64();
+    std::vector<float> x = all.images.to_vector();
+    int64_t young = 0;
+    for (size_t i = 0; i < g.size(); ++i) young += g[i];
+    CHECK(young == 3);  // 20, 24, 19
+    for (size_t i = 0; i < g.size(); ++i)
+      for (size_t j = 0; j < g.size(); ++j)
+        if (x[i] < x[j]) CHECK(g[i] >= g[j]);  // younger never in the older group
+  }
+
+  TEST_CASE("forget spec group:G[:AMOUNT] picks rows of one protected group") {
+    DataSplit s = load_dataset("csv:" + kGerman + ":label=Class:protected=Age<25", 0);
+    const std::vector<int64_t> g = s.train.protected_attr.to_vector_i64();
+    int64_t young = 0;
+    for (int64_t v : g) young += v;
+    ForgetSplit all = make_forget_split("group:Age<25", s.train, 0);
+    CHECK(static_cast<int64_t>(all.forget.size()) == young);
+    ForgetSplit some = make_forget_split("group:1:10", s.train, 3);
+    REQUIRE(some.forget.size() == 10);
+    for (int64_t i : some.forget) CHECK(g[static_cast<size_t>(i)] == 1);
+    CHECK(make_forget_split("group:1:10", s.train, 3).forget == some.forget);  // seeded
+    ForgetSplit half = make_forget_split("group:Age>=25:0.5", s.train, 0);
+    CHECK(static_cast<int64_t>(half.forget.size()) ==
+          static_cast<int64_t>(std::llround(0.5 * (s.train.size() - young))));
+    CHECK(contains(error_of([&] { make_forget_split("group:old", s.train, 0); }), "Age<25"));
+    CHECK(contains(error_of([&] { make_forget_split("group:2", s.train, 0); }), "out of range"));
+    DataSplit plain = load_dataset("csv:" + kGerman + ":label=Class", 0);
+    CHECK(contains(error_of([&] { make_forget_split("group:1", plain.train, 0); }),
+                   "no protected attribute"));
+  }
+
   TEST_CASE("tabular: german_credit with a protected attribute") {
     DataSplit s = load_dataset("csv:" + kGerman + ":label=Class:protected=ForeignWorker", 0);
     // 62 columns, all numeric but the label: 61 standardized features.
@@ -86,6 +126,16 @@ TEST_SUITE("data") {
     CHECK(contains(e, kGerman));
     e = error_of([&] { load_dataset("csv:" + kGerman + ":protected=Sex", 0); });
     CHECK(contains(e, "Sex"));
+    // Age has 53 distinct values: not a group attribute, and the error says how to binarize it.
+    e = error_of([&] { load_dataset("csv:" + kGerman + ":label=Class:protected=Age", 0); });
+    CHECK(contains(e, "Age"));
+    CHECK(contains(e, "53 distinct values"));
+    CHECK(contains(e, "protected=Age<T"));
+    e = error_of([&] { load_dataset("csv:" + kGerman + ":label=Class:protected=Age<x", 0); });
+    CHECK(contains(e, "threshold"));
+    write_text(d.file("g.csv"), "x,g,label\n1,red,0\n2,red,1\n");
+    CHECK(contains(error_of([&] { load_dataset("csv:" + d.file("g.csv") + ":protected=g", 0); }),
+                   "1 distinct values"));
     e = error_of([&] { load_dataset("csv:" + kGerman + ":lable=Class", 0); });
     CHECK(contains(e, "lable"));
     write_text(d.file("c.csv"), "x,label\n1,0\n2\n");
