@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "data/loader.h"
 #include "data/random.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 
 namespace lethe::unlearn {
@@ -71,6 +73,24 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
   lo.background = false;
   lo.augment = epoch_options(ctx, true).augment;
   lo.seed = ctx.opt.seed;
+  // D_R ∪ D_F and D_A are fixed inputs once the search is done: without augmentation both run
+  // on cached prefix features (D_A's computed here, once).
+  models::PrefixCache* cache =
+      prefix_cache_for(ctx, rows, inputs_not_fixed(epoch_options(ctx, true), ctx));
+  std::optional<models::PrefixCache> adv_cache;
+  if (cache) {
+    adv_cache.emplace(cache->cut(), (ctx.opt.cache_mb << 20) - cache->bytes());
+    auto s = ctx.timer->scope("prefix cache");
+    if (!adv_cache->add_inputs(model, adv.x, 0, ctx.norm, ctx.opt.batch)) {
+      std::fprintf(stderr, "prefix cache: D_A exceeds --cache-mb; running uncached\n");
+      ctx.cache_report = {{"used", false}, {"reason", "D_A's features exceed --cache-mb"}};
+      cache = nullptr;
+      adv_cache.reset();
+    } else {
+      ctx.cache_report["adversarial_rows"] = adv_cache->rows();
+      ctx.cache_report["adversarial_bytes"] = adv_cache->bytes();
+    }
+  }
   data::Loader loader(*ctx.train, rows, lo);
   const auto nd = static_cast<int64_t>(rows.size());
   const int64_t na = adv.x.size(0), n = nd + na;
@@ -93,18 +113,27 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       if (drows.size() + arows.size() < 2) continue;  // batch norm needs > 1 sample
       std::vector<Tensor> xs, ys;
       if (!drows.empty()) {
-        data::Batch b = loader.make_batch(drows, e);
-        xs.push_back(b.x);
-        ys.push_back(b.y);
+        if (cache) {
+          xs.push_back(cache->gather(drows));
+          const int64_t* yl = ctx.train->labels.data<int64_t>();
+          std::vector<int64_t> yv;
+          for (int64_t r : drows) yv.push_back(yl[r]);
+          ys.push_back(Tensor::from_vector_i64({static_cast<int64_t>(yv.size())}, yv));
+        } else {
+          data::Batch b = loader.make_batch(drows, e);
+          xs.push_back(b.x);
+          ys.push_back(b.y);
+        }
       }
       if (!arows.empty()) {
-        xs.push_back(ops::index_select(adv.x, arows));
+        xs.push_back(cache ? adv_cache->gather(arows) : ops::index_select(adv.x, arows));
         ys.push_back(ops::index_select(adv.y, arows));
       }
       Tensor x = xs.size() == 1 ? xs[0] : ops::concat(xs, 0);
       Tensor y = ys.size() == 1 ? ys[0] : ops::concat(ys, 0);
       opt.zero_grad();
-      Tensor logits = model.forward(ctx.norm.apply(x));
+      Tensor logits =
+          cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
       Tensor loss = ops::cross_entropy(logits, y);
       loss.backward();
       opt.step();
@@ -130,6 +159,7 @@ void run_amun(UnlearnContext& ctx, const SaliencyMask* mask) {
     auto s = ctx.timer->scope("adversarial search");
     adv = amun_adversarial_set(ctx);
   }
+  note_uncached(ctx, "adversarial search (input space: the whole network)");
   nlohmann::json summary = summarize_search(adv.search);
   if (ctx.report.contains("adversarial_search")) {  // --requests N: keep every request's summary
     if (!ctx.report.contains("adversarial_search_requests"))

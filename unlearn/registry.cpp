@@ -13,6 +13,7 @@ const std::vector<std::pair<std::string, Factory>>& table() {
       {"ga", make_gradient_ascent},    {"l1", make_l1_sparse}, {"bs", make_boundary_shrink},
       {"be", make_boundary_expanding}, {"sisa", make_sisa},    {"amnesiac", make_amnesiac},
       {"salun", make_salun},           {"amun", make_amun},    {"amun-salun", make_amun_salun},
+      {"scrub", make_scrub},
   };
   return t;
 }

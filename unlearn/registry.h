@@ -19,5 +19,6 @@ std::unique_ptr<Method> make_amnesiac();
 std::unique_ptr<Method> make_salun();
 std::unique_ptr<Method> make_amun();
 std::unique_ptr<Method> make_amun_salun();
+std::unique_ptr<Method> make_scrub();
 
 }  // namespace lethe::unlearn

@@ -66,7 +66,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
          {"wall_s",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - rt0).count()}});
   }
-  ctx.model->set_requires_grad(true);
+  clear_scope(*ctx.model);
 
   data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
   nlohmann::json m;
@@ -97,6 +97,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   m["device_options"] = to_json(device_options());
   m["threads"] = omp_get_max_threads();
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
+  if (!ctx.cache_report.empty()) m["prefix_cache"] = ctx.cache_report;
 
   nlohmann::json cfg = {{"from", req.from},
                         {"method", req.method},
@@ -109,6 +110,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"no_retain", req.opt.no_retain},
                         {"layers", req.opt.layers},
                         {"options", req.opt.extra},
+                        {"cache_mb", req.opt.cache_mb},
                         {"data", orig_cfg.at("data")},
                         {"original_seed", orig_cfg.value("seed", 0ull)},
                         {"subset", orig_cfg.value("subset", int64_t{0})},
