@@ -7,7 +7,8 @@
 // - cached prefix features: ft, amun, scrub and scoped retrain give the same model with and
 //   without the cache to float32 rounding, the prefix runs once per sample when cached, and the
 //   cache reports its cut, rows and bytes;
-// - the cut points of every model: forward_suffix(forward_prefix(x, c), c) is forward(x).
+// - lethe sweep: every method at every scope plus each scope's retrain and the full retrain,
+//   evaluated, in one table whose references sit at gap 0 to themselves.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "unlearn/registry.h"
 #include "unlearn/run.h"
 #include "unlearn/scope.h"
+#include "unlearn/sweep.h"
 
 using namespace lethe;
 namespace fs = std::filesystem;
@@ -314,5 +316,35 @@ TEST_SUITE("unlearn") {
         CHECK(worst <= 1e-5);
       }
     }
+  }
+
+  TEST_CASE("sweep: methods × scopes with the scope's own and the full retrain as references") {
+    Runs& r = runs();
+    unlearn::SweepRequest q;
+    q.from = r.plain;
+    q.forget = "random:16";
+    q.out = r.dir / "sweep";
+    q.methods = {"ft"};
+    q.scopes = {"head", "last:1"};
+    q.mia = "loss";
+    q.opt.epochs = 1;
+    q.opt.batch = 32;
+    nlohmann::json j = unlearn::run_sweep(q);
+    const nlohmann::json& rows = j.at("rows");
+    REQUIRE(rows.size() == 5);  // retrain head, last:1, all; ft head, last:1
+    std::map<std::string, nlohmann::json> by;
+    for (const auto& row : rows)
+      by[row.at("method").get<std::string>() + " " + row.at("scope").get<std::string>()] = row;
+    CHECK(by.at("retrain head").at("avg_gap_scope_retrain") == 0.0);
+    CHECK(by.at("retrain all").at("avg_gap_full_retrain") == 0.0);
+    CHECK(by.at("ft head").at("avg_gap_full_retrain").get<double>() >= 0);
+    CHECK(by.at("ft last:1").at("prefix_cache").at("used") == true);
+    CHECK(by.at("ft last:1").at("mia_name") == "loss AUC");
+    CHECK(by.at("ft last:1").at("fairness_gap").get<double>() >= 0);
+    for (const char* f : {"sweep.md", "sweep.csv", "sweep.svg", "sweep.json"})
+      CHECK(fs::exists(q.out + "/" + f));
+    std::ifstream md(q.out + "/sweep.md");
+    std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+    CHECK(text.find("| ft | last:1 |") != std::string::npos);
   }
 }
