@@ -65,7 +65,6 @@ namespace {
 void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t>& rows,
                  const AdversarialSet& adv, int64_t epochs, double lr, double gamma,
                  int64_t lr_step, MaskEnforcer* enforce) {
-  auto scope = ctx.timer->scope("fine-tune");
   models::Classifier& model = *ctx.model;
   data::LoaderOptions lo;
   lo.batch_size = ctx.opt.batch;
@@ -91,6 +90,7 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       ctx.cache_report["adversarial_bytes"] = adv_cache->bytes();
     }
   }
+  auto scope = ctx.timer->scope("fine-tune");  // after the cache, which is its own phase
   data::Loader loader(*ctx.train, rows, lo);
   const auto nd = static_cast<int64_t>(rows.size());
   const int64_t na = adv.x.size(0), n = nd + na;
