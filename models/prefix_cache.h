@@ -25,6 +25,29 @@ struct FrozenCut {
 };
 FrozenCut frozen_prefix_cut(const Classifier& model);
 
+// The suffix of a model from `cut` as a Classifier of its own, whose input is the prefix's output
+// (e.g. a cached feature row): attacks and searches in feature space run on it. It shares the
+// model's modules (registered as its child "model", so mode and freezing reach them).
+class SuffixView : public Classifier {
+ public:
+  SuffixView(std::shared_ptr<Classifier> model, int64_t cut)
+      : model_(register_module("model", std::move(model))), cut_(cut) {}
+  std::string type_name() const override { return "SuffixView"; }
+  Tensor forward(const Tensor& h) override { return model_->forward_suffix(h, cut_); }
+  // Only a cut at the features splits the view into features and head.
+  Tensor forward_features(const Tensor& h) override {
+    LETHE_CHECK(cut_ == model_->num_blocks(), "suffix view: no features inside a block cut");
+    return h;
+  }
+  Tensor forward_head(const Tensor& f) override { return model_->forward_head(f); }
+  int64_t num_features() const override { return model_->num_features(); }
+  std::string head_prefix() const override { return "model." + model_->head_prefix(); }
+
+ private:
+  std::shared_ptr<Classifier> model_;
+  int64_t cut_;
+};
+
 class PrefixCache {
  public:
   // Features of the prefix up to `cut`; adding more than `max_bytes` of features is refused.

@@ -7,6 +7,8 @@
 // - cached prefix features: ft, amun, scrub and scoped retrain give the same model with and
 //   without the cache to float32 rounding, the prefix runs once per sample when cached, and the
 //   cache reports its cut, rows and bytes;
+// - amun --opt search=features: the minimal-ε search runs on cached features against the suffix,
+//   so the prefix runs once per row in the whole method, and its points flip the suffix;
 // - lethe sweep: every method at every scope plus each scope's retrain and the full retrain,
 //   evaluated, in one table whose references sit at gap 0 to themselves.
 #include <doctest/doctest.h>
@@ -229,6 +231,7 @@ TEST_SUITE("unlearn") {
         // it in training; the cache test below shows it gives the same model).
         q.opt.cache_mb = 0;
         nlohmann::json m = unlearn::run_unlearning(q);
+        CHECK(m.at("write_s").get<double>() >= 0);  // writing the run directory, apart
         const std::string before_path =
             method == "sisa" ? sisa_shard0_base(from, m) : from + "/model.safetensors";
         std::map<std::string, Tensor> before = load(before_path);
@@ -346,5 +349,53 @@ TEST_SUITE("unlearn") {
     std::ifstream md(q.out + "/sweep.md");
     std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
     CHECK(text.find("| ft | last:1 |") != std::string::npos);
+  }
+
+  TEST_CASE("amun search=features: the search in feature space, the prefix once per row") {
+    for (const std::string scope : {"head", "last:1"}) {
+      CAPTURE(scope);
+      unlearn::OriginalRun orig = unlearn::load_original_run(runs().plain);
+      unlearn::UnlearnOptions opt;
+      opt.layers = scope;
+      opt.epochs = 1;
+      opt.batch = 32;
+      opt.extra = {{"search", "features"}};  // the default search: 50 steps, 12 doublings
+      unlearn::PhaseTimer timer;
+      unlearn::UnlearnContext ctx = unlearn::make_context(orig, opt, "", &timer);
+      for (int64_t i = 0; i < ctx.train->size(); ++i)
+        (i % 10 == 3 ? ctx.split.forget : ctx.split.retain).push_back(i);
+      unlearn::apply_scope(*ctx.model, scope);
+      StemCounter counter;
+      {
+        nn::ObserverGuard g(&counter);
+        unlearn::make_method("amun")->run(ctx);
+      }
+      CHECK(counter.samples == ctx.train->size());  // D_R ∪ D_F once; D_A never needs it
+      CHECK(ctx.cache_report.at("used") == true);
+      CHECK_FALSE(ctx.cache_report.contains("uncached"));
+      CHECK(ctx.report.at("search") == "features");
+      const nlohmann::json& sr = ctx.report.at("adversarial_search");
+      CHECK(sr.at("count") == ctx.split.forget.size());
+      CHECK(sr.at("never_flipped").get<int64_t>() < sr.at("count").get<int64_t>());
+      CHECK(sr.at("eps").at("max").get<double>() > 0);
+    }
+    // Without the cache there are no features to search in: one clear error.
+    unlearn::OriginalRun orig = unlearn::load_original_run(runs().plain);
+    unlearn::UnlearnOptions opt;
+    opt.layers = "head";
+    opt.cache_mb = 0;
+    opt.extra = {{"search", "features"}};
+    unlearn::PhaseTimer timer;
+    unlearn::UnlearnContext ctx = unlearn::make_context(orig, opt, "", &timer);
+    ctx.split.forget = {1, 2, 3};
+    for (int64_t i = 4; i < ctx.train->size(); ++i) ctx.split.retain.push_back(i);
+    unlearn::apply_scope(*ctx.model, "head");
+    CHECK_THROWS_WITH_AS(unlearn::make_method("amun")->run(ctx),
+                         doctest::Contains("--opt search=features needs the cached prefix"),
+                         lethe::Error);
+    opt.extra = {{"search", "pixels"}};
+    ctx.opt = opt;
+    CHECK_THROWS_WITH_AS(unlearn::make_method("amun")->run(ctx),
+                         doctest::Contains("--opt search=pixels"), lethe::Error);
   }
 }
