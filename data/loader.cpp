@@ -72,9 +72,11 @@ Batch Loader::make_batch(const std::vector<int64_t>& rows, int64_t epoch) const 
   const int64_t per = data_.sample_numel();
   Shape xs = data_.images.shape();
   xs[0] = bsz;
-  out.x = Tensor::empty(xs, DType::F32);
-  float* x = out.x.data<float>();
-  if (data_.images.dtype() == DType::U8) {
+  out.x = opt_.x_source ? opt_.x_source(rows) : Tensor::empty(xs, DType::F32);
+  float* x = opt_.x_source ? nullptr : out.x.data<float>();
+  if (opt_.x_source) {
+    // The inputs came from x_source; only the labels are the dataset's.
+  } else if (data_.images.dtype() == DType::U8) {
     const uint8_t* src = data_.images.data<uint8_t>();
     const bool aug = opt_.augment.enabled();
     const float* lut = u8_to_float01_table();

@@ -37,6 +37,9 @@ struct LoaderOptions {
   // Runs on the thread that builds the batch, after it is built (e.g. normalization); an
   // exception thrown here reaches the consumer from next().
   std::function<void(Batch&)> on_batch;
+  // Replaces the rows' images by other inputs (e.g. cached prefix features, models/prefix_cache.h):
+  // x = x_source(rows), the labels still come from the dataset; no augmentation applies.
+  std::function<Tensor(const std::vector<int64_t>& rows)> x_source;
 };
 
 class Loader {

@@ -3,7 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "engine/core/error.h"
 #include "engine/nn/module.h"
 
 namespace lethe::models {
@@ -20,6 +22,28 @@ class Classifier : public nn::Module {
   virtual int64_t num_features() const = 0;
   // Name prefix of the head's tensors ("fc" for ResNet, "head" for ViT and MLP).
   virtual std::string head_prefix() const = 0;
+
+  // Cuts split forward() into a prefix and a suffix, so that the output of a frozen prefix can be
+  // computed once and cached (models/prefix_cache.h). Cut c < num_blocks() is the input of block
+  // block_paths()[c]; c == num_blocks() is the features (the suffix is the head alone).
+  // forward_suffix(forward_prefix(x, c), c) computes forward(x).
+  virtual std::vector<std::string> block_paths() const { return {}; }
+  int64_t num_blocks() const { return static_cast<int64_t>(block_paths().size()); }
+  virtual Tensor forward_prefix(const Tensor& x, int64_t cut) {
+    check_cut(cut);
+    return forward_features(x);
+  }
+  virtual Tensor forward_suffix(const Tensor& h, int64_t cut) {
+    check_cut(cut);
+    return forward_head(h);
+  }
+
+ protected:
+  // Models without blocks cut only at the features.
+  void check_cut(int64_t cut) const {
+    LETHE_CHECK(cut >= 0 && cut <= num_blocks(), type_name(), ": no cut ", cut, " (the model has ",
+                num_blocks(), " blocks)");
+  }
 };
 
 }  // namespace lethe::models

@@ -29,6 +29,9 @@ class Mlp : public Classifier {
   Tensor forward_head(const Tensor& f) override;
   int64_t num_features() const override { return head->in_features; }
   std::string head_prefix() const override { return "head"; }
+  std::vector<std::string> block_paths() const override;
+  Tensor forward_prefix(const Tensor& x, int64_t cut) override;
+  Tensor forward_suffix(const Tensor& h, int64_t cut) override;
   const MlpOptions& options() const { return opt_; }
 
   std::shared_ptr<nn::Sequential> layers;

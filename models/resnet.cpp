@@ -125,4 +125,44 @@ Tensor ResNet::forward_head(const Tensor& f) {
   return fc->forward(f);
 }
 
+std::vector<std::string> ResNet::block_paths() const {
+  std::vector<std::string> out;
+  const std::shared_ptr<nn::Sequential>* stages[4] = {&layer1, &layer2, &layer3, &layer4};
+  for (int s = 0; s < 4; ++s)
+    for (size_t b = 0; b < (*stages[s])->size(); ++b)
+      out.push_back("layer" + std::to_string(s + 1) + "." + std::to_string(b));
+  return out;
+}
+
+namespace {
+// Runs blocks [from, to) of the four stages, counted over all stages in forward order.
+Tensor run_blocks(const std::shared_ptr<nn::Sequential>* stages, Tensor h, int64_t from,
+                  int64_t to) {
+  int64_t i = 0;
+  for (int s = 0; s < 4; ++s)
+    for (size_t b = 0; b < stages[s]->size(); ++b, ++i)
+      if (i >= from && i < to) h = (*stages[s])[b]->forward(h);
+  return h;
+}
+}  // namespace
+
+Tensor ResNet::forward_prefix(const Tensor& x, int64_t cut) {
+  check_cut(cut);
+  if (cut == num_blocks()) return forward_features(x);
+  LETHE_CHECK(x.defined() && x.dim() == 4 && x.size(1) == opt_.in_chans, "resnet: input must be ",
+              "[N, ", opt_.in_chans, ", H, W], got ", x.defined() ? shape_str(x.shape()) : "none");
+  Tensor h = ops::relu(bn1->forward(conv1->forward(x)));
+  if (opt_.stem == "imagenet") h = ops::max_pool2d(h, 3, 2, 1);
+  const std::shared_ptr<nn::Sequential> stages[4] = {layer1, layer2, layer3, layer4};
+  return run_blocks(stages, h, 0, cut);
+}
+
+Tensor ResNet::forward_suffix(const Tensor& h, int64_t cut) {
+  check_cut(cut);
+  if (cut == num_blocks()) return forward_head(h);
+  const std::shared_ptr<nn::Sequential> stages[4] = {layer1, layer2, layer3, layer4};
+  Tensor y = run_blocks(stages, h, cut, num_blocks());
+  return forward_head(ops::flatten(ops::adaptive_avg_pool2d(y, 1, 1), 1));
+}
+
 }  // namespace lethe::models

@@ -54,6 +54,9 @@ class ResNet : public Classifier {
   Tensor forward_head(const Tensor& f) override;
   int64_t num_features() const override { return fc->in_features; }
   std::string head_prefix() const override { return "fc"; }
+  std::vector<std::string> block_paths() const override;
+  Tensor forward_prefix(const Tensor& x, int64_t cut) override;
+  Tensor forward_suffix(const Tensor& h, int64_t cut) override;
   const ResNetOptions& options() const { return opt_; }
 
   std::shared_ptr<nn::Conv2d> conv1;

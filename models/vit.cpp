@@ -100,4 +100,32 @@ Tensor VisionTransformer::forward_head(const Tensor& f) {
   return head->forward(f);
 }
 
+std::vector<std::string> VisionTransformer::block_paths() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < blocks->size(); ++i) out.push_back("blocks." + std::to_string(i));
+  return out;
+}
+
+Tensor VisionTransformer::forward_prefix(const Tensor& x, int64_t cut) {
+  check_cut(cut);
+  if (cut == num_blocks()) return forward_features(x);
+  LETHE_CHECK(x.defined() && x.dim() == 4 && x.size(1) == opt_.in_chans, "vit: input must be [N, ",
+              opt_.in_chans, ", ", opt_.img, ", ", opt_.img, "], got ",
+              x.defined() ? shape_str(x.shape()) : "none");
+  Tensor h = patch_embed->forward(x);
+  Tensor cls = ops::expand_to(cls_token, {x.size(0), 1, opt_.dim});
+  h = ops::add(ops::concat({cls, h}, 1), pos_embed);
+  for (int64_t i = 0; i < cut; ++i) h = (*blocks)[static_cast<size_t>(i)]->forward(h);
+  return h;  // the token sequence [N, 1 + patches, dim]
+}
+
+Tensor VisionTransformer::forward_suffix(const Tensor& h, int64_t cut) {
+  check_cut(cut);
+  if (cut == num_blocks()) return forward_head(h);
+  Tensor t = h;
+  for (int64_t i = cut; i < num_blocks(); ++i) t = (*blocks)[static_cast<size_t>(i)]->forward(t);
+  t = norm->forward(t);
+  return forward_head(ops::reshape(ops::slice(t, 1, 0, 1), {h.size(0), opt_.dim}));
+}
+
 }  // namespace lethe::models

@@ -62,6 +62,9 @@ class VisionTransformer : public Classifier {
   Tensor forward_head(const Tensor& f) override;
   int64_t num_features() const override { return opt_.dim; }
   std::string head_prefix() const override { return "head"; }
+  std::vector<std::string> block_paths() const override;
+  Tensor forward_prefix(const Tensor& x, int64_t cut) override;
+  Tensor forward_suffix(const Tensor& h, int64_t cut) override;
   const ViTOptions& options() const { return opt_; }
 
   Tensor cls_token, pos_embed;  // [1, 1, dim], [1, 1 + N, dim]

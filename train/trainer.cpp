@@ -41,6 +41,11 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   lo.drop_last = o.drop_last;
   lo.augment = o.augment;
   lo.seed = o.seed;
+  if (o.cache) {
+    LETHE_CHECK(!o.augment.enabled() && !o.perturb,
+                "train: cached prefix features cannot be augmented or perturbed");
+    lo.x_source = [c = o.cache](const std::vector<int64_t>& rows) { return c->gather(rows); };
+  }
   data::Loader loader(d, indices, lo);
   loader.start_epoch(epoch);
   auto t0 = std::chrono::steady_clock::now();
@@ -83,7 +88,8 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     if (o.before_step) o.before_step(b);
     if (o.perturb) b.x = o.perturb(b.x, b.y);
     opt.zero_grad();
-    Tensor logits = model.forward(norm.apply(b.x));
+    Tensor logits =
+        o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
     Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
     Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
     if (o.extra_loss) objective = ops::add(objective, o.extra_loss());

@@ -14,6 +14,7 @@
 #include "engine/optim/optimizer.h"
 #include "engine/profile/progress.h"
 #include "models/classifier.h"
+#include "models/prefix_cache.h"
 
 namespace lethe::data {
 struct Batch;  // data/loader.h
@@ -50,6 +51,9 @@ struct EpochOptions {
   // replaces the batch's inputs (in [0,1]) by the ones the step trains on (adversarial training:
   // train/adversarial.h); called after relabel and before_step.
   std::function<Tensor(const Tensor& x01, const Tensor& y)> perturb;
+  // Cached prefix features of every row trained on (models/prefix_cache.h): batches carry the
+  // features instead of images and only the suffix runs. Needs no augmentation and no perturb.
+  const models::PrefixCache* cache = nullptr;
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

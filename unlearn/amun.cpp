@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "data/loader.h"
 #include "data/random.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 
 namespace lethe::unlearn {
@@ -42,6 +44,28 @@ AdversarialSet amun_adversarial_set(UnlearnContext& ctx) {
   return a;
 }
 
+AdversarialSet amun_feature_adversarial_set(UnlearnContext& ctx, const models::PrefixCache& cache) {
+  LETHE_CHECK(!ctx.split.forget.empty(), "--method amun: the forget set is empty");
+  AdversarialSet a;
+  a.sources = ctx.split.forget;
+  const int64_t* yl = ctx.train->labels.data<int64_t>();
+  std::vector<int64_t> yv;
+  for (int64_t r : a.sources) yv.push_back(yl[r]);
+  Tensor y = Tensor::from_vector_i64({static_cast<int64_t>(yv.size())}, yv);
+  eval::MinEpsOptions mo;
+  mo.eps0 = ctx.opt.extra_or("eps0", 0.04);
+  mo.steps = static_cast<int64_t>(ctx.opt.extra_or("steps", 50));
+  mo.max_doublings = static_cast<int64_t>(ctx.opt.extra_or("doublings", 12));
+  mo.batch = ctx.opt.batch;
+  mo.box.clamp = false;  // features have no box
+  models::SuffixView suffix(ctx.model, cache.cut());
+  a.search =
+      eval::minimal_eps_search(suffix, data::Normalization{}, cache.gather(a.sources), y, mo);
+  a.x = a.search.adv;
+  a.y = Tensor::from_vector_i64({static_cast<int64_t>(a.sources.size())}, a.search.pred);
+  return a;
+}
+
 nlohmann::json summarize_search(const eval::MinEpsResult& r) {
   auto stats = [](std::vector<double> v) {
     if (v.empty()) return nlohmann::json::object();
@@ -64,8 +88,7 @@ namespace {
 // rows (never augmented); D_A is not a dataset, so batches are built here.
 void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t>& rows,
                  const AdversarialSet& adv, int64_t epochs, double lr, double gamma,
-                 int64_t lr_step, MaskEnforcer* enforce) {
-  auto scope = ctx.timer->scope("fine-tune");
+                 int64_t lr_step, MaskEnforcer* enforce, bool adv_in_features) {
   models::Classifier& model = *ctx.model;
   data::LoaderOptions lo;
   lo.batch_size = ctx.opt.batch;
@@ -73,6 +96,27 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
   lo.background = false;
   lo.augment = epoch_options(ctx, true).augment;
   lo.seed = ctx.opt.seed;
+  // D_R ∪ D_F and D_A are fixed inputs once the search is done: without augmentation both run
+  // on cached prefix features (D_A's computed here, once).
+  models::PrefixCache* cache =
+      prefix_cache_for(ctx, rows, inputs_not_fixed(epoch_options(ctx, true), ctx));
+  std::optional<models::PrefixCache> adv_cache;
+  LETHE_CHECK(cache || !adv_in_features, "--opt search=features: the prefix cache went unused (",
+              ctx.cache_report.value("reason", std::string("?")), ")");
+  if (cache && !adv_in_features) {
+    adv_cache.emplace(cache->cut(), (ctx.opt.cache_mb << 20) - cache->bytes());
+    auto s = ctx.timer->scope("prefix cache");
+    if (!adv_cache->add_inputs(model, adv.x, 0, ctx.norm, ctx.opt.batch)) {
+      std::fprintf(stderr, "prefix cache: D_A exceeds --cache-mb; running uncached\n");
+      ctx.cache_report = {{"used", false}, {"reason", "D_A's features exceed --cache-mb"}};
+      cache = nullptr;
+      adv_cache.reset();
+    } else {
+      ctx.cache_report["adversarial_rows"] = adv_cache->rows();
+      ctx.cache_report["adversarial_bytes"] = adv_cache->bytes();
+    }
+  }
+  auto scope = ctx.timer->scope("fine-tune");  // after the cache, which is its own phase
   data::Loader loader(*ctx.train, rows, lo);
   const auto nd = static_cast<int64_t>(rows.size());
   const int64_t na = adv.x.size(0), n = nd + na;
@@ -95,19 +139,30 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       if (drows.size() + arows.size() < 2) continue;  // batch norm needs > 1 sample
       std::vector<Tensor> xs, ys;
       if (!drows.empty()) {
-        data::Batch b = loader.make_batch(drows, e);
-        b.move_to(model.device());
-        xs.push_back(b.x);
-        ys.push_back(b.y);
+        if (cache) {
+          xs.push_back(cache->gather(drows));
+          const int64_t* yl = ctx.train->labels.data<int64_t>();
+          std::vector<int64_t> yv;
+          for (int64_t r : drows) yv.push_back(yl[r]);
+          ys.push_back(
+              Tensor::from_vector_i64({static_cast<int64_t>(yv.size())}, yv).to(model.device()));
+        } else {
+          data::Batch b = loader.make_batch(drows, e);
+          b.move_to(model.device());
+          xs.push_back(b.x);
+          ys.push_back(b.y);
+        }
       }
       if (!arows.empty()) {
-        xs.push_back(ops::index_select(adv.x, arows));
+        xs.push_back(cache && !adv_in_features ? adv_cache->gather(arows)
+                                               : ops::index_select(adv.x, arows));
         ys.push_back(ops::index_select(adv.y, arows));
       }
       Tensor x = xs.size() == 1 ? xs[0] : ops::concat(xs, 0);
       Tensor y = ys.size() == 1 ? ys[0] : ops::concat(ys, 0);
       opt.zero_grad();
-      Tensor logits = model.forward(ctx.norm.apply(x));
+      Tensor logits =
+          cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
       Tensor loss = ops::cross_entropy(logits, y);
       loss.backward();
       opt.step();
@@ -128,11 +183,30 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
 }  // namespace
 
 void run_amun(UnlearnContext& ctx, const SaliencyMask* mask) {
+  const std::string search = ctx.opt.extra.contains("search") && ctx.opt.extra["search"].is_string()
+                                 ? ctx.opt.extra["search"].get<std::string>()
+                                 : "input";
+  LETHE_CHECK(search == "input" || search == "features", "--opt search=", search,
+              ": use input (the paper's method) or features");
+  const bool in_features = search == "features";
+  std::vector<int64_t> rows = ctx.split.retain;  // empty with --no-retain
+  rows.insert(rows.end(), ctx.split.forget.begin(), ctx.split.forget.end());
+  std::sort(rows.begin(), rows.end());
   AdversarialSet adv;
-  {
+  if (in_features) {
+    // The search runs on the suffix alone, at the scope boundary: the prefix runs once per row.
+    models::PrefixCache* cache =
+        prefix_cache_for(ctx, rows, inputs_not_fixed(epoch_options(ctx, true), ctx));
+    LETHE_CHECK(cache != nullptr, "--opt search=features needs the cached prefix features, which ",
+                "are not available here: ", ctx.cache_report.value("reason", std::string("?")));
+    auto s = ctx.timer->scope("adversarial search");
+    adv = amun_feature_adversarial_set(ctx, *cache);
+  } else {
     auto s = ctx.timer->scope("adversarial search");
     adv = amun_adversarial_set(ctx);
   }
+  ctx.report["search"] = search;
+  if (!in_features) note_uncached(ctx, "adversarial search (input space: the whole network)");
   nlohmann::json summary = summarize_search(adv.search);
   if (ctx.report.contains("adversarial_search")) {  // --requests N: keep every request's summary
     if (!ctx.report.contains("adversarial_search_requests"))
@@ -151,10 +225,8 @@ void run_amun(UnlearnContext& ctx, const SaliencyMask* mask) {
   auto opt = make_sgd(ctx, lr, 0.9, 5e-4);
   std::unique_ptr<MaskEnforcer> enforce;
   if (mask) enforce = std::make_unique<MaskEnforcer>(*mask, *opt);
-  std::vector<int64_t> rows = ctx.split.retain;  // empty with --no-retain
-  rows.insert(rows.end(), ctx.split.forget.begin(), ctx.split.forget.end());
-  std::sort(rows.begin(), rows.end());
-  train_mixed(ctx, *opt, rows, adv, ctx.opt.epochs_or(10), lr, gamma, lr_step, enforce.get());
+  train_mixed(ctx, *opt, rows, adv, ctx.opt.epochs_or(10), lr, gamma, lr_step, enforce.get(),
+              in_features);
 }
 
 namespace {

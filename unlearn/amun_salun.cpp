@@ -2,6 +2,7 @@
 // unlearn/saliency.h) computed on the original model; masked-out coordinates are restored (and
 // their momentum zeroed) after every step. Defaults as amun: lr 0.01 ×0.1 per epoch, 10 epochs.
 #include "unlearn/amun.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 #include "unlearn/saliency.h"
 
@@ -18,6 +19,7 @@ class AmunSalun : public Method {
       auto s = ctx.timer->scope("mask");
       mask = saliency_mask(ctx, ratio);
     }
+    note_uncached(ctx, "saliency mask (one pass over D_F through the whole network)");
     ctx.report["saliency_mask"] = mask.to_json();
     run_amun(ctx, &mask);
   }

@@ -8,6 +8,7 @@
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 #include "unlearn/scope.h"
 
@@ -53,6 +54,7 @@ class BoundaryExpanding : public Method {
     so.momentum = 0.9;
     optim::SGD opt(params, so);
 
+    note_uncached(ctx, "expand: the widened head trains through the whole forward (not cached)");
     data::LoaderOptions lo;
     lo.batch_size = ctx.opt.batch;
     lo.shuffle = true;

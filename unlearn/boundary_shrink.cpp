@@ -10,6 +10,7 @@
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 
 namespace lethe::unlearn {
@@ -109,6 +110,7 @@ class BoundaryShrink : public Method {
       prog.finish(status);
     }
 
+    note_uncached(ctx, "FGSM attack (input space, on a frozen copy of the whole model)");
     train::EpochOptions eo = epoch_options(ctx, /*augment=*/false);
     eo.relabel = [&adv_label](int64_t index, int64_t, int64_t) {
       return adv_label[static_cast<size_t>(index)];

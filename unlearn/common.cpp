@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "unlearn/prefix.h"
 #include "unlearn/scope.h"
 
 namespace lethe::unlearn {
@@ -29,6 +30,8 @@ train::EpochOptions epoch_options(const UnlearnContext& ctx, bool augment) {
 void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<int64_t>& indices,
                 const train::EpochOptions& eo, int64_t epochs, double lr, bool cosine,
                 const std::string& phase) {
+  train::EpochOptions o = eo;
+  if (!o.cache) attach_prefix_cache(ctx, o, indices);  // built outside the phase's time
   auto scope = ctx.timer->scope(phase);
   for (int64_t e = 0; e < epochs; ++e) {
     double l = cosine ? lr * 0.5 * (1 + std::cos(M_PI * e / static_cast<double>(epochs))) : lr;
@@ -36,7 +39,7 @@ void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<in
     profile::Progress prog(phase + " " + std::to_string(e + 1) + "/" + std::to_string(epochs),
                            static_cast<int64_t>(indices.size()));
     train::EpochStats st =
-        train::train_epoch(*ctx.model, opt, *ctx.train, indices, ctx.norm, eo, e, &prog);
+        train::train_epoch(*ctx.model, opt, *ctx.train, indices, ctx.norm, o, e, &prog);
     char status[96];
     std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
     prog.finish(status);

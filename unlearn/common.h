@@ -17,7 +17,8 @@ std::unique_ptr<optim::SGD> make_sgd(const UnlearnContext& ctx, double lr, doubl
 train::EpochOptions epoch_options(const UnlearnContext& ctx, bool augment = false);
 
 // Runs `epochs` epochs over `indices` with the given options; lr decays by the cosine schedule
-// when `cosine` (else constant). Phase time goes to ctx.timer under `phase`.
+// when `cosine` (else constant). Phase time goes to ctx.timer under `phase`. Runs on the cached
+// prefix features (unlearn/prefix.h) when they apply.
 void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<int64_t>& indices,
                 const train::EpochOptions& eo, int64_t epochs, double lr, bool cosine,
                 const std::string& phase);

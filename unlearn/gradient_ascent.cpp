@@ -5,6 +5,7 @@
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 
 namespace lethe::unlearn {
@@ -37,6 +38,10 @@ class GradientAscent : public Method {
     train::EpochOptions up = epoch_options(ctx, /*augment=*/true);
     up.loss_sign = -1;
     train::EpochOptions down = epoch_options(ctx, /*augment=*/true);
+    std::vector<int64_t> rows = ctx.split.forget;
+    if (with_retain) rows.insert(rows.end(), ctx.split.retain.begin(), ctx.split.retain.end());
+    attach_prefix_cache(ctx, up, rows);
+    down.cache = up.cache;
 
     double before = 0, after = 0;
     {

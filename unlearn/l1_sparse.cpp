@@ -4,6 +4,7 @@
 // 0.01, 10 epochs, SGD momentum 0.9, weight decay 5e-4, constant lr, training augmentation.
 #include "engine/ops/ops.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 #include "unlearn/scope.h"
 
@@ -42,6 +43,7 @@ class L1Sparse : public Method {
     train::EpochOptions eo = epoch_options(ctx, /*augment=*/true);
     eo.extra_loss = [&params, &gamma]() { return ops::mul(l1_norm_of(params), gamma); };
     const double l1_before = l1_value(params);
+    attach_prefix_cache(ctx, eo, ctx.split.retain);
 
     auto scope = ctx.timer->scope("fine-tune");
     for (int64_t e = 0; e < epochs; ++e) {

@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "data/forget.h"
 #include "models/classifier.h"
+#include "models/prefix_cache.h"
 #include "models/registry.h"
 #include "train/trainer.h"
 #include "unlearn/phases.h"
@@ -24,6 +25,8 @@ struct UnlearnOptions {
   bool no_retain = false;                           // only D_F is available
   std::string layers = "all";                       // layer SCOPE (unlearn/scope.h)
   nlohmann::json extra = nlohmann::json::object();  // method-specific options (--opt key=value)
+  // Budget of the cached prefix features (unlearn/prefix.h) in MiB; 0 turns the cache off.
+  int64_t cache_mb = 1024;
 
   int64_t epochs_or(int64_t d) const { return epochs >= 0 ? epochs : d; }
   double lr_or(double d) const { return lr > 0 ? lr : d; }
@@ -45,6 +48,10 @@ struct UnlearnContext {
   UnlearnOptions opt;
   PhaseTimer* timer = nullptr;
   nlohmann::json report = nlohmann::json::object();  // method-specific results for metrics.json
+  // The frozen prefix's features, built on first use (unlearn/prefix.h) and kept across
+  // --requests: the scope, and so the prefix, is the same for every request.
+  std::shared_ptr<models::PrefixCache> prefix_cache;
+  nlohmann::json cache_report = nlohmann::json::object();  // metrics.json "prefix_cache"
 };
 
 class Method {

@@ -150,6 +150,7 @@ nlohmann::json profile_method(const ProfileRequest& req, Method& method, const O
                              {"epochs", req.opt.epochs},
                              {"phases_s", timer.to_json()}};
   if (!ctx.report.empty()) run_info["method_report"] = ctx.report;
+  if (!ctx.cache_report.empty()) run_info["prefix_cache"] = ctx.cache_report;
   return run_info;
 }
 
@@ -207,7 +208,7 @@ ProfileResult run_profile(const ProfileRequest& req) {
   PhaseTimer timer;
   nlohmann::json run_info = training ? profile_training(req, orig, prof)
                                      : profile_method(req, *method, orig, options, prof, timer);
-  orig.model->set_requires_grad(true);
+  clear_scope(*orig.model);
 
   profile::ProfileReport rep = prof.report();
   nlohmann::json j = rep.to_json();

@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string, Factory>>& table() {
       {"amun-salun", make_amun_salun},
       {"newton", make_newton},
       {"fair-newton", make_fair_newton},
+      {"scrub", make_scrub},
   };
   return t;
 }

@@ -21,5 +21,6 @@ std::unique_ptr<Method> make_amun();
 std::unique_ptr<Method> make_amun_salun();
 std::unique_ptr<Method> make_newton();
 std::unique_ptr<Method> make_fair_newton();
+std::unique_ptr<Method> make_scrub();
 
 }  // namespace lethe::unlearn

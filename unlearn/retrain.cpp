@@ -7,6 +7,7 @@
 #include "models/checkpoint.h"
 #include "train/linear_head.h"
 #include "train/train_run.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 #include "unlearn/scope.h"
 
@@ -62,13 +63,27 @@ class Retrain : public Method {
       if (!param_in_scope && !buffer_in_scope) keep.emplace(n, t);
     }
     fresh->load_state_dict(keep, /*strict=*/false);
+    // The fresh model's prefix is the original's (same values, frozen, eval mode), so the
+    // original's cached prefix features are the fresh model's: the suffix alone is retrained on
+    // the retain set's features, the suffix-level exact reference of a scoped study.
+    models::PrefixCache* cache = nullptr;
+    if (ctx.opt.layers != "all") {
+      train::EpochOptions probe;
+      probe.augment = train::parse_augment(cfg.augment, *ctx.train);
+      cache = prefix_cache_for(ctx, ctx.split.retain,
+                               !cfg.adv_train.empty() ? "adversarial training (" + cfg.adv_train +
+                                                            ") perturbs every batch"
+                                                      : inputs_not_fixed(probe, ctx));
+    }
     auto scope = ctx.timer->scope("retrain");
-    train::fit(*fresh, *ctx.train, ctx.split.retain, ctx.norm, cfg,
-               [](int64_t, const train::EpochStats& st, profile::Progress& prog) {
-                 char status[96];
-                 std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
-                 prog.finish(status);
-               });
+    train::fit(
+        *fresh, *ctx.train, ctx.split.retain, ctx.norm, cfg,
+        [](int64_t, const train::EpochStats& st, profile::Progress& prog) {
+          char status[96];
+          std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
+          prog.finish(status);
+        },
+        [cache](train::EpochOptions& eo) { eo.cache = cache; });
     ctx.model = fresh;
   }
 };

@@ -81,7 +81,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
          {"wall_s",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - rt0).count()}});
   }
-  ctx.model->set_requires_grad(true);
+  clear_scope(*ctx.model);
 
   data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
   nlohmann::json m;
@@ -115,6 +115,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   m["device_options"] = to_json(device_options());
   m["threads"] = omp_get_max_threads();
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
+  if (!ctx.cache_report.empty()) m["prefix_cache"] = ctx.cache_report;
 
   nlohmann::json cfg = {{"from", req.from},
                         {"method", req.method},
@@ -127,6 +128,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"no_retain", req.opt.no_retain},
                         {"layers", req.opt.layers},
                         {"options", req.opt.extra},
+                        {"cache_mb", req.opt.cache_mb},
                         {"data", orig_cfg.at("data")},
                         {"original_seed", orig_cfg.value("seed", 0ull)},
                         {"subset", orig_cfg.value("subset", int64_t{0})},
@@ -135,10 +137,13 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                         {"device", req.device},
                         {"threads_used", omp_get_max_threads()},
                         {"build", build_info()}};
+  // unlearn_s ends before the run directory is written; the writing is timed apart (write_s).
+  auto w0 = std::chrono::steady_clock::now();
   io::write_json_atomic(req.out + "/config.json", cfg);
   data::write_index_file(req.out + "/forget.txt", final_split.forget);
   models::save_checkpoint(req.out + "/model.safetensors", *ctx.model, orig.model_config,
                           {{"normalize", norm.to_json().dump()}});
+  m["write_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   io::write_json_atomic(req.out + "/metrics.json", m);
   std::fprintf(stderr, "unlearn: %s forget %.2f%% retain %.2f%% test %.2f%% in %.1f s\n",
                req.method.c_str(), m["forget_acc"].get<double>(), m["retain_acc"].get<double>(),

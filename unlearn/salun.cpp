@@ -6,6 +6,7 @@
 
 #include "data/random.h"
 #include "unlearn/common.h"
+#include "unlearn/prefix.h"
 #include "unlearn/registry.h"
 #include "unlearn/saliency.h"
 
@@ -22,6 +23,7 @@ class SalUn : public Method {
       auto s = ctx.timer->scope("mask");
       mask = saliency_mask(ctx, ratio);
     }
+    note_uncached(ctx, "saliency mask (one pass over D_F through the whole network)");
     const double lr = ctx.opt.lr_or(0.013);
     auto opt = make_sgd(ctx, lr);
     MaskEnforcer enforce(mask, *opt);

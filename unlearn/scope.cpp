@@ -66,7 +66,32 @@ std::vector<std::string> apply_scope(models::Classifier& model, const std::strin
     if (keep[i]) names.push_back(params[i].first);
   }
   LETHE_CHECK(!names.empty(), "--layers ", scope, ": selects no parameter");
+  pin_frozen_modules(model);
   return names;
+}
+
+void pin_frozen_modules(models::Classifier& model) {
+  // Pre-order walk (a module before its children, registration = forward order). A module is
+  // frozen when it holds parameters and none is trainable; a parameterless one (activation,
+  // dropout) when it also comes before the first module owning a trainable parameter.
+  bool past_first_trainable = false;
+  for (auto& [path, m] : model.named_modules()) {
+    bool has_params = false, has_trainable = false, owns_trainable = false;
+    for (auto& [n, p] : m->named_parameters()) {
+      has_params = true;
+      if (p.requires_grad()) {
+        has_trainable = true;
+        owns_trainable = owns_trainable || n.find('.') == std::string::npos;
+      }
+    }
+    m->pin_eval(!has_trainable && (has_params || !past_first_trainable));
+    past_first_trainable = past_first_trainable || owns_trainable;
+  }
+}
+
+void clear_scope(models::Classifier& model) {
+  model.set_requires_grad(true);
+  for (auto& [path, m] : model.named_modules()) m->pin_eval(false);
 }
 
 std::vector<Tensor> trainable_parameters(const models::Classifier& model) {

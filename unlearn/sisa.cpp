@@ -56,6 +56,9 @@ class Sisa : public Method {
     LETHE_CHECK(!ctx.out_dir.empty(), "--method sisa: no output run directory");
     const Device dev = ctx.model->device();  // shard models are retrained where ctx.model lives
     if (!manifest_) start(ctx);
+    // Shards restart from their own checkpoints, whose prefixes are not the original's.
+    ctx.cache_report = {{"used", false},
+                        {"reason", "sisa retrains shard models from their checkpoints"}};
     train::SisaManifest& m = *manifest_;
     const std::string out = ctx.out_dir;
     train::TrainConfig cfg = train::train_config_from_json(ctx.original_config);

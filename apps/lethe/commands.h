@@ -19,5 +19,6 @@ Command add_bench(CLI::App& app);
 Command add_unlearn(CLI::App& app);
 Command add_compare(CLI::App& app);
 Command add_profile(CLI::App& app);
+Command add_sweep(CLI::App& app);
 
 }  // namespace lethe::app

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       lethe::app::add_verify(app), lethe::app::add_bench(app), lethe::app::add_unlearn(app),
       lethe::app::add_compare(app)};
   cmds.push_back(lethe::app::add_profile(app));
+  cmds.push_back(lethe::app::add_sweep(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

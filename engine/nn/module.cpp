@@ -143,8 +143,13 @@ Tensor Module::find_tensor(const std::string& path) const {
 }
 
 void Module::train(bool on) {
-  training_ = on;
+  training_ = on && !eval_pinned_;
   for (auto& [n, c] : children_) c->train(on);
+}
+
+void Module::pin_eval(bool on) {
+  eval_pinned_ = on;
+  if (on) training_ = false;
 }
 
 NamedTensorList Module::state_dict() const {

@@ -52,10 +52,16 @@ class Module {
   Module* find_module(const std::string& path);
   Tensor find_tensor(const std::string& path) const;  // parameter or buffer
 
-  // Mode: recursive, like PyTorch's train()/eval().
+  // Mode: recursive, like PyTorch's train()/eval(). A module pinned to eval mode stays in eval
+  // mode whatever train() asks (its children follow their own pins).
   virtual void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
+  // Pins this module (not its children) to eval mode, or releases it. Layer scopes pin the
+  // modules outside the scope, so a frozen BatchNorm normalizes with its running statistics and
+  // never updates them, whichever training loop calls train(true).
+  void pin_eval(bool on);
+  bool eval_pinned() const { return eval_pinned_; }
 
   // Parameters and buffers by dotted name. The tensors share storage with the module (detached
   // handles), so a caller may read or save them without copying.
@@ -83,6 +89,7 @@ class Module {
 
  protected:
   bool training_ = true;
+  bool eval_pinned_ = false;
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> m);

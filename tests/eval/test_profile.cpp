@@ -192,7 +192,15 @@ TEST_SUITE("eval") {
       CHECK(m.total.bwd_nodes == 0);
       CHECK(m.total.act_bytes == 0);
       CHECK(m.trainable_total == 0);
-      CHECK(m.total.fwd_flops == row(all, m.name).total.fwd_flops);  // same forward work
+      // The same forward work, except that frozen BatchNorm layers run in eval mode (unlearn/
+      // scope.h): 2 FLOPs per element instead of training's 5, and no statistic updated.
+      const auto& a = row(all, m.name);
+      if (m.type == "BatchNorm2d")
+        CHECK(m.total.fwd_flops * 5 == a.total.fwd_flops * 2);
+      else if (m.leaf)
+        CHECK(m.total.fwd_flops == a.total.fwd_flops);
+      else
+        CHECK(m.total.fwd_flops < a.total.fwd_flops);  // holds BatchNorm layers
     }
     // The head computes dW and db only (its input, the frozen features, needs no gradient).
     const auto& h = row(head, "fc");

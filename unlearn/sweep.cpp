@@ -1,0 +1,159 @@
+#include "unlearn/sweep.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/io/run_dir.h"
+#include "engine/profile/progress.h"
+#include "eval/compare.h"
+#include "eval/report/svg.h"
+#include "eval/run_eval.h"
+#include "unlearn/run.h"
+
+namespace lethe::unlearn {
+namespace {
+
+std::string dir_name(const std::string& method, const std::string& scope) {
+  std::string s = scope;
+  std::replace(s.begin(), s.end(), ':', '_');
+  std::replace(s.begin(), s.end(), ',', '+');
+  return method + "-" + s;
+}
+
+std::string num(double v, int prec = 2) {
+  if (v < 0) return "—";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+}  // namespace
+
+nlohmann::json run_sweep(const SweepRequest& req) {
+  LETHE_CHECK(!req.methods.empty(), "--method: at least one method is required");
+  LETHE_CHECK(!req.scopes.empty(), "--layers: at least one scope is required");
+  LETHE_CHECK(!req.forget.empty(), "--forget: a forget SPEC is required");
+  for (const std::string& m : req.methods) make_method(m);  // unknown names fail here, early
+  if (req.threads > 0) omp_set_num_threads(req.threads);
+  io::prepare_run_dir(req.out, req.overwrite);
+
+  // (method, scope) runs: each scope's reference first, the full retrain, then the methods.
+  std::vector<std::pair<std::string, std::string>> jobs;
+  auto add = [&jobs](const std::string& m, const std::string& s) {
+    if (std::find(jobs.begin(), jobs.end(), std::pair{m, s}) == jobs.end()) jobs.emplace_back(m, s);
+  };
+  for (const std::string& s : req.scopes) add("retrain", s);
+  add("retrain", "all");
+  for (const std::string& m : req.methods)
+    for (const std::string& s : req.scopes) add(m, s);
+
+  profile::Progress prog("sweep", static_cast<int64_t>(jobs.size()), "run");
+  for (const auto& [m, s] : jobs) {
+    const std::string dir = req.out + "/" + dir_name(m, s);
+    std::fprintf(stderr, "sweep: %s --layers %s\n", m.c_str(), s.c_str());
+    UnlearnRequest u;
+    u.from = req.from;
+    u.method = m;
+    u.forget = req.forget;
+    u.out = dir;
+    u.opt = req.opt;
+    u.opt.layers = s;
+    if (m == "retrain") u.opt.epochs = -1, u.opt.lr = -1;  // the original recipe: exact
+    u.threads = req.threads;
+    u.overwrite = true;  // inside the sweep's own directory
+    run_unlearning(u);
+    eval::EvalRequest e;
+    e.from = dir;
+    e.forget_file = dir + "/forget.txt";
+    e.out = dir + "-eval";
+    e.mia = req.mia;
+    e.norm_stats = req.norm_stats;
+    e.threads = req.threads;
+    e.overwrite = true;
+    eval::run_eval(e);
+    prog.advance(1, m + " " + s);
+  }
+  prog.finish();
+
+  const std::string full_ref = req.out + "/" + dir_name("retrain", "all") + "-eval";
+  nlohmann::json rows = nlohmann::json::array();
+  std::string md =
+      "| method | scope | forget | retain | test | gap to full retrain | gap to scope "
+      "retrain | MIA | fairness gap | unlearn s | cache KiB |\n|---|---|---|---|---|---|---|---|"
+      "---|---|---|\n";
+  std::string csv =
+      "method,scope,forget_acc,retain_acc,test_acc,avg_gap_full,avg_gap_scope,mia,mia_name,"
+      "fairness_gap,unlearn_s,cache_bytes\n";
+  std::map<std::string, eval::svg::Series> lines;
+  for (const auto& [m, s] : jobs) {
+    const std::string dir = req.out + "/" + dir_name(m, s);
+    const std::string ev = dir + "-eval";
+    const std::string scope_ref = req.out + "/" + dir_name("retrain", s) + "-eval";
+    eval::CompareRow full = eval::compare_runs({ev}, full_ref)[0];
+    eval::CompareRow own = eval::compare_runs({ev}, scope_ref)[0];
+    nlohmann::json um = io::read_json(dir + "/metrics.json");
+    // MIA: SVC-MIA efficacy (percent) when evaluated, else the first attack's forget-vs-test AUC.
+    double mia = full.mia;
+    std::string mia_name = mia >= 0 ? "svc efficacy %" : "";
+    double fairness = -1;
+    for (const auto& [k, v] : full.details) {
+      if (mia < 0 && k.size() > 4 && k.compare(k.size() - 4, 4, " AUC") == 0) {
+        mia = v;
+        mia_name = k;
+      }
+      if (k == "fairness gap") fairness = v;
+    }
+    const double cache_bytes =
+        um.contains("prefix_cache") ? um["prefix_cache"].value("bytes", 0.0) : 0.0;
+    nlohmann::json row = {{"method", m},
+                          {"scope", s},
+                          {"dir", dir},
+                          {"forget_acc", full.forget},
+                          {"retain_acc", full.retain},
+                          {"test_acc", full.test},
+                          {"avg_gap_full_retrain", full.avg_gap},
+                          {"avg_gap_scope_retrain", own.avg_gap},
+                          {"mia", mia},
+                          {"mia_name", mia_name},
+                          {"fairness_gap", fairness},
+                          {"unlearn_s", full.seconds},
+                          {"phases_s", um.value("phases_s", nlohmann::json::object())},
+                          {"prefix_cache", um.value("prefix_cache", nlohmann::json::object())}};
+    rows.push_back(row);
+    md += "| " + m + " | " + s + " | " + num(full.forget) + " | " + num(full.retain) + " | " +
+          num(full.test) + " | " + num(full.avg_gap) + " | " + num(own.avg_gap) + " | " +
+          num(mia, 3) + " | " + num(fairness, 4) + " | " + num(full.seconds, 2) + " | " +
+          (cache_bytes > 0 ? num(cache_bytes / 1024, 1) : "—") + " |\n";
+    csv += m + "," + s + "," + std::to_string(full.forget) + "," + std::to_string(full.retain) +
+           "," + std::to_string(full.test) + "," + std::to_string(full.avg_gap) + "," +
+           std::to_string(own.avg_gap) + "," + std::to_string(mia) + "," + mia_name + "," +
+           std::to_string(fairness) + "," + std::to_string(full.seconds) + "," +
+           std::to_string(static_cast<int64_t>(cache_bytes)) + "\n";
+    eval::svg::Series& line = lines[m];
+    line.label = m;
+    line.x.push_back(full.seconds);
+    line.y.push_back(full.avg_gap);
+  }
+  std::vector<eval::svg::Series> series;
+  for (auto& [m, l] : lines) series.push_back(l);
+  eval::svg::LineOptions lo;
+  lo.title = "average gap to the full retrain against unlearning time, across --layers";
+  lo.xlabel = "unlearning time (s)";
+  lo.ylabel = "average gap (points)";
+  lo.auto_range = true;
+  nlohmann::json out = {
+      {"from", req.from},          {"forget", req.forget}, {"methods", req.methods},
+      {"scopes", req.scopes},      {"mia", req.mia},       {"rows", rows},
+      {"full_reference", full_ref}};
+  io::write_text_atomic(req.out + "/sweep.md", md);
+  io::write_text_atomic(req.out + "/sweep.csv", csv);
+  io::write_text_atomic(req.out + "/sweep.svg", eval::svg::line_plot(series, lo));
+  io::write_json_atomic(req.out + "/sweep.json", out);
+  std::printf("%s", md.c_str());
+  return out;
+}
+
+}  // namespace lethe::unlearn

@@ -1,0 +1,32 @@
+// The `lethe sweep` job: the depth study in one command. For every layer scope, the scope's own
+// exact reference (retrain of the re-initialized suffix, unlearn/retrain.cpp) and every method are
+// run on one original and forget set, each evaluated (accuracy, the chosen MIA, normalization
+// statistics); the full retrain is the global reference. Writes DIR/<method>-<scope>/ and
+// DIR/<method>-<scope>-eval/ per run, and sweep.md / sweep.csv / sweep.json (per run: forget,
+// retain, test accuracy, average gap to the full retrain and to the scope's reference, MIA,
+// fairness gap, unlearning time, prefix-cache bytes) and sweep.svg (average gap against time,
+// one line per method across depth).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "unlearn/method.h"
+
+namespace lethe::unlearn {
+
+struct SweepRequest {
+  std::string from, forget, out;
+  std::vector<std::string> methods;  // e.g. {"ft", "amun", "scrub"}
+  std::vector<std::string> scopes;   // e.g. {"head", "last:1", "all"}
+  std::string mia = "loss";          // lethe eval --mia list ("" = none)
+  bool norm_stats = true;            // fairness gap per normalization layer
+  UnlearnOptions opt;                // epochs, lr, batch, seed, extra, cache_mb (layers unused)
+  int threads = 0;
+  bool overwrite = false;
+};
+
+// Returns sweep.json's content.
+nlohmann::json run_sweep(const SweepRequest& req);
+
+}  // namespace lethe::unlearn
