@@ -92,8 +92,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     const std::string dir = req.out + "/" + dir_name(m, s);
     const std::string ev = dir + "-eval";
     const std::string scope_ref = req.out + "/" + dir_name("retrain", s) + "-eval";
-    eval::CompareRow full = eval::compare_runs({ev}, full_ref)[0];
-    eval::CompareRow own = eval::compare_runs({ev}, scope_ref)[0];
+    // The gap over forget/retain/test accuracy and SVC-MIA efficacy (lethe compare --gap svc:
+    // the sweep trains no reference models for AMUN's FT AUC); n/a when --mia lacks svc.
+    eval::CompareOptions co;
+    co.gap = "svc";
+    eval::CompareRow full = eval::compare_runs({ev}, full_ref, co)[0];
+    eval::CompareRow own = eval::compare_runs({ev}, scope_ref, co)[0];
     nlohmann::json um = io::read_json(dir + "/metrics.json");
     // MIA: SVC-MIA efficacy (percent) when evaluated, else the first attack's forget-vs-test AUC.
     double mia = full.mia;

@@ -19,7 +19,7 @@ struct SweepRequest {
   std::string from, forget, out;
   std::vector<std::string> methods;  // e.g. {"ft", "amun", "scrub"}
   std::vector<std::string> scopes;   // e.g. {"head", "last:1", "all"}
-  std::string mia = "loss";          // lethe eval --mia list ("" = none)
+  std::string mia = "svc,loss";      // lethe eval --mia list; svc feeds the gap (--gap svc)
   bool norm_stats = true;            // fairness gap per normalization layer
   UnlearnOptions opt;                // epochs, lr, batch, seed, extra, cache_mb (layers unused)
   int threads = 0;
