@@ -5,6 +5,7 @@
 
 #include "apps/lethe/commands.h"
 #include "apps/lethe/device_flags.h"
+#include "apps/lethe/scope_flags.h"
 #include "unlearn/method.h"
 #include "unlearn/profile_run.h"
 
@@ -22,15 +23,7 @@ Command add_profile(CLI::App& app) {
   sub->add_option("--width", r->width, "ResNet width for --model (0 = default)");
   sub->add_option("--stem", r->stem, "ResNet stem for --model: cifar|imagenet");
   sub->add_option("--method", r->method, methods)->required();
-  sub->add_option("--layers", r->opt.layers,
-                  "all | head | last:K | prefix,prefix. Outside the scope parameters are frozen "
-                  "and modules run in eval mode (BatchNorm uses its running statistics and never "
-                  "updates them); in-scope BatchNorm layers update as in training")
-      ->capture_default_str();
-  sub->add_option("--cache-mb", r->opt.cache_mb,
-                  "budget of the cached frozen-prefix features in MiB (0 = off): with a scope "
-                  "and fixed inputs, the prefix runs once per sample and only the suffix trains")
-      ->capture_default_str();
+  add_scope_flags(sub, r->opt);
   sub->add_option("--batch", r->opt.batch)->capture_default_str();
   sub->add_option("--steps", r->steps, "measured training steps (--method train)")
       ->capture_default_str();

@@ -3,6 +3,7 @@
 
 #include "apps/lethe/commands.h"
 #include "apps/lethe/device_flags.h"
+#include "apps/lethe/scope_flags.h"
 #include "unlearn/options.h"
 #include "unlearn/run.h"
 
@@ -20,15 +21,7 @@ Command add_unlearn(CLI::App& app) {
       ->required();
   sub->add_option("--out", r->out, "output run directory")->required();
   sub->add_flag("--no-retain", r->opt.no_retain, "only the forget set is available");
-  sub->add_option("--layers", r->opt.layers,
-                  "all | head | last:K | prefix,prefix. Outside the scope parameters are frozen "
-                  "and modules run in eval mode (BatchNorm uses its running statistics and never "
-                  "updates them); in-scope BatchNorm layers update as in training")
-      ->capture_default_str();
-  sub->add_option("--cache-mb", r->opt.cache_mb,
-                  "budget of the cached frozen-prefix features in MiB (0 = off): with a scope "
-                  "and fixed inputs, the prefix runs once per sample and only the suffix trains")
-      ->capture_default_str();
+  add_scope_flags(sub, r->opt);
   sub->add_option("--epochs", r->opt.epochs, "method default when absent");
   sub->add_option("--lr", r->opt.lr, "method default when absent");
   sub->add_option("--batch", r->opt.batch)->capture_default_str();
