@@ -18,6 +18,7 @@
 #include "engine/ops/ops.h"
 #include "eval/accuracy.h"
 #include "eval/group_fairness.h"
+#include "eval/layer_effect.h"
 #include "eval/mia/mia.h"
 #include "eval/mia/reference_mia.h"
 #include "eval/norm_stats.h"
@@ -178,6 +179,14 @@ nlohmann::json run_eval(const EvalRequest& req) {
     split = data::split_from_forget(forget, ds.train.size(), "forget set");
   else
     split.retain = data::all_indices(ds.train);
+  LETHE_CHECK(req.reference.empty() || !req.against.empty(),
+              "--reference needs --against ORIGINAL (the changes are measured from the original)");
+  LETHE_CHECK(req.against.empty() || !ensemble, "--against: ", req.from,
+              " answers queries with an ensemble of shards; per-layer effect needs one model");
+  LETHE_CHECK(req.against.empty() || have_forget || req.norm_stats_split == "test" ||
+                  req.norm_stats_split == "train",
+              "--bn-stats-split ", req.norm_stats_split,
+              " needs a forget set (--forget, --forget-file or the run's forget.txt)");
   LETHE_CHECK(req.references.empty() || fs::exists(req.references + "/logits.safetensors"),
               "--references ", req.references,
               ": no logits.safetensors (train it with lethe train --reference-models M)");
@@ -286,6 +295,31 @@ nlohmann::json run_eval(const EvalRequest& req) {
     }
     progress.finish();
     write_fairness_plot(req.out, m["bn_stats"]);
+  }
+  if (!req.against.empty()) {
+    models::Checkpoint orig = models::load_run_model(req.against);
+    models::Checkpoint ref;
+    if (!req.reference.empty()) ref = models::load_run_model(req.reference);
+    LETHE_CHECK(!dynamic_cast<models::Ensemble*>(orig.model.get()) &&
+                    (!ref.model || !dynamic_cast<models::Ensemble*>(ref.model.get())),
+                "--against/--reference: an ensemble run has no single model to compare layer by "
+                "layer");
+    orig.model->to(model.device());
+    if (ref.model) ref.model->to(model.device());
+    const std::string& sp = req.norm_stats_split;
+    LayerEffectInputs li;
+    li.run = &model;
+    li.original = orig.model.get();
+    li.reference = ref.model.get();
+    li.against_dir = req.against;
+    li.reference_dir = req.reference;
+    li.data = sp == "test" ? &ds.test : &ds.train;
+    li.rows = sp == "forget"   ? split.forget
+              : sp == "retain" ? split.retain
+                               : data::all_indices(*li.data);
+    li.split = sp;
+    li.norm = &norm;
+    m["layer_effect"] = layer_effect(li, req.out);
   }
   if (ensemble)
     m["ensemble"] = {{"members", ensemble->members().size()},

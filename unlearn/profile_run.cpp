@@ -85,9 +85,9 @@ OriginalRun fresh_original_run(const ProfileRequest& req) {
 // `warmup` unmeasured then `steps` measured SGD steps, each one pass of the shared epoch loop
 // over its own rows (a seeded choice of the training set, in order). Returns the run description.
 nlohmann::json profile_training(const ProfileRequest& req, const OriginalRun& orig,
-                                profile::LayerProfiler& prof) {
+                                profile::LayerProfiler& prof, int64_t warmup) {
   const data::Dataset& train = orig.data.train;
-  const int64_t n_steps = req.steps + req.warmup;
+  const int64_t n_steps = req.steps + warmup;
   std::vector<int64_t> rows =
       data::choose_sorted(data::all_indices(train), n_steps * req.opt.batch,
                           data::stream_key(req.opt.seed, data::kProfileTrainRows));
@@ -98,7 +98,7 @@ nlohmann::json profile_training(const ProfileRequest& req, const OriginalRun& or
   optim::SGD opt(trainable_parameters(*orig.model), so);
   for (int64_t s = 0; s < n_steps; ++s) {
     size_t lo = rows.size() * s / n_steps, hi = rows.size() * (s + 1) / n_steps;
-    const bool measured = s >= req.warmup;
+    const bool measured = s >= warmup;
     train::EpochOptions eo;
     eo.batch = static_cast<int64_t>(hi - lo);
     eo.shuffle = false;
@@ -113,14 +113,14 @@ nlohmann::json profile_training(const ProfileRequest& req, const OriginalRun& or
                  static_cast<long long>(s + 1), static_cast<long long>(n_steps),
                  measured ? "" : " (warm-up)", st.loss);
   }
-  return {{"steps", req.steps}, {"warmup", req.warmup}, {"lr", so.lr}};
+  return {{"steps", req.steps}, {"warmup", warmup}, {"lr", so.lr}};
 }
 
 // The method as lethe unlearn runs it, on the --forget set and --retain rows of the rest.
 // Returns the run description.
 nlohmann::json profile_method(const ProfileRequest& req, Method& method, const OriginalRun& orig,
                               const nlohmann::json& options, profile::LayerProfiler& prof,
-                              PhaseTimer& timer) {
+                              PhaseTimer& timer, int64_t warmup) {
   const data::Dataset& train = orig.data.train;
   // Drawn with the original's seed, as lethe unlearn draws it (unlearn/run.cpp).
   data::ForgetSplit full =
@@ -132,7 +132,7 @@ nlohmann::json profile_method(const ProfileRequest& req, Method& method, const O
   ctx.split.forget = full.forget;
   ctx.split.retain = data::choose_sorted(full.retain, req.retain,
                                          data::stream_key(req.opt.seed, data::kProfileRetainRows));
-  if (req.warmup > 0) {
+  if (warmup > 0) {
     std::vector<int64_t> wrows(
         ctx.split.retain.begin(),
         ctx.split.retain.begin() + std::min<size_t>(req.opt.batch, ctx.split.retain.size()));
@@ -191,9 +191,10 @@ ProfileResult run_profile(const ProfileRequest& req) {
   LETHE_CHECK(!(req.method == "sisa" || req.method == "amnesiac") || !req.from.empty(), "--method ",
               req.method, " needs --from a run trained with --", req.method,
               " (its shards or recorded updates), not --model");
+  LETHE_CHECK(req.repeats >= 1, "--repeats must be ≥ 1, got ", req.repeats);
   if (req.threads > 0) omp_set_num_threads(req.threads);
   nlohmann::json options = parse_method_options(req.options);
-  add_short_run_defaults(req.method, options);
+  if (req.short_run) add_short_run_defaults(req.method, options);
 
   // The model, its data and normalization: a run's, or fresh ones.
   OriginalRun orig =
@@ -204,14 +205,64 @@ ProfileResult run_profile(const ProfileRequest& req) {
   io::prepare_run_dir(req.out, req.overwrite);
   apply_scope(*orig.model, req.opt.layers);
 
-  profile::LayerProfiler prof(*orig.model);
-  PhaseTimer timer;
-  nlohmann::json run_info = training ? profile_training(req, orig, prof)
-                                     : profile_method(req, *method, orig, options, prof, timer);
+  // Every repeat of a method starts from the original's state (parameters and buffers).
+  std::vector<std::pair<Tensor, Tensor>> original_state;
+  if (!training && req.repeats > 1)
+    for (auto& [n, t] : orig.model->state_dict()) original_state.push_back({t, t.clone()});
+  std::vector<profile::ProfileReport> reps;
+  std::vector<nlohmann::json> infos;
+  std::vector<nlohmann::json> phases;
+  for (int64_t r = 0; r < req.repeats; ++r) {
+    if (r > 0)
+      for (auto& [t, copy] : original_state) Tensor(t).copy_(copy);
+    if (req.repeats > 1)
+      std::fprintf(stderr, "profile: repeat %lld/%lld\n", static_cast<long long>(r + 1),
+                   static_cast<long long>(req.repeats));
+    profile::LayerProfiler prof(*orig.model);
+    PhaseTimer timer;
+    const int64_t warmup = r == 0 ? req.warmup : 0;  // the caches and pool stay warm
+    if (training) {
+      infos.push_back(profile_training(req, orig, prof, warmup));
+    } else {
+      // A fresh method object: methods may cache per run (newton's features and θ).
+      std::unique_ptr<Method> fresh = make_method(req.method);
+      infos.push_back(profile_method(req, *fresh, orig, options, prof, timer, warmup));
+    }
+    reps.push_back(prof.report());
+    phases.push_back(timer.to_json());
+  }
   clear_scope(*orig.model);
 
-  profile::ProfileReport rep = prof.report();
+  // The repeat of median wall time stands for the run; the spread is beside it.
+  std::vector<size_t> order(reps.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&reps](size_t a, size_t b) { return reps[a].wall_s < reps[b].wall_s; });
+  const size_t med = order[order.size() / 2];
+  const profile::ProfileReport& rep = reps[med];
+  const nlohmann::json& run_info = infos[med];
+  nlohmann::json spread_modules = nlohmann::json::object();
+  bool same_flops = true;
+  for (size_t k = 0; k < rep.modules.size(); ++k) {
+    std::vector<double> ms;
+    for (const profile::ProfileReport& x : reps) {
+      const profile::Cost& c = x.modules[k].total;
+      ms.push_back(1e3 * (c.fwd_s + c.bwd_s));
+      same_flops = same_flops && c.fwd_flops == rep.modules[k].total.fwd_flops &&
+                   c.bwd_flops == rep.modules[k].total.bwd_flops;
+    }
+    std::sort(ms.begin(), ms.end());
+    spread_modules[rep.modules[k].name.empty() ? "(model)" : rep.modules[k].name] = {
+        {"min_ms", ms.front()}, {"median_ms", ms[ms.size() / 2]}, {"max_ms", ms.back()}};
+  }
+  nlohmann::json walls = nlohmann::json::array();
+  for (const profile::ProfileReport& x : reps) walls.push_back(x.wall_s);
+  const double wall_min = reps[order.front()].wall_s, wall_max = reps[order.back()].wall_s;
   nlohmann::json j = rep.to_json();
+  j["repeats"] = {
+      {"n", req.repeats},       {"median_repeat", med},          {"wall_s", walls},
+      {"wall_s_min", wall_min}, {"wall_s_median", rep.wall_s},   {"wall_s_max", wall_max},
+      {"phases_s", phases},     {"flops_identical", same_flops}, {"modules", spread_modules}};
   j["method"] = req.method;
   j["layers"] = req.opt.layers;
   j["model"] = mc.name;
@@ -246,6 +297,8 @@ ProfileResult run_profile(const ProfileRequest& req) {
                         {"epochs", req.opt.epochs},
                         {"lr", req.opt.lr},
                         {"options", options},
+                        {"repeats", req.repeats},
+                        {"short", req.short_run},
                         {"seed", req.opt.seed},
                         {"model_config", mc.to_json()},
                         {"threads_used", omp_get_max_threads()},
@@ -268,11 +321,14 @@ ProfileResult run_profile(const ProfileRequest& req) {
                 rep.table(req.depth);
   if (!training) {
     res.summary += "phases:";
-    const nlohmann::json phases = timer.to_json();
-    for (auto& [k, v] : phases.items())
+    for (auto& [k, v] : phases[med].items())
       res.summary += printf_string(" %s %.3f s;", k.c_str(), v.get<double>());
     res.summary += "\n";
   }
+  res.summary += printf_string(
+      "repeats: %lld, wall median %.3f s (min %.3f, max %.3f; the table is the median repeat)%s\n",
+      static_cast<long long>(req.repeats), rep.wall_s, wall_min, wall_max,
+      same_flops ? "" : "; FLOPs differ between repeats");
   std::fprintf(stderr, "profile: wrote %s/profile.json and profile.csv in %.1f s\n",
                req.out.c_str(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());

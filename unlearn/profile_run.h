@@ -6,9 +6,15 @@
 // after `warmup` unmeasured ones (the epoch loop of train/trainer.h, rows in a fixed order); an
 // unlearning method runs as `lethe unlearn` runs it (every phase: AMUN's adversarial search,
 // SalUn's saliency, the fine-tune), for `epochs` on a small split: the `forget` set and `retain`
-// rows of the rest (defaults: 16 and 112, so an epoch has two steps of 64), with the shortened
-// defaults of unlearn/options.h. Before measuring a method, one forward/backward on a batch warms
-// the allocator cache and the thread pool; the model's state is restored after it.
+// rows of the rest (defaults: 16 and 112, so an epoch has two steps of 64), with the method's own
+// defaults (the shortened ones of unlearn/options.h with `short_run`). Before measuring a method,
+// one forward/backward on a batch warms the allocator cache and the thread pool; the model's
+// state is restored after it.
+//
+// The measurement is repeated `repeats` times (a method from the same original state each time,
+// a fresh method object; training continues for `steps` more steps): the tables and profile.csv
+// are the repeat of median wall time, profile.json's "repeats" holds every repeat's wall time
+// and, per module, the minimum, median and maximum of its forward + backward time.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,7 +28,8 @@ struct ProfileRequest {
   std::string from;   // a trained run directory, or
   std::string model;  // a fresh model by NAME (with width, stem, data)
   std::string data, stem, method, forget = "random:16", out;
-  int64_t width = 0, steps = 3, warmup = 1, retain = 112;
+  int64_t width = 0, steps = 3, warmup = 1, retain = 112, repeats = 3;
+  bool short_run = false;       // the shortened method defaults (unlearn/options.h)
   int threads = 0, depth = -1;  // depth: table rows up to this module depth (-1 = all)
   bool overwrite = false;
   // epochs, lr (-1: the method's default; 0.01 for "train"), batch, seed, layers; `extra` is

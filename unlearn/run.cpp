@@ -12,6 +12,7 @@
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
+#include "engine/profile/flop_counter.h"
 #include "eval/group_fairness.h"
 #include "eval/predict.h"
 #include "models/checkpoint.h"
@@ -62,6 +63,8 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
   std::vector<int64_t> forgotten;
   nlohmann::json per_request = nlohmann::json::array();
+  // FLOPs and peak tensor memory of the unlearning itself (the evaluation below is not counted).
+  profile::FlopCounter flops;
   for (int64_t r = 0; r < req.requests; ++r) {
     size_t lo = order.size() * r / req.requests, hi = order.size() * (r + 1) / req.requests;
     std::vector<int64_t> part(order.begin() + lo, order.begin() + hi);
@@ -82,6 +85,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - rt0).count()}});
   }
   clear_scope(*ctx.model);
+  flops.stop();
 
   data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
   nlohmann::json m;
@@ -97,6 +101,12 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   m["wall_s"] = wall;
   m["phases_s"] = timer.to_json();
+  m["flops"] = {{"forward", flops.forward_flops()},
+                {"backward", flops.backward_flops()},
+                {"total", flops.forward_flops() + flops.backward_flops()}};
+  // Host tensor memory (engine/core/allocator); device memory is not in it.
+  m["peak_tensor_bytes"] = flops.peak_bytes();
+  m["start_tensor_bytes"] = flops.start_bytes();
   double unlearn_s = wall - timer.to_json().value("evaluate", 0.0);
   m["unlearn_s"] = unlearn_s;
   try {

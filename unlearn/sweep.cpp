@@ -47,10 +47,16 @@ nlohmann::json run_sweep(const SweepRequest& req) {
   };
   for (const std::string& s : req.scopes) add("retrain", s);
   add("retrain", "all");
+  // The head's closed-form reference (newton: one Newton step on the L2-regularised head, Guo et
+  // al. 2020) beside its retrain; a head-only method, so at the head scope alone.
+  const bool has_head = std::find(req.scopes.begin(), req.scopes.end(), "head") != req.scopes.end();
+  if (has_head) add("newton", "head");
   for (const std::string& m : req.methods)
-    for (const std::string& s : req.scopes) add(m, s);
+    for (const std::string& s : req.scopes)
+      if (m != "newton" || s == "head") add(m, s);
 
   profile::Progress prog("sweep", static_cast<int64_t>(jobs.size()), "run");
+  std::map<std::pair<std::string, std::string>, std::string> failed;  // (method, scope) → why
   for (const auto& [m, s] : jobs) {
     const std::string dir = req.out + "/" + dir_name(m, s);
     std::fprintf(stderr, "sweep: %s --layers %s\n", m.c_str(), s.c_str());
@@ -64,7 +70,21 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     if (m == "retrain") u.opt.epochs = -1, u.opt.lr = -1;  // the original recipe: exact
     u.threads = req.threads;
     u.overwrite = true;  // inside the sweep's own directory
-    run_unlearning(u);
+    const bool listed = std::find(req.methods.begin(), req.methods.end(), m) != req.methods.end();
+    if (m == "newton" && !listed) {
+      // Added by the sweep: a model it cannot serve (no L2 term, a head that is not linear) gets
+      // a row saying why instead of ending the sweep.
+      try {
+        run_unlearning(u);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "sweep: newton --layers head skipped: %s\n", e.what());
+        failed[{m, s}] = e.what();
+        prog.advance(1, m + " " + s + " (skipped)");
+        continue;
+      }
+    } else {
+      run_unlearning(u);
+    }
     eval::EvalRequest e;
     e.from = dir;
     e.forget_file = dir + "/forget.txt";
@@ -82,14 +102,21 @@ nlohmann::json run_sweep(const SweepRequest& req) {
   nlohmann::json rows = nlohmann::json::array();
   std::string md =
       "| method | scope | forget | retain | test | gap to full retrain | gap to scope "
-      "retrain | MIA | fairness gap | unlearn s | cache KiB |\n|---|---|---|---|---|---|---|---|"
-      "---|---|---|\n";
+      "retrain | MIA | fairness gap | unlearn s | GFLOP | peak MiB (+ run) | cache KiB |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   std::string csv =
       "method,scope,forget_acc,retain_acc,test_acc,avg_gap_full,avg_gap_scope,mia,mia_name,"
-      "fairness_gap,unlearn_s,cache_bytes\n";
+      "fairness_gap,unlearn_s,flops,peak_tensor_bytes,start_tensor_bytes,cache_bytes\n";
+  std::string notes;
   std::map<std::string, eval::svg::Series> lines;
   for (const auto& [m, s] : jobs) {
     const std::string dir = req.out + "/" + dir_name(m, s);
+    if (auto f = failed.find({m, s}); f != failed.end()) {
+      rows.push_back({{"method", m}, {"scope", s}, {"skipped", f->second}});
+      md += "| " + m + " | " + s + " | n/a¹ | | | | | | | | | | |\n";
+      notes += "\n¹ " + m + " --layers " + s + " did not run: " + f->second + "\n";
+      continue;
+    }
     const std::string ev = dir + "-eval";
     const std::string scope_ref = req.out + "/" + dir_name("retrain", s) + "-eval";
     // The gap over forget/retain/test accuracy and SVC-MIA efficacy (lethe compare --gap svc:
@@ -112,6 +139,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     }
     const double cache_bytes =
         um.contains("prefix_cache") ? um["prefix_cache"].value("bytes", 0.0) : 0.0;
+    const double flops =
+        um.contains("flops") ? um["flops"].value("total", -1.0) : -1.0;  // runs before it: —
+    const double peak = um.value("peak_tensor_bytes", -1.0);
+    const double start = um.value("start_tensor_bytes", 0.0);
+    const std::string peak_cell =
+        peak < 0 ? "—" : num(peak / 1048576, 1) + " (+" + num((peak - start) / 1048576, 1) + ")";
     nlohmann::json row = {{"method", m},
                           {"scope", s},
                           {"dir", dir},
@@ -124,18 +157,25 @@ nlohmann::json run_sweep(const SweepRequest& req) {
                           {"mia_name", mia_name},
                           {"fairness_gap", fairness},
                           {"unlearn_s", full.seconds},
+                          {"flops", um.value("flops", nlohmann::json::object())},
+                          {"peak_tensor_bytes", peak},
+                          {"start_tensor_bytes", start},
                           {"phases_s", um.value("phases_s", nlohmann::json::object())},
                           {"prefix_cache", um.value("prefix_cache", nlohmann::json::object())}};
     rows.push_back(row);
     md += "| " + m + " | " + s + " | " + num(full.forget) + " | " + num(full.retain) + " | " +
           num(full.test) + " | " + num(full.avg_gap) + " | " + num(own.avg_gap) + " | " +
           num(mia, 3) + " | " + num(fairness, 4) + " | " + num(full.seconds, 2) + " | " +
+          (flops < 0 ? "—" : num(flops / 1e9, 1)) + " | " + peak_cell + " | " +
           (cache_bytes > 0 ? num(cache_bytes / 1024, 1) : "—") + " |\n";
     csv += m + "," + s + "," + std::to_string(full.forget) + "," + std::to_string(full.retain) +
            "," + std::to_string(full.test) + "," + std::to_string(full.avg_gap) + "," +
            std::to_string(own.avg_gap) + "," + std::to_string(mia) + "," + mia_name + "," +
            std::to_string(fairness) + "," + std::to_string(full.seconds) + "," +
+           std::to_string(flops) + "," + std::to_string(static_cast<int64_t>(peak)) + "," +
+           std::to_string(static_cast<int64_t>(start)) + "," +
            std::to_string(static_cast<int64_t>(cache_bytes)) + "\n";
+    if (m == "newton") continue;  // one point, not a line across depth
     eval::svg::Series& line = lines[m];
     line.label = m;
     line.x.push_back(full.seconds);
@@ -152,6 +192,7 @@ nlohmann::json run_sweep(const SweepRequest& req) {
       {"from", req.from},          {"forget", req.forget}, {"methods", req.methods},
       {"scopes", req.scopes},      {"mia", req.mia},       {"rows", rows},
       {"full_reference", full_ref}};
+  md += notes;
   io::write_text_atomic(req.out + "/sweep.md", md);
   io::write_text_atomic(req.out + "/sweep.csv", csv);
   io::write_text_atomic(req.out + "/sweep.svg", eval::svg::line_plot(series, lo));

@@ -1,11 +1,13 @@
 // The `lethe sweep` job: the depth study in one command. For every layer scope, the scope's own
 // exact reference (retrain of the re-initialized suffix, unlearn/retrain.cpp) and every method are
 // run on one original and forget set, each evaluated (accuracy, the chosen MIA, normalization
-// statistics); the full retrain is the global reference. Writes DIR/<method>-<scope>/ and
-// DIR/<method>-<scope>-eval/ per run, and sweep.md / sweep.csv / sweep.json (per run: forget,
-// retain, test accuracy, average gap to the full retrain and to the scope's reference, MIA,
-// fairness gap, unlearning time, prefix-cache bytes) and sweep.svg (average gap against time,
-// one line per method across depth).
+// statistics); the full retrain is the global reference. With the head among the scopes, newton
+// (the head's closed-form removal) runs there too, beside the head's retrain; a model it cannot
+// serve gets a row saying why. Writes DIR/<method>-<scope>/ and DIR/<method>-<scope>-eval/ per
+// run, and sweep.md / sweep.csv / sweep.json (per run: forget, retain, test accuracy, average gap
+// to the full retrain and to the scope's reference, MIA, fairness gap, unlearning time, FLOPs and
+// peak host tensor memory of the unlearning (metrics.json "flops", "peak_tensor_bytes"),
+// prefix-cache bytes) and sweep.svg (average gap against time, one line per method across depth).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>

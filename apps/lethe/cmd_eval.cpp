@@ -34,6 +34,11 @@ Command add_eval(CLI::App& app) {
   sub->add_option("--norm-stats-split,--bn-stats-split", r->norm_stats_split,
                   "split for --norm-stats (default test)")
       ->check(CLI::IsMember({"test", "train", "forget", "retain"}));
+  sub->add_option("--against", r->against,
+                  "the original run: per layer, the relative change of the parameters and of the "
+                  "fairness gap from it (layer_effect.csv)");
+  sub->add_option("--reference", r->reference,
+                  "with --against: the retrained run, its per-layer changes beside");
   sub->add_option("--threads", r->threads, "0 = all cores");
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
   auto device = add_device_flags(sub);

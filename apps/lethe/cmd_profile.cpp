@@ -35,6 +35,12 @@ Command add_profile(CLI::App& app) {
   sub->add_option("--lr", r->opt.lr, "method default when absent");
   sub->add_option("--opt", r->options, "method option KEY=VALUE (repeatable)");
   sub->add_option("--seed", r->opt.seed)->capture_default_str();
+  sub->add_option("--repeats", r->repeats,
+                  "measure N times; the table is the median repeat, profile.json has the spread")
+      ->capture_default_str();
+  sub->add_flag("--short", r->short_run,
+                "the shortened method defaults (AMUN: 10 search steps, 3 doublings) instead of "
+                "the method's own");
   sub->add_option("--threads", r->threads, "0 = all cores");
   sub->add_option("--depth", r->depth, "table rows up to this module depth (-1 = all)");
   sub->add_option("--out", r->out, "output directory")->required();

@@ -19,7 +19,7 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt, bool decoupled)
   LETHE_CHECK(opt.weight_decay >= 0, who, ": weight decay must be >= 0, got ", opt.weight_decay);
 }
 
-void Adam::step() {
+void Adam::update() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = usable_grad(i);
     if (!g.defined()) continue;

@@ -5,6 +5,32 @@
 
 namespace lethe::optim {
 
+namespace {
+thread_local StepObserver* t_step_observer = nullptr;
+}  // namespace
+
+StepObserver* step_observer() {
+  return t_step_observer;
+}
+StepObserverGuard::StepObserverGuard(StepObserver* o) : prev_(t_step_observer) {
+  t_step_observer = o;
+}
+StepObserverGuard::~StepObserverGuard() {
+  t_step_observer = prev_;
+}
+
+void Optimizer::step() {
+  update();
+  if (StepObserver* o = t_step_observer) o->optimizer_step(*this);
+}
+
+size_t Optimizer::state_bytes(size_t i) const {
+  size_t b = 0;
+  for (const auto& [k, t] : state_.at(i))
+    if (t.defined()) b += t.nbytes();
+  return b;
+}
+
 Optimizer::Optimizer(std::vector<Tensor> params, double lr)
     : params_(std::move(params)), state_(params_.size()), steps_(params_.size(), 0), lr_(lr) {
   LETHE_CHECK(lr >= 0, "optimizer: learning rate must be >= 0, got ", lr);

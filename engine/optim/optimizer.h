@@ -24,8 +24,8 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   // One update of every parameter that requires a gradient and has one (others are skipped
-  // and their state is untouched, as in PyTorch).
-  virtual void step() = 0;
+  // and their state is untouched, as in PyTorch); then tells the step observer, if any.
+  void step();
   virtual std::string name() const = 0;
   // Drops the parameters' gradients (set_to_none).
   void zero_grad();
@@ -43,8 +43,12 @@ class Optimizer {
   int64_t step_count(const Tensor& p);
   // Forgets all state (momentum, moments, step counts).
   void reset_state();
+  // Bytes of the state tensors of parameter i (momentum, moments; 0 before its first step).
+  size_t state_bytes(size_t i) const;
 
  protected:
+  // The update rule of step().
+  virtual void update() = 0;
   size_t index_of(const Tensor& p) const;
   // The gradient of params_[i] as a contiguous f32 tensor on the parameter's device, or undefined
   // when the parameter is skipped this step.
@@ -62,6 +66,26 @@ class Optimizer {
   std::unordered_map<const TensorImpl*, size_t> index_;
 };
 
+// Sees every optimizer step on its thread (the per-layer profiler counts optimizer-state bytes
+// per parameter from it). Thread-local; with none installed a step costs one pointer test.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void optimizer_step(const Optimizer& opt) = 0;
+};
+StepObserver* step_observer();
+// Installs `o` for a scope; restores the previous one on destruction.
+class StepObserverGuard {
+ public:
+  explicit StepObserverGuard(StepObserver* o);
+  ~StepObserverGuard();
+  StepObserverGuard(const StepObserverGuard&) = delete;
+  StepObserverGuard& operator=(const StepObserverGuard&) = delete;
+
+ private:
+  StepObserver* prev_;
+};
+
 struct SgdOptions {
   double lr = 0.1;
   double momentum = 0;
@@ -76,10 +100,12 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> params, const SgdOptions& opt);
   std::string name() const override { return "sgd"; }
-  void step() override;
   // The momentum buffer of p (undefined before its first step or without momentum).
   Tensor momentum_buffer(const Tensor& p) { return state_tensor(p, "momentum_buffer"); }
   const SgdOptions& options() const { return opt_; }
+
+ protected:
+  void update() override;
 
  private:
   SgdOptions opt_;
@@ -101,10 +127,10 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, const AdamOptions& opt);
   std::string name() const override { return decoupled_ ? "adamw" : "adam"; }
-  void step() override;
   const AdamOptions& options() const { return opt_; }
 
  protected:
+  void update() override;
   Adam(std::vector<Tensor> params, const AdamOptions& opt, bool decoupled);
 
  private:

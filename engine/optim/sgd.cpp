@@ -15,7 +15,7 @@ SGD::SGD(std::vector<Tensor> params, const SgdOptions& opt)
               "sgd: Nesterov momentum requires a momentum and zero dampening");
 }
 
-void SGD::step() {
+void SGD::update() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = usable_grad(i);
     if (!g.defined()) continue;

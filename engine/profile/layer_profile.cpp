@@ -27,11 +27,6 @@ double bytes_d(const Tensor& t) {
   return t.defined() ? static_cast<double>(t.nbytes()) : 0.0;
 }
 
-bool is_leaf_layer(const nn::Module& m) {
-  // Attention runs its qkv/proj weights in one op, so it is a leaf although it has children.
-  return m.named_children().empty() || dynamic_cast<const nn::MultiHeadSelfAttention*>(&m);
-}
-
 bool one_of(const char* name, std::initializer_list<const char*> names) {
   for (const char* n : names)
     if (std::strcmp(name, n) == 0) return true;
@@ -39,6 +34,11 @@ bool one_of(const char* name, std::initializer_list<const char*> names) {
 }
 
 }  // namespace
+
+bool is_leaf_layer(const nn::Module& m) {
+  // Attention runs its qkv/proj weights in one op, so it is a leaf although it has children.
+  return m.named_children().empty() || dynamic_cast<const nn::MultiHeadSelfAttention*>(&m);
+}
 
 Cost& Cost::operator+=(const Cost& o) {
   fwd_s += o.fwd_s;
@@ -48,6 +48,7 @@ Cost& Cost::operator+=(const Cost& o) {
   fwd_bytes += o.fwd_bytes;
   bwd_bytes += o.bwd_bytes;
   act_bytes += o.act_bytes;
+  opt_bytes += o.opt_bytes;
   bwd_nodes += o.bwd_nodes;
   return *this;
 }
@@ -60,6 +61,7 @@ nlohmann::json Cost::to_json() const {
           {"fwd_bytes", fwd_bytes},
           {"bwd_bytes", bwd_bytes},
           {"activation_bytes", act_bytes},
+          {"optimizer_state_bytes", opt_bytes},
           {"bwd_nodes", bwd_nodes}};
 }
 
@@ -153,6 +155,9 @@ LayerProfiler::LayerProfiler(nn::Module& model) : named_(model.named_modules()) 
   }
   for (const auto& [n, p] : model.named_parameters())
     param_storage_.insert(p.impl()->storage.get());
+  for (size_t i = 0; i < named_.size(); ++i)
+    for (const auto& [pname, p] : named_[i].second->named_parameters())
+      if (pname.find('.') == std::string::npos) param_owner_[p.impl()->storage.get()] = int(i);
 }
 
 LayerProfiler::~LayerProfiler() {
@@ -181,6 +186,7 @@ void LayerProfiler::start() {
   prev_scope_ = record_scope();
   fwd_guard_.emplace(this);
   bwd_guard_.emplace(this);
+  step_guard_.emplace(this);
   Allocator::instance().reset_peak();
   t0_ = Clock::now();
 }
@@ -190,6 +196,7 @@ void LayerProfiler::stop() {
   wall_s_ += seconds_since(t0_);
   peak_ = std::max(peak_, Allocator::instance().stats().peak_bytes);
   ++runs_;
+  step_guard_.reset();
   bwd_guard_.reset();
   fwd_guard_.reset();
   set_record_scope(prev_scope_);
@@ -250,6 +257,13 @@ void LayerProfiler::node_done(const Node& node, const Tensor& grad_out, double s
   c.act_bytes += act;
 }
 
+void LayerProfiler::optimizer_step(const optim::Optimizer& opt) {
+  for (size_t i = 0; i < opt.params().size(); ++i) {
+    size_t& b = opt_bytes_[opt.params()[i].impl()->storage.get()];
+    b = std::max(b, opt.state_bytes(i));
+  }
+}
+
 void LayerProfiler::walk_done(double seconds) {
   backward_s_ += seconds;
   ++walks_;
@@ -258,6 +272,9 @@ void LayerProfiler::walk_done(double seconds) {
 ProfileReport LayerProfiler::report() const {
   ProfileReport r;
   r.modules = mods_;
+  for (const auto& [storage, bytes] : opt_bytes_)
+    if (auto it = param_owner_.find(storage); it != param_owner_.end())
+      r.modules[it->second].self.opt_bytes += static_cast<double>(bytes);
   for (auto& m : r.modules) m.total = m.self;
   // Children come after their parent in named_modules() order: fold totals upward in reverse.
   for (size_t i = r.modules.size(); i-- > 0;)
@@ -320,18 +337,19 @@ std::string csv_field(const std::string& s) {
 std::string ProfileReport::to_csv() const {
   std::ostringstream os;
   os << "name,type,depth,calls,params,trainable_params,fwd_ms,fwd_self_ms,bwd_ms,bwd_self_ms,"
-        "fwd_gflop,bwd_gflop,fwd_mb,bwd_mb,activation_mb,bwd_nodes,share_pct\n";
+        "fwd_gflop,bwd_gflop,fwd_mb,bwd_mb,activation_mb,bwd_nodes,share_pct,opt_state_mb\n";
   auto row = [&](const std::string& name, const std::string& type, int depth, int64_t calls,
                  int64_t params, int64_t trainable, const Cost& self, const Cost& total,
                  double sh) {
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  ",%d,%lld,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.6f,%.6f,%.4f,%.4f,%.4f,%lld,%.3f\n",
-                  depth, static_cast<long long>(calls), static_cast<long long>(params),
-                  static_cast<long long>(trainable), total.fwd_s * 1e3, self.fwd_s * 1e3,
-                  total.bwd_s * 1e3, self.bwd_s * 1e3, total.fwd_flops * 1e-9,
-                  total.bwd_flops * 1e-9, total.fwd_bytes * 1e-6, total.bwd_bytes * 1e-6,
-                  total.act_bytes * 1e-6, static_cast<long long>(total.bwd_nodes), sh * 100);
+    std::snprintf(
+        buf, sizeof buf,
+        ",%d,%lld,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.6f,%.6f,%.4f,%.4f,%.4f,%lld,%.3f,%.4f\n", depth,
+        static_cast<long long>(calls), static_cast<long long>(params),
+        static_cast<long long>(trainable), total.fwd_s * 1e3, self.fwd_s * 1e3, total.bwd_s * 1e3,
+        self.bwd_s * 1e3, total.fwd_flops * 1e-9, total.bwd_flops * 1e-9, total.fwd_bytes * 1e-6,
+        total.bwd_bytes * 1e-6, total.act_bytes * 1e-6, static_cast<long long>(total.bwd_nodes),
+        sh * 100, total.opt_bytes * 1e-6);
     os << csv_field(name) << ',' << csv_field(type) << buf;
   };
   for (const ModuleCost& m : modules)
@@ -345,17 +363,20 @@ std::string ProfileReport::to_csv() const {
 std::string ProfileReport::table(int max_depth) const {
   std::ostringstream os;
   char buf[512];
-  std::snprintf(buf, sizeof buf, "%-34s %-22s %10s %9s %9s %9s %9s %9s %9s %6s\n", "module", "type",
-                "params", "fwd ms", "self ms", "bwd ms", "GFLOP", "MB moved", "act MB", "%");
+  std::snprintf(buf, sizeof buf, "%-34s %-22s %10s %9s %9s %9s %9s %9s %9s %9s %6s\n", "module",
+                "type", "params", "fwd ms", "self ms", "bwd ms", "GFLOP", "MB moved", "act MB",
+                "opt MB", "%");
   os << buf;
   auto row = [&](const std::string& label, const std::string& type, int64_t params,
                  int64_t trainable, const Cost& self, const Cost& total, double sh) {
     std::string p = std::to_string(params);
     if (trainable != params) p = std::to_string(trainable) + "/" + p;
-    std::snprintf(buf, sizeof buf, "%-34s %-22s %10s %9.2f %9.2f %9.2f %9.3f %9.1f %9.2f %6.1f\n",
+    std::snprintf(buf, sizeof buf,
+                  "%-34s %-22s %10s %9.2f %9.2f %9.2f %9.3f %9.1f %9.2f %9.3f %6.1f\n",
                   label.c_str(), type.c_str(), p.c_str(), total.fwd_s * 1e3, self.fwd_s * 1e3,
                   total.bwd_s * 1e3, (total.fwd_flops + total.bwd_flops) * 1e-9,
-                  (total.fwd_bytes + total.bwd_bytes) * 1e-6, total.act_bytes * 1e-6, sh * 100);
+                  (total.fwd_bytes + total.bwd_bytes) * 1e-6, total.act_bytes * 1e-6,
+                  total.opt_bytes * 1e-6, sh * 100);
     os << buf;
   };
   for (const ModuleCost& m : modules) {

@@ -18,6 +18,9 @@
 //   memory, not a measurement of cache misses.
 // - activation memory: bytes of the non-parameter tensors a module's autograd nodes keep for
 //   backward (their saved inputs), counted when the node runs; 0 where no graph is recorded.
+// - optimizer-state bytes: per parameter, the largest state (momentum buffer, Adam moments) any
+//   optimizer stepping it held while the profiler ran (optim::StepObserver), charged to the
+//   module owning the parameter.
 // - peak: the allocator's peak bytes in use, reset at every start().
 #pragma once
 #include <chrono>
@@ -31,6 +34,7 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/nn/module.h"
+#include "engine/optim/optimizer.h"
 
 namespace lethe::profile {
 
@@ -40,6 +44,7 @@ struct Cost {
   double fwd_flops = 0, bwd_flops = 0;
   double fwd_bytes = 0, bwd_bytes = 0;
   double act_bytes = 0;
+  double opt_bytes = 0;  // optimizer state (momentum, moments) of the parameters, at its largest
   int64_t bwd_nodes = 0;
   Cost& operator+=(const Cost& o);
   nlohmann::json to_json() const;
@@ -83,12 +88,17 @@ double conv2d_flops(int64_t n, int64_t cin, int64_t cout, int64_t hout, int64_t 
                     bool bias);
 // Linear: 2·rows·in·out, + rows·out for the bias.
 double linear_flops(int64_t rows, int64_t in, int64_t out, bool bias);
+// A layer whose forward FLOPs are counted (no children, or attention, which runs its children's
+// weights itself).
+bool is_leaf_layer(const nn::Module& m);
 // Forward FLOPs of a module call from its type and shapes (0 for composite modules).
 double forward_flops(const nn::Module& m, const Tensor& in, const Tensor& out);
 // Backward FLOPs of one autograd node, counting only the input gradients it computed.
 double backward_flops(const Node& node, const Tensor& grad_out);
 
-class LayerProfiler : public nn::ForwardObserver, public BackwardObserver {
+class LayerProfiler : public nn::ForwardObserver,
+                      public BackwardObserver,
+                      public optim::StepObserver {
  public:
   // Modules are those of model.named_modules(); the model must outlive the profiler.
   explicit LayerProfiler(nn::Module& model);
@@ -107,6 +117,7 @@ class LayerProfiler : public nn::ForwardObserver, public BackwardObserver {
   void after(const nn::Module& m, const Tensor& in, const Tensor& out) override;
   void node_done(const Node& node, const Tensor& grad_out, double seconds) override;
   void walk_done(double seconds) override;
+  void optimizer_step(const optim::Optimizer& opt) override;
 
  private:
   struct Frame {
@@ -119,6 +130,8 @@ class LayerProfiler : public nn::ForwardObserver, public BackwardObserver {
   std::vector<ModuleCost> mods_;
   std::vector<int> parent_;  // index of the parent module, -1 for the model
   std::set<const void*> param_storage_;
+  std::map<const void*, int> param_owner_;   // parameter storage → module owning it
+  std::map<const void*, size_t> opt_bytes_;  // parameter storage → largest optimizer state
   std::vector<Frame> stack_;
   Cost outside_;
   double wall_s_ = 0, backward_s_ = 0;
@@ -129,6 +142,7 @@ class LayerProfiler : public nn::ForwardObserver, public BackwardObserver {
   std::chrono::steady_clock::time_point t0_;
   std::optional<nn::ObserverGuard> fwd_guard_;
   std::optional<BackwardObserverGuard> bwd_guard_;
+  std::optional<optim::StepObserverGuard> step_guard_;
 };
 
 }  // namespace lethe::profile

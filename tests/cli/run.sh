@@ -92,6 +92,16 @@ for f in profile.json profile.csv config.json; do
   [ -s "$T/prof/$f" ] || { echo "FAIL: profile did not write $f"; fail=1; }
 done
 grep -q '"peak_bytes"' "$T/prof/profile.json" || { echo "FAIL: profile lacks peak_bytes"; fail=1; }
+# Three repeats by default, the spread beside the median repeat; the same FLOPs every time.
+python3 - "$T/prof/profile.json" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))["repeats"]
+w = r["wall_s"]
+if r["n"] != 3 or len(w) != 3 or not r["flops_identical"] or not (r["wall_s_min"] <= r["wall_s_median"] <= r["wall_s_max"]):
+    print("FAIL: profile repeats:", r); sys.exit(1)
+if "head" not in r["modules"]:
+    print("FAIL: profile repeats lack the per-module spread"); sys.exit(1)
+PY
 bad "$LETHE" profile --from "$T/retrain" --method ft --out "$T/prof"
 bad "$LETHE" profile --method train --out "$T/prof2"
 bad "$LETHE" profile --from "$T/retrain" --method nosuch --out "$T/prof3"
@@ -101,6 +111,13 @@ ok "$LETHE" profile --from "$T/retrain" --method train --steps 2 --batch 16 --ou
 ok "$LETHE" train --model mlp --data "$DATA" --subset 120 --epochs 1 --augment none --out "$T/sub"
 ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --out "$T/sub-ft"
 ok "$LETHE" eval --from "$T/sub-ft" --out "$T/sub-ft-eval"
+# Per-layer effect against the original, beside another run's (the reference).
+ok "$LETHE" unlearn --from "$T/sub" --method retrain --forget random:20 --out "$T/sub-re"
+ok "$LETHE" eval --from "$T/sub-ft" --against "$T/sub" --reference "$T/sub-re" --out "$T/sub-ft-effect"
+[ -s "$T/sub-ft-effect/layer_effect.csv" ] || { echo "FAIL: eval --against wrote no layer_effect.csv"; fail=1; }
+grep -q '"rel_change_reference"' "$T/sub-ft-effect/metrics.json" || { echo "FAIL: eval --against lacks the reference"; fail=1; }
+bad "$LETHE" eval --from "$T/sub-ft" --reference "$T/sub-re" --out "$T/sub-ft-effect2"
+grep -q -- "--reference needs --against" "$T/err" || { echo "FAIL: --reference without --against"; fail=1; }
 # The same unlearning with the model resident on the emulated device: recorded as such, and the
 # same forget accuracy (20 rows: the rounding difference flips no prediction of this model).
 ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --device emu \

@@ -10,6 +10,8 @@
 #include "engine/nn/init.h"
 #include "engine/nn/layers.h"
 #include "engine/ops/ops.h"
+#include "engine/optim/optimizer.h"
+#include "engine/profile/flop_counter.h"
 #include "engine/profile/layer_profile.h"
 #include "models/registry.h"
 #include "unlearn/scope.h"
@@ -252,5 +254,61 @@ TEST_SUITE("eval") {
     }
     CHECK(rows == r.modules.size() + 1);  // + the outside row
     CHECK(r.table().find("layer4.1.conv2") != std::string::npos);
+  }
+}
+
+// The whole-run counter (engine/profile/flop_counter.h) and the optimizer-state column.
+TEST_SUITE("eval") {
+  TEST_CASE("flop counter: a training step's FLOPs equal the layer profiler's, peak ≥ start") {
+    auto model = small_resnet();
+    profile::ProfileReport r = train_step(*model, 5);
+    // The same step again under the counter (FLOP counts depend on shapes only).
+    Tensor x = Tensor::uniform({5, 1, 12, 12}, 0, 1, 7);
+    Tensor y = Tensor::from_vector_i64({5}, {0, 1, 2, 3, 4});
+    profile::FlopCounter fc;
+    ops::cross_entropy(model->forward(x), y).backward();
+    fc.stop();
+    model->zero_grad();
+    const profile::Cost& all = r.modules.at(0).total;
+    CHECK(fc.forward_flops() > 0);
+    CHECK(fc.forward_flops() == all.fwd_flops);
+    CHECK(fc.backward_flops() == all.bwd_flops + r.outside.bwd_flops);
+    CHECK(fc.peak_bytes() > fc.start_bytes());  // the step's activations
+    // Stopped: later work is not counted.
+    const double before = fc.forward_flops();
+    model->forward(x);
+    CHECK(fc.forward_flops() == before);
+  }
+
+  TEST_CASE("profiler: optimizer-state bytes per layer (SGD momentum: one buffer per weight)") {
+    auto model = small_resnet();
+    unlearn::apply_scope(*model, "last:1");
+    optim::SGD opt(unlearn::trainable_parameters(*model), {.lr = 0.01, .momentum = 0.9});
+    optim::SGD plain(unlearn::trainable_parameters(*model), {.lr = 0.01});  // no state
+    Tensor x = Tensor::uniform({4, 1, 12, 12}, 0, 1, 7);
+    Tensor y = Tensor::from_vector_i64({4}, {0, 1, 2, 3});
+    model->train(true);
+    profile::LayerProfiler prof(*model);
+    prof.start();
+    ops::cross_entropy(model->forward(x), y).backward();
+    plain.step();
+    opt.step();
+    prof.stop();
+    opt.step();  // outside the profiler: not seen
+    profile::ProfileReport r = prof.report();
+    for (const auto& m : r.modules) {
+      CAPTURE(m.name);
+      double own_trainable_bytes = 0;
+      for (const auto& [n, p] : model->find_module(m.name)->named_parameters())
+        if (n.find('.') == std::string::npos && p.requires_grad())
+          own_trainable_bytes += static_cast<double>(p.nbytes());
+      CHECK(m.self.opt_bytes == own_trainable_bytes);
+    }
+    CHECK(row(r, "layer1").total.opt_bytes == 0);  // frozen
+    CHECK(row(r, "fc").self.opt_bytes > 0);
+    CHECK(row(r, "").total.opt_bytes ==
+          row(r, "layer4.1").total.opt_bytes + row(r, "fc").total.opt_bytes);
+    CHECK(r.to_csv().find("opt_state_mb") != std::string::npos);
+    CHECK(r.to_json()["modules"][0]["total"].contains("optimizer_state_bytes"));
   }
 }

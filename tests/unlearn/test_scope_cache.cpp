@@ -340,7 +340,7 @@ TEST_SUITE("unlearn") {
     q.opt.batch = 32;
     nlohmann::json j = unlearn::run_sweep(q);
     const nlohmann::json& rows = j.at("rows");
-    REQUIRE(rows.size() == 5);  // retrain head, last:1, all; ft head, last:1
+    REQUIRE(rows.size() == 6);  // retrain head, last:1, all; newton head; ft head, last:1
     std::map<std::string, nlohmann::json> by;
     for (const auto& row : rows)
       by[row.at("method").get<std::string>() + " " + row.at("scope").get<std::string>()] = row;
@@ -350,11 +350,26 @@ TEST_SUITE("unlearn") {
     CHECK(by.at("ft last:1").at("prefix_cache").at("used") == true);
     CHECK(by.at("ft last:1").at("mia_name") == "svc efficacy %");
     CHECK(by.at("ft last:1").at("fairness_gap").get<double>() >= 0);
+    // The head's closed-form reference ran (the original was trained with weight decay).
+    REQUIRE_FALSE(by.at("newton head").contains("skipped"));
+    CHECK(by.at("newton head").at("avg_gap_scope_retrain").get<double>() >= 0);
+    // Cost columns: FLOPs and peak tensor memory of the unlearning; the retrained head on cached
+    // features costs a fraction of the full retrain.
+    for (const auto& [k, row] : by) {
+      CAPTURE(k);
+      CHECK(row.at("flops").at("total").get<double>() > 0);
+      CHECK(row.at("peak_tensor_bytes").get<double>() >=
+            row.at("start_tensor_bytes").get<double>());
+    }
+    CHECK(by.at("retrain head").at("flops").at("total").get<double>() <
+          by.at("retrain all").at("flops").at("total").get<double>() / 2);
     for (const char* f : {"sweep.md", "sweep.csv", "sweep.svg", "sweep.json"})
       CHECK(fs::exists(q.out + "/" + f));
     std::ifstream md(q.out + "/sweep.md");
     std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
     CHECK(text.find("| ft | last:1 |") != std::string::npos);
+    CHECK(text.find("| newton | head |") != std::string::npos);
+    CHECK(text.find("GFLOP") != std::string::npos);
   }
 
   TEST_CASE("amun search=features: the search in feature space, the prefix once per row") {
