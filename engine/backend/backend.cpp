@@ -61,7 +61,7 @@ Device device_by_name(const std::string& name) {
   if (name == "cpu") return Device::cpu();
   if (name == "emu") return emu_device();
   if (name == "cuda") return cuda_device();
-  LETHE_FAIL("unknown device '", name, "' (available: cpu, emu, cuda)");
+  LETHE_FAIL("--device: unknown '", name, "' (use cpu, emu or cuda)");
 }
 
 void Backend::sgd_step(Tensor& p, const Tensor& g, Tensor& buf, const SgdStep& s) {
