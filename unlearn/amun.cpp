@@ -3,6 +3,7 @@
 // the model's wrong prediction, then fine-tuning on D_R ∪ D_F ∪ D_A. Defaults from the reference
 // code and the issue: lr 0.01 ×0.1 per epoch, 10 epochs, SGD momentum 0.9, weight decay 5e-4,
 // batch 128; search ε0 0.04, 50 steps of ε/10 per level, ε doubling (at most 12 times).
+// --opt train_on=forget_adv|adv trains on D_F ∪ D_A or D_A alone instead (the paper's ablation).
 #include "unlearn/amun.h"
 
 #include <algorithm>
@@ -189,9 +190,25 @@ void run_amun(UnlearnContext& ctx, const SaliencyMask* mask) {
   LETHE_CHECK(search == "input" || search == "features", "--opt search=", search,
               ": use input (the paper's method) or features");
   const bool in_features = search == "features";
+  // What the fine-tune trains on besides D_A (the paper's ablation, AMUN §5): all = D_R ∪ D_F
+  // (the method; D_F alone with --no-retain), forget_adv = D_F, adv = nothing (D_A alone).
+  const std::string train_on =
+      ctx.opt.extra.contains("train_on") && ctx.opt.extra["train_on"].is_string()
+          ? ctx.opt.extra["train_on"].get<std::string>()
+          : "all";
+  LETHE_CHECK(train_on == "all" || train_on == "forget_adv" || train_on == "adv",
+              "--opt train_on=", train_on,
+              ": use all (D ∪ D_A, the paper's method), forget_adv (D_F ∪ D_A) or adv (D_A alone)");
   std::vector<int64_t> rows = ctx.split.retain;  // empty with --no-retain
   rows.insert(rows.end(), ctx.split.forget.begin(), ctx.split.forget.end());
   std::sort(rows.begin(), rows.end());
+  std::vector<int64_t> train_rows;
+  if (train_on == "all") train_rows = rows;
+  if (train_on == "forget_adv") {
+    train_rows = ctx.split.forget;
+    std::sort(train_rows.begin(), train_rows.end());
+  }
+  ctx.report["train_on"] = train_on;
   AdversarialSet adv;
   if (in_features) {
     // The search runs on the suffix alone, at the scope boundary: the prefix runs once per row.
@@ -225,7 +242,7 @@ void run_amun(UnlearnContext& ctx, const SaliencyMask* mask) {
   auto opt = make_sgd(ctx, lr, 0.9, 5e-4);
   std::unique_ptr<MaskEnforcer> enforce;
   if (mask) enforce = std::make_unique<MaskEnforcer>(*mask, *opt);
-  train_mixed(ctx, *opt, rows, adv, ctx.opt.epochs_or(10), lr, gamma, lr_step, enforce.get(),
+  train_mixed(ctx, *opt, train_rows, adv, ctx.opt.epochs_or(10), lr, gamma, lr_step, enforce.get(),
               in_features);
 }
 

@@ -235,4 +235,33 @@ TEST_SUITE("unlearn") {
           if (method != "amun") CHECK(phases.contains("mask"));
         }
   }
+
+  TEST_CASE("amun --opt train_on: forget_adv is D_F ∪ D_A, adv is D_A alone (AMUN's ablation)") {
+    Original* o = original();
+    auto run = [&](bool no_retain, const std::string& train_on) {
+      auto s = make_setup(*o, no_retain, "all", 1, /*mlp=*/true);
+      s->ctx.opt.extra = {{"steps", 10}, {"train_on", train_on}};
+      make_method("amun")->run(s->ctx);
+      CHECK(s->ctx.report.at("train_on") == train_on);
+      std::map<std::string, std::vector<float>> out;
+      for (auto& [n, p] : s->ctx.model->named_parameters()) out.emplace(n, values(p));
+      return out;
+    };
+    const auto forget_adv = run(false, "forget_adv");
+    const auto all_no_retain = run(true, "all");  // the same stream: D_F ∪ D_A, same seed
+    const auto adv = run(false, "adv");
+    const auto all = run(false, "all");
+    bool same = true, adv_differs = false, all_differs = false;
+    for (const auto& [n, v] : forget_adv) {
+      same = same && bit_identical(v, all_no_retain.at(n));
+      adv_differs = adv_differs || !bit_identical(v, adv.at(n));
+      all_differs = all_differs || !bit_identical(v, all.at(n));
+    }
+    CHECK(same);
+    CHECK(adv_differs);
+    CHECK(all_differs);
+    auto s = make_setup(*o, false, "all", 1, true);
+    s->ctx.opt.extra = {{"train_on", "retain"}};
+    CHECK_THROWS_WITH(make_method("amun")->run(s->ctx), doctest::Contains("--opt train_on=retain"));
+  }
 }
