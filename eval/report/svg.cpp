@@ -176,9 +176,13 @@ std::string line_plot(const std::vector<Series>& series, const LineOptions& o) {
       double px = std::clamp(ax.t(sr.x[i]), kLeft, kW - kRight);
       double py = std::clamp(ay.t(sr.y[i]), kTop, kH - kBottom);
       pts += num(px) + "," + num(py) + " ";
+      if (o.points)
+        s += "<circle cx=\"" + num(px) + "\" cy=\"" + num(py) + "\" r=\"4\" fill=\"" + color(k) +
+             "\" fill-opacity=\"0.8\"/>\n";
     }
-    s += "<polyline points=\"" + pts + "\" fill=\"none\" stroke=\"" + color(k) +
-         "\" stroke-width=\"1.8\"/>\n";
+    if (!o.points)
+      s += "<polyline points=\"" + pts + "\" fill=\"none\" stroke=\"" + color(k) +
+           "\" stroke-width=\"1.8\"/>\n";
     labels.push_back(sr.label);
   }
   return s + legend(labels) + "</svg>\n";

@@ -19,6 +19,7 @@ struct LineOptions {
   bool diagonal = false;                              // the y = x chance line (ROC)
   double x_min = 0, x_max = 1, y_min = 0, y_max = 1;  // used when set (lo < hi); log axes need > 0
   bool auto_range = false;                            // range from the data instead
+  bool points = false;                                // a scatter plot: markers, no lines
 };
 std::string line_plot(const std::vector<Series>& series, const LineOptions& o);
 

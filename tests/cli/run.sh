@@ -132,6 +132,14 @@ ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:21 --
 bad "$LETHE" compare "$T/sub-ft" "$T/sub-ft21"
 grep -q -- "--allow-different-forget" "$T/err" || { echo "FAIL: compare accepted two forget sets"; fail=1; }
 ok "$LETHE" compare "$T/sub-ft" "$T/sub-ft21" --allow-different-forget
+# Rank correlation of two columns across runs, with its scatter plot; a column no run has is one line.
+ok "$LETHE" correlate "$T/sub-ft" "$T/sub-ft7" "$T/sub-ft21" "$T/sub-re" --x test --y retain --out "$T/corr"
+for f in correlate.md correlate.json correlate.svg; do
+  [ -s "$T/corr/$f" ] || { echo "FAIL: correlate did not write $f"; fail=1; }
+done
+grep -q '"n": 4' "$T/corr/correlate.json" || { echo "FAIL: correlate did not use the 4 runs"; fail=1; }
+bad "$LETHE" correlate "$T/sub-ft" "$T/sub-ft7" "$T/sub-ft21" --y "pgd-linf acc"
+grep -q "only 0 runs have both" "$T/err" || { echo "FAIL: correlate on a missing column"; fail=1; }
 bad "$LETHE" unlearn --from "$T/sub" --method ft --forget random:20 --device tpu --out "$T/sub-tpu"
 grep -q -- "--device: unknown 'tpu'" "$T/err" || { echo "FAIL: unlearn --device error"; fail=1; }
 acc() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1; }
