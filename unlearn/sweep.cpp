@@ -30,6 +30,27 @@ std::string num(double v, int prec = 2) {
   return b;
 }
 
+// A finished run of this request: both metrics.json files, and the run's config records the same
+// job (an interrupted or differently configured run is redone).
+bool finished(const std::string& dir, const UnlearnRequest& u, const std::string& eval_dir) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(dir + "/metrics.json") || !fs::exists(eval_dir + "/metrics.json") ||
+      !fs::exists(dir + "/config.json"))
+    return false;
+  try {
+    const nlohmann::json c = io::read_json(dir + "/config.json");
+    return c.value("from", "") == u.from && c.value("method", "") == u.method &&
+           c.value("layers", "") == u.opt.layers && c.value("forget", "") == u.forget &&
+           c.value("epochs", int64_t{-2}) == u.opt.epochs && c.value("lr", -2.0) == u.opt.lr &&
+           c.value("batch", int64_t{-2}) == u.opt.batch &&
+           c.value("seed", uint64_t{1} << 63) == u.opt.seed &&
+           c.value("options", nlohmann::json()) == u.opt.extra &&
+           c.value("cache_mb", int64_t{-2}) == u.opt.cache_mb;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 nlohmann::json run_sweep(const SweepRequest& req) {
@@ -70,6 +91,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     if (m == "retrain") u.opt.epochs = -1, u.opt.lr = -1;  // the original recipe: exact
     u.threads = req.threads;
     u.overwrite = true;  // inside the sweep's own directory
+    if (finished(dir, u, dir + "-eval")) {
+      std::fprintf(stderr, "sweep: %s --layers %s done (%s), not redone\n", m.c_str(), s.c_str(),
+                   dir.c_str());
+      prog.advance(1, m + " " + s + " (done)");
+      continue;
+    }
     const bool listed = std::find(req.methods.begin(), req.methods.end(), m) != req.methods.end();
     if (m == "newton" && !listed) {
       // Added by the sweep: a model it cannot serve (no L2 term, a head that is not linear) gets
@@ -91,6 +118,8 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     e.out = dir + "-eval";
     e.mia = req.mia;
     e.norm_stats = req.norm_stats;
+    e.attack = req.attack;
+    e.attack_samples = req.attack_samples;
     e.threads = req.threads;
     e.overwrite = true;
     eval::run_eval(e);

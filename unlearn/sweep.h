@@ -8,6 +8,8 @@
 // to the full retrain and to the scope's reference, MIA, fairness gap, unlearning time, FLOPs and
 // peak host tensor memory of the unlearning (metrics.json "flops", "peak_tensor_bytes"),
 // prefix-cache bytes) and sweep.svg (average gap against time, one line per method across depth).
+// Resumable: a run whose directory and evaluation are complete and whose config.json records the
+// same original, method, scope, forget set and settings is not redone (its line says "done").
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,7 +25,9 @@ struct SweepRequest {
   std::vector<std::string> scopes;   // e.g. {"head", "last:1", "all"}
   std::string mia = "svc,loss";      // lethe eval --mia list; svc feeds the gap (--gap svc)
   bool norm_stats = true;            // fairness gap per normalization layer
-  UnlearnOptions opt;                // epochs, lr, batch, seed, extra, cache_mb (layers unused)
+  std::string attack;  // robustness attacks for every evaluation (lethe eval --attack)
+  int64_t attack_samples = 1000;
+  UnlearnOptions opt;  // epochs, lr, batch, seed, extra, cache_mb (layers unused)
   int threads = 0;
   bool overwrite = false;
 };

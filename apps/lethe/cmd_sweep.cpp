@@ -45,6 +45,11 @@ Command add_sweep(CLI::App& app) {
   sub->add_option("--mia", r->mia, "membership attacks for every run (lethe eval --mia)")
       ->capture_default_str();
   sub->add_flag("!--no-bn-stats", r->norm_stats, "skip the normalization statistics");
+  sub->add_option("--attack", r->attack,
+                  "robustness attacks for every evaluation (lethe eval --attack), e.g. "
+                  "pgd-linf:eps=0.1,steps=10");
+  sub->add_option("--attack-samples", r->attack_samples, "attack at most N samples per split")
+      ->capture_default_str();
   sub->add_option("--epochs", r->opt.epochs, "every method's epochs (not retrain's)");
   sub->add_option("--lr", r->opt.lr, "every method's lr (not retrain's)");
   sub->add_option("--batch", r->opt.batch)->capture_default_str();

@@ -370,6 +370,17 @@ TEST_SUITE("unlearn") {
     CHECK(text.find("| ft | last:1 |") != std::string::npos);
     CHECK(text.find("| newton | head |") != std::string::npos);
     CHECK(text.find("GFLOP") != std::string::npos);
+
+    // Resumed: finished runs are not redone (their files untouched), the table is the same; a
+    // run whose settings changed (here: epochs) is redone.
+    const auto stamp = fs::last_write_time(q.out + "/ft-last_1/model.safetensors");
+    nlohmann::json again = unlearn::run_sweep(q);
+    CHECK(fs::last_write_time(q.out + "/ft-last_1/model.safetensors") == stamp);
+    CHECK(again.at("rows") == rows);
+    q.opt.epochs = 2;
+    unlearn::run_sweep(q);
+    CHECK(fs::last_write_time(q.out + "/ft-last_1/model.safetensors") != stamp);
+    CHECK(io::read_json(q.out + "/ft-last_1/config.json").at("epochs") == 2);
   }
 
   TEST_CASE("amun search=features: the search in feature space, the prefix once per row") {
