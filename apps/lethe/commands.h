@@ -20,5 +20,6 @@ Command add_unlearn(CLI::App& app);
 Command add_compare(CLI::App& app);
 Command add_profile(CLI::App& app);
 Command add_sweep(CLI::App& app);
+Command add_tune(CLI::App& app);
 
 }  // namespace lethe::app

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       lethe::app::add_compare(app)};
   cmds.push_back(lethe::app::add_profile(app));
   cmds.push_back(lethe::app::add_sweep(app));
+  cmds.push_back(lethe::app::add_tune(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
