@@ -322,13 +322,15 @@ std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
     if (r.gap_missing.empty()) std::tie(r.avg_gap, r.avg_gap_sd) = mean_sd(gaps);
   }
   // Gaps closer to the best one than the spread of either: not distinguishable at these seeds.
+  // The reference's own row (its seed noise against its mean) is no contender.
   const CompareRow* best = nullptr;
   for (const CompareRow& r : rows)
-    if (r.avg_gap >= 0 && (!best || r.avg_gap < best->avg_gap)) best = &r;
+    if (r.avg_gap >= 0 && r.dir != reference && (!best || r.avg_gap < best->avg_gap)) best = &r;
   if (best)
     for (CompareRow& r : rows) {
       const double spread = std::max(r.avg_gap_sd, best->avg_gap_sd);
-      if (&r != best && r.avg_gap >= 0 && spread > 0 && r.avg_gap - best->avg_gap < spread)
+      if (&r != best && r.dir != reference && r.avg_gap >= 0 && spread > 0 &&
+          r.avg_gap - best->avg_gap < spread)
         r.within_spread = true;
     }
   return rows;
@@ -346,7 +348,7 @@ std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& 
   std::string best_dir;
   double best_gap = -1;
   for (const CompareRow& r : rows)
-    if (r.avg_gap >= 0 && (best_gap < 0 || r.avg_gap < best_gap))
+    if (r.avg_gap >= 0 && r.dir != reference && (best_gap < 0 || r.avg_gap < best_gap))
       best_gap = r.avg_gap, best_dir = r.dir;
   for (const CompareRow& r : rows) {
     std::string gap = fmt_sd(r.avg_gap, r.avg_gap_sd);

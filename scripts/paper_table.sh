@@ -81,6 +81,11 @@ for m in $METHODS; do
     --references "$OUT/refs" --mia "$MIA" --grid $grid --budget "$BUDGET" --threads "$THREADS" \
     --out "$OUT/tune-$m" > "$OUT/tune-$m.log"
   args=$(cat "$OUT/tune-$m/winner.args")
+  # Seeded runs of an earlier winner (the grid changed since) are stale: start them again.
+  if [ -f "$OUT/$m.args" ] && [ "$(cat "$OUT/$m.args")" != "$args" ]; then
+    rm -rf "$OUT/$m" "$OUT/$m-eval"
+  fi
+  echo "$args" > "$OUT/$m.args"
   stamp "$m at its tuned setting ($args), $SEEDS seeds"
   s=0
   while [ "$s" -lt "$SEEDS" ]; do

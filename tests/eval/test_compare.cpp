@@ -180,8 +180,12 @@ TEST_SUITE("eval") {
     fs::create_directories(root / "ft" / "seed-x");  // not a seed run (no number, no metrics)
     CHECK(eval::seed_group_members(dir("ft")).size() == 3);
     CHECK(eval::seed_group_members(dir("amun")).empty());
-    auto rows = eval::compare_runs({dir("ft"), dir("amun"), dir("ga")}, dir("retrain"));
-    REQUIRE(rows.size() == 3);
+    // The reference's own row (gap 0) is listed but is no contender for "best".
+    auto rows =
+        eval::compare_runs({dir("ft"), dir("amun"), dir("ga"), dir("retrain")}, dir("retrain"));
+    REQUIRE(rows.size() == 4);
+    CHECK(rows[3].avg_gap == 0);
+    CHECK_FALSE(rows[3].within_spread);
     const eval::CompareRow& g = rows[0];
     CHECK(g.members.size() == 3);
     CHECK(g.method == "ft");
