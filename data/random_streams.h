@@ -35,6 +35,7 @@ enum Stream : uint64_t {
   kSalunLabels = 0x5a1,     // salun: random labels of the forget rows (per epoch)
   kRandomLabels = 0x524C,   // "RL", rl: random labels of the forget rows (per epoch)
   kBoundaryExpandingShadow = 0x4245,  // "BE", be: the shadow class row's initialization
+  kTuneSearch = 0x54554E45,           // "TUNE": lethe tune --budget: the grid points drawn
 };
 
 // Streams under a key that is itself a stream_key of one of the streams above.

@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-
 #include <limits>
+#include <tuple>
 
 #include "data/forget.h"
 #include "engine/core/error.h"
@@ -44,9 +45,14 @@ double ft_auc_of(const nlohmann::json& m, std::string* attack) {
   return -1;
 }
 
+CompareRow read_group(const std::string& dir, const std::vector<std::string>& members);
+
 CompareRow read_row(const std::string& dir) {
   namespace fs = std::filesystem;
-  LETHE_CHECK(fs::exists(dir + "/metrics.json"), "compare: '", dir, "' has no metrics.json");
+  std::vector<std::string> members = seed_group_members(dir);
+  if (!members.empty()) return read_group(dir, members);
+  LETHE_CHECK(fs::exists(dir + "/metrics.json"), "compare: '", dir,
+              "' has no metrics.json (nor seed-*/metrics.json of a seeds group)");
   nlohmann::json m = io::read_json(dir + "/metrics.json");
   CompareRow r;
   r.dir = dir;
@@ -111,6 +117,76 @@ CompareRow read_row(const std::string& dir) {
   return r;
 }
 
+// Refuses rows (and the reference) evaluated on different forget sets, naming the first pair.
+void check_forget_sets(const std::vector<CompareRow>& rows) {
+  const CompareRow* first = nullptr;
+  for (const CompareRow& r : rows) {
+    if (r.forget_set.empty()) continue;
+    if (!first) {
+      first = &r;
+      continue;
+    }
+    LETHE_CHECK(r.forget_set == first->forget_set, "compare: ", first->dir, " and ", r.dir,
+                " were measured on different forget sets (", first->forget_set.size(), " and ",
+                r.forget_set.size(),
+                " rows in their forget.txt); pass --allow-different-forget to compare them anyway");
+  }
+}
+
+// Mean and sample standard deviation of `v`; a mean of -1 when any value is missing (-1), and a
+// deviation of -1 with fewer than two values.
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  if (v.empty() || std::any_of(v.begin(), v.end(), [](double x) { return x < 0; })) return {-1, -1};
+  double m = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  if (v.size() < 2) return {m, -1};
+  double q = 0;
+  for (double x : v) q += (x - m) * (x - m);
+  return {m, std::sqrt(q / static_cast<double>(v.size() - 1))};
+}
+
+CompareRow read_group(const std::string& dir, const std::vector<std::string>& members) {
+  CompareRow g;
+  g.dir = dir;
+  for (const std::string& m : members) g.members.push_back(read_row(m));
+  const CompareRow& first = g.members.front();
+  for (const CompareRow& m : g.members)  // one forget set per group, whatever the flag says
+    LETHE_CHECK(m.forget_set == first.forget_set, "compare: seeds group ", dir, ": ", first.dir,
+                " and ", m.dir, " removed different forget sets");
+  g.method = first.method;
+  g.forget_set = first.forget_set;
+  g.ft_auc_attack = first.ft_auc_attack;
+  auto column = [&g](double CompareRow::*field, double CompareRow::*sd_field) {
+    std::vector<double> v;
+    for (const CompareRow& m : g.members) v.push_back(m.*field);
+    std::tie(g.*field, g.*sd_field) = mean_sd(v);
+  };
+  column(&CompareRow::forget, &CompareRow::forget_sd);
+  column(&CompareRow::retain, &CompareRow::retain_sd);
+  column(&CompareRow::test, &CompareRow::test_sd);
+  column(&CompareRow::mia, &CompareRow::mia_sd);
+  column(&CompareRow::ft_auc, &CompareRow::ft_auc_sd);
+  column(&CompareRow::seconds, &CompareRow::seconds_sd);
+  for (const CompareRow& m : g.members)
+    LETHE_CHECK(m.ft_auc < 0 || m.ft_auc_attack == g.ft_auc_attack, "compare: ", first.dir, " and ",
+                m.dir, " of one seeds group measured FT AUC with different attacks (",
+                g.ft_auc_attack, ", ", m.ft_auc_attack, ")");
+  // Details: the mean of each column every member has.
+  for (const auto& [k, v0] : first.details) {
+    std::vector<double> v;
+    for (const CompareRow& m : g.members)
+      for (const auto& [k2, x] : m.details)
+        if (k2 == k) v.push_back(x);
+    if (v.size() == g.members.size()) {
+      double sum = 0;
+      for (double x : v) sum += x;
+      g.details.emplace_back(k, sum / static_cast<double>(v.size()));
+    }
+  }
+  return g;
+}
+
 // ||a − b||₂ over every float tensor of two checkpoints; -1 when their tensors differ in names
 // or shapes (different architectures are not comparable).
 double param_distance(const std::string& a, const std::string& b) {
@@ -136,25 +212,13 @@ std::string fmt(double v) {
   return b;
 }
 
+std::string fmt_sd(double v, double sd) {
+  return v < 0 || sd < 0 ? fmt(v) : fmt(v) + " ± " + fmt(sd);
+}
+
 }  // namespace
 
 namespace {
-
-// Refuses rows (and the reference) evaluated on different forget sets, naming the first pair.
-void check_forget_sets(const std::vector<CompareRow>& rows) {
-  const CompareRow* first = nullptr;
-  for (const CompareRow& r : rows) {
-    if (r.forget_set.empty()) continue;
-    if (!first) {
-      first = &r;
-      continue;
-    }
-    LETHE_CHECK(r.forget_set == first->forget_set, "compare: ", first->dir, " and ", r.dir,
-                " were measured on different forget sets (", first->forget_set.size(), " and ",
-                r.forget_set.size(),
-                " rows in their forget.txt); pass --allow-different-forget to compare them anyway");
-  }
-}
 
 // The gap's four columns of a row, with what produces each when it is missing.
 struct GapColumn {
@@ -179,6 +243,25 @@ std::vector<GapColumn> gap_columns(const CompareRow& r, const std::string& gap) 
 
 }  // namespace
 
+std::vector<std::string> seed_group_members(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / "metrics.json", ec) || !fs::is_directory(dir, ec)) return {};
+  std::vector<std::pair<long long, std::string>> found;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("seed-", 0) != 0 || name.size() == 5) continue;
+    char* end = nullptr;
+    const long long seed = std::strtoll(name.c_str() + 5, &end, 10);
+    if (*end != '\0' || !fs::exists(e.path() / "metrics.json", ec)) continue;
+    found.emplace_back(seed, e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [seed, p] : found) out.push_back(p);
+  return out;
+}
+
 std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
                                      const std::string& reference, const CompareOptions& opt) {
   LETHE_CHECK(opt.gap == "amun" || opt.gap == "svc", "--gap: unknown '", opt.gap,
@@ -197,14 +280,11 @@ std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
   std::vector<GapColumn> rc = gap_columns(ref, opt.gap);
   for (const GapColumn& c : rc)
     if (c.value < 0) ref_missing += std::string(ref_missing.empty() ? "" : ", ") + c.name;
-  for (CompareRow& r : rows) {
-    if (!r.model.empty() && !ref.model.empty()) {
-      double d = param_distance(r.model, ref.model);
-      if (d >= 0) r.details.emplace_back("param dist", d);
-    }
+  // One run's gap to the reference (the reference's means when it is a seeds group).
+  auto gap_of = [&](CompareRow& r) {
     if (!ref_missing.empty()) {
       r.gap_missing = "the reference lacks " + ref_missing;
-      continue;
+      return;
     }
     std::vector<GapColumn> cols = gap_columns(r, opt.gap);
     double sum = 0;
@@ -222,7 +302,37 @@ std::vector<CompareRow> compare_runs(const std::vector<std::string>& dirs,
       r.avg_gap = sum / static_cast<double>(cols.size());
     else
       r.gap_missing = "lacks " + missing + ": " + cmd;
+  };
+  for (CompareRow& r : rows) {
+    if (!r.model.empty() && !ref.model.empty()) {
+      double d = param_distance(r.model, ref.model);
+      if (d >= 0) r.details.emplace_back("param dist", d);
+    }
+    if (r.members.empty()) {
+      gap_of(r);
+      continue;
+    }
+    // A group's gap: the mean (± sd) of its runs' own gaps.
+    std::vector<double> gaps;
+    for (CompareRow& m : r.members) {
+      gap_of(m);
+      if (m.avg_gap < 0 && r.gap_missing.empty()) r.gap_missing = m.dir + " " + m.gap_missing;
+      gaps.push_back(m.avg_gap);
+    }
+    if (r.gap_missing.empty()) std::tie(r.avg_gap, r.avg_gap_sd) = mean_sd(gaps);
   }
+  // Gaps closer to the best one than the spread of either: not distinguishable at these seeds.
+  // The reference's own row (its seed noise against its mean) is no contender.
+  const CompareRow* best = nullptr;
+  for (const CompareRow& r : rows)
+    if (r.avg_gap >= 0 && r.dir != reference && (!best || r.avg_gap < best->avg_gap)) best = &r;
+  if (best)
+    for (CompareRow& r : rows) {
+      const double spread = std::max(r.avg_gap_sd, best->avg_gap_sd);
+      if (&r != best && r.dir != reference && r.avg_gap >= 0 && spread > 0 &&
+          r.avg_gap - best->avg_gap < spread)
+        r.within_spread = true;
+    }
   return rows;
 }
 
@@ -234,16 +344,36 @@ std::string to_markdown(const std::vector<CompareRow>& rows, const std::string& 
   s += "|---|---|---|---|---|---|---|---|\n";
   std::string notes;
   int note = 0;
+  bool groups = false, marked = false;
+  std::string best_dir;
+  double best_gap = -1;
+  for (const CompareRow& r : rows)
+    if (r.avg_gap >= 0 && r.dir != reference && (best_gap < 0 || r.avg_gap < best_gap))
+      best_gap = r.avg_gap, best_dir = r.dir;
   for (const CompareRow& r : rows) {
-    std::string gap = fmt(r.avg_gap);
+    std::string gap = fmt_sd(r.avg_gap, r.avg_gap_sd);
+    if (r.within_spread) gap = "≈ " + gap, marked = true;
     if (!reference.empty() && r.avg_gap < 0) {
       gap = "n/a [" + std::to_string(++note) + "]";
       notes += "[" + std::to_string(note) + "] " + r.dir + ": " + r.gap_missing + "\n";
     }
-    s += "| " + r.dir + " | " + r.method + " | " + fmt(r.forget) + " | " + fmt(r.retain) + " | " +
-         fmt(r.test) + " | " + fmt(svc ? r.mia : r.ft_auc) + " | " + fmt(r.seconds) + " | " + gap +
-         " |\n";
+    std::string method = r.method;
+    if (!r.members.empty()) {
+      method += " (" + std::to_string(r.members.size()) + " seeds)";
+      groups = true;
+    }
+    s += "| " + r.dir + " | " + method + " | " + fmt_sd(r.forget, r.forget_sd) + " | " +
+         fmt_sd(r.retain, r.retain_sd) + " | " + fmt_sd(r.test, r.test_sd) + " | " +
+         (svc ? fmt_sd(r.mia, r.mia_sd) : fmt_sd(r.ft_auc, r.ft_auc_sd)) + " | " +
+         fmt_sd(r.seconds, r.seconds_sd) + " | " + gap + " |\n";
   }
+  if (groups)
+    s += "\nRows of seeds groups: mean ± sample standard deviation over their runs; a group's gap "
+         "is the mean of its runs' gaps.\n";
+  if (marked)
+    s += "≈: the gap differs from the best one (" + best_dir +
+         ") by less than the larger standard deviation of the two: not distinguishable at these "
+         "seeds.\n";
   if (!reference.empty()) {
     s += svc ? "\navg gap (--gap svc): mean of |run − " + reference +
                    "| over forget, retain and test accuracy and SVC-MIA efficacy (all in %).\n"
@@ -261,14 +391,20 @@ std::string to_csv(const std::vector<CompareRow>& rows) {
     for (const auto& [k, v] : r.details)
       if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
   std::string s =
-      "run,method,forget_acc,retain_acc,test_acc,mia,ft_auc,ft_auc_attack,time_s,avg_gap";
+      "run,method,forget_acc,retain_acc,test_acc,mia,ft_auc,ft_auc_attack,time_s,avg_gap,runs,"
+      "forget_acc_sd,retain_acc_sd,test_acc_sd,mia_sd,ft_auc_sd,time_s_sd,avg_gap_sd";
   for (const std::string& c : cols) s += ",\"" + c + "\"";
   s += "\n";
   auto num = [](double v) { return v < 0 ? std::string() : std::to_string(v); };
   for (const CompareRow& r : rows) {
     s += r.dir + "," + r.method + "," + num(r.forget) + "," + num(r.retain) + "," + num(r.test) +
          "," + num(r.mia) + "," + num(r.ft_auc) + "," + r.ft_auc_attack + "," + num(r.seconds) +
-         "," + num(r.avg_gap);
+         "," + num(r.avg_gap) + "," + std::to_string(r.members.empty() ? 1 : r.members.size());
+    for (double sd :
+         {r.forget_sd, r.retain_sd, r.test_sd, r.mia_sd, r.ft_auc_sd, r.seconds_sd, r.avg_gap_sd}) {
+      s += ',';
+      s += num(sd);
+    }
     for (const std::string& c : cols) {
       double v = -1;
       for (const auto& [k, x] : r.details)

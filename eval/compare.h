@@ -10,6 +10,10 @@
 // A row (or reference) lacking any of the four columns gets no gap, and the table says which
 // command produces the missing value; the gap is never averaged over fewer columns.
 // Runs whose directories record forget sets (forget.txt) must all record the same one.
+// A seeds group — a directory without metrics.json whose subdirectories seed-*/ hold runs (lethe
+// unlearn --seeds N, or their evaluations) — is one row: the mean of every column over its runs,
+// their sample standard deviation beside it, and the gap averaged over the runs' own gaps. In the
+// Markdown, a gap within the spread of the best row's is marked "≈" (not distinguishable).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -35,7 +39,17 @@ struct CompareRow {
   std::string model;  // the run's model.safetensors ("" when absent), for "param dist"
   // Primary fairness gap per normalization layer, in forward order (from bn_stats).
   std::vector<std::pair<std::string, double>> layer_gaps;
+  // A seeds group: its runs (seed-* in name order) and the sample standard deviation of each
+  // column over them (-1 with fewer than two values); the columns above are their means.
+  std::vector<CompareRow> members;
+  double forget_sd = -1, retain_sd = -1, test_sd = -1, mia_sd = -1, ft_auc_sd = -1, seconds_sd = -1,
+         avg_gap_sd = -1;
+  bool within_spread = false;  // its gap is within the spread of the best row's (to_markdown)
 };
+
+// The seed-*/ subdirectories holding metrics.json of a seeds group, sorted by seed; empty when
+// `dir` is not a group (it has a metrics.json itself, or no such subdirectory).
+std::vector<std::string> seed_group_members(const std::string& dir);
 
 struct CompareOptions {
   std::string gap = "amun";             // amun | svc

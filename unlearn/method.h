@@ -33,6 +33,11 @@ struct UnlearnOptions {
   double extra_or(const std::string& k, double d) const {
     return extra.contains(k) ? extra.at(k).get<double>() : d;
   }
+  // A text option (e.g. --opt schedule=salun); a number given for it is rendered as text.
+  std::string extra_text_or(const std::string& k, const std::string& d) const {
+    if (!extra.is_object() || !extra.contains(k)) return d;
+    return extra.at(k).is_string() ? extra.at(k).get<std::string>() : extra.at(k).dump();
+  }
 };
 
 struct UnlearnContext {

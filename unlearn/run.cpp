@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 
 #include "data/random.h"
 #include "data/spec.h"
@@ -158,6 +161,48 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                req.method.c_str(), m["forget_acc"].get<double>(), m["retain_acc"].get<double>(),
                m["test_acc"].get<double>(), unlearn_s);
   return m;
+}
+
+std::string seed_dir(const std::string& out, uint64_t seed) {
+  return out + "/seed-" + std::to_string(seed);
+}
+
+nlohmann::json run_unlearning_seeds(const UnlearnRequest& req, int64_t seeds) {
+  LETHE_CHECK(seeds >= 1, "--seeds must be ≥ 1, got ", seeds);
+  LETHE_CHECK(!req.out.empty(), "--out: an output directory is required");
+  namespace fs = std::filesystem;
+  LETHE_CHECK(!fs::exists(req.out + "/metrics.json"), "--out '", req.out,
+              "' holds a single run; a seeds group needs a directory of its own");
+  std::vector<uint64_t> list;
+  for (int64_t i = 0; i < seeds; ++i) list.push_back(req.opt.seed + static_cast<uint64_t>(i));
+  for (uint64_t s : list) io::prepare_run_dir(seed_dir(req.out, s), req.overwrite, "--out");
+  nlohmann::json runs = nlohmann::json::array();
+  std::map<std::string, std::vector<double>> cols;
+  for (uint64_t s : list) {
+    UnlearnRequest u = req;
+    u.out = seed_dir(req.out, s);
+    u.opt.seed = s;
+    u.overwrite = true;  // checked above for all seeds at once
+    std::fprintf(stderr, "unlearn: seed %llu (%zu of %zu)\n", static_cast<unsigned long long>(s),
+                 runs.size() + 1, list.size());
+    nlohmann::json m = run_unlearning(u);
+    runs.push_back({{"seed", s}, {"dir", u.out}});
+    for (const char* k : {"forget_acc", "retain_acc", "test_acc", "unlearn_s"})
+      cols[k].push_back(m.at(k).get<double>());
+  }
+  nlohmann::json summary = nlohmann::json::object();
+  for (const auto& [k, v] : cols) {
+    double mean = 0, q = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    for (double x : v) q += (x - mean) * (x - mean);
+    summary[k] = {{"mean", mean},
+                  {"sd", v.size() > 1 ? std::sqrt(q / static_cast<double>(v.size() - 1)) : 0.0}};
+  }
+  nlohmann::json out = {{"method", req.method}, {"from", req.from}, {"forget", req.forget},
+                        {"seeds", list},        {"runs", runs},     {"summary", summary}};
+  io::write_json_atomic(req.out + "/seeds.json", out);
+  return out;
 }
 
 }  // namespace lethe::unlearn

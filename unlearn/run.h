@@ -21,4 +21,14 @@ struct UnlearnRequest {
 // Returns metrics.json's content.
 nlohmann::json run_unlearning(const UnlearnRequest& req);
 
+// OUT/seed-<seed>: one run of a seeds group.
+std::string seed_dir(const std::string& out, uint64_t seed);
+
+// `lethe unlearn --seeds N`: the request once per seed req.opt.seed, …, req.opt.seed + N − 1, each
+// into seed_dir(req.out, seed) — a seeds group, one row of lethe compare. The forget set is the
+// same for every seed (fixed by --forget and the original run). Existing results in any of the N
+// directories are refused before anything runs unless req.overwrite. Writes OUT/seeds.json (the
+// runs and mean ± sd of their accuracies) last and returns it.
+nlohmann::json run_unlearning_seeds(const UnlearnRequest& req, int64_t seeds);
+
 }  // namespace lethe::unlearn

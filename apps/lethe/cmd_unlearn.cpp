@@ -26,6 +26,9 @@ Command add_unlearn(CLI::App& app) {
   sub->add_option("--lr", r->opt.lr, "method default when absent");
   sub->add_option("--batch", r->opt.batch)->capture_default_str();
   sub->add_option("--seed", r->opt.seed)->capture_default_str();
+  auto seeds = std::make_shared<int64_t>(0);
+  sub->add_option("--seeds", *seeds,
+                  "N > 0: run with seeds --seed … --seed+N−1 into --out/seed-S (a seeds group)");
   sub->add_option("--requests", r->requests, "forget in N successive requests")
       ->capture_default_str();
   sub->add_option("--opt", *opts, "method option KEY=VALUE (repeatable)");
@@ -35,10 +38,11 @@ Command add_unlearn(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
   auto device = add_device_flags(sub);
-  return {sub, [r, opts, device] {
+  return {sub, [r, opts, device, seeds] {
             device->apply();
             r->opt.extra = unlearn::parse_method_options(*opts);
-            nlohmann::json m = unlearn::run_unlearning(*r);
+            nlohmann::json m = *seeds != 0 ? unlearn::run_unlearning_seeds(*r, *seeds)
+                                           : unlearn::run_unlearning(*r);
             std::printf("%s\n", m.dump(2).c_str());
             return 0;
           }};

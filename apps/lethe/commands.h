@@ -21,5 +21,6 @@ Command add_compare(CLI::App& app);
 Command add_profile(CLI::App& app);
 Command add_sweep(CLI::App& app);
 Command add_correlate(CLI::App& app);
+Command add_tune(CLI::App& app);
 
 }  // namespace lethe::app

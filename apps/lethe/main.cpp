@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   cmds.push_back(lethe::app::add_profile(app));
   cmds.push_back(lethe::app::add_sweep(app));
   cmds.push_back(lethe::app::add_correlate(app));
+  cmds.push_back(lethe::app::add_tune(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -140,6 +140,26 @@ done
 grep -q '"n": 4' "$T/corr/correlate.json" || { echo "FAIL: correlate did not use the 4 runs"; fail=1; }
 bad "$LETHE" correlate "$T/sub-ft" "$T/sub-ft7" "$T/sub-ft21" --y "pgd-linf acc"
 grep -q "only 0 runs have both" "$T/err" || { echo "FAIL: correlate on a missing column"; fail=1; }
+# --seeds: one run per seed in --out/seed-S, one row (mean ± sd) in compare; lethe tune scores a
+# grid against an evaluated retrain and keeps the winner; its errors are one line.
+ok "$LETHE" unlearn --from "$T/sub" --method ft --epochs 1 --forget random:20 --seeds 2 --seed 3 \
+  --out "$T/sub-ft-seeds"
+[ -s "$T/sub-ft-seeds/seed-3/metrics.json" ] && [ -s "$T/sub-ft-seeds/seed-4/metrics.json" ] ||
+  { echo "FAIL: unlearn --seeds 2 --seed 3 lacks seed-3/ or seed-4/"; fail=1; }
+ok "$LETHE" compare "$T/sub-ft-seeds" "$T/sub-ft"
+grep -q "ft (2 seeds)" "$T/out" || { echo "FAIL: compare did not read the seeds group"; fail=1; }
+ok "$LETHE" unlearn --from "$T/sub" --method retrain --forget random:20 --out "$T/sub-rt"
+ok "$LETHE" eval --from "$T/sub-rt" --mia svc --out "$T/sub-rt-eval"
+ok "$LETHE" tune --from "$T/sub" --method ft --forget random:20 --reference "$T/sub-rt-eval" \
+  --gap svc --grid lr=0.01,0.1 epochs=1 --out "$T/sub-tune"
+[ -s "$T/sub-tune/winner/model.safetensors" ] && [ -s "$T/sub-tune/tune.tsv" ] ||
+  { echo "FAIL: lethe tune wrote no winner or table"; fail=1; }
+bad "$LETHE" tune --from "$T/sub" --method ft --forget random:20 --reference "$T/sub-rt-eval" \
+  --gap svc --grid lr --out "$T/sub-tune2"
+grep -q -- "--grid 'lr'" "$T/err" || { echo "FAIL: lethe tune --grid error"; fail=1; }
+bad "$LETHE" tune --from "$T/sub" --method ft --forget random:20 --reference "$T/sub-rt-eval" \
+  --grid lr=0.1 --out "$T/sub-tune3"
+grep -q -- "--references" "$T/err" || { echo "FAIL: lethe tune --gap amun without references"; fail=1; }
 bad "$LETHE" unlearn --from "$T/sub" --method ft --forget random:20 --device tpu --out "$T/sub-tpu"
 grep -q -- "--device: unknown 'tpu'" "$T/err" || { echo "FAIL: unlearn --device error"; fail=1; }
 acc() { grep -o "\"$1\": [0-9.e+-]*" "$2" | head -1; }

@@ -5,6 +5,7 @@
 // method and time from the run they evaluated, and the fairness plot across runs.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "data/forget.h"
@@ -146,6 +147,76 @@ TEST_SUITE("eval") {
     eval::CompareOptions allow;
     allow.allow_different_forget = true;
     CHECK_NOTHROW(eval::compare_runs({dir("amun"), dir("other")}, dir("retrain"), allow));
+    fs::remove_all(root);
+  }
+  TEST_CASE("compare: a seeds group is one row, mean ± sd by hand, gaps within the spread") {
+    namespace fs = std::filesystem;
+    fs::path root =
+        fs::temp_directory_path() / ("lethe_compare_seeds_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    auto dir = [&](const std::string& d) { return (root / d).string(); };
+    auto run = [&](const std::string& d, const char* method, double f, double r, double t,
+                   double auc, double secs) {
+      fs::create_directories(root / d);
+      io::write_json_atomic(dir(d) + "/metrics.json",
+                            {{"method", method},
+                             {"forget_acc", f},
+                             {"retain_acc", r},
+                             {"test_acc", t},
+                             {"unlearn_s", secs},
+                             {"mia", {{"rmia-online", {{"forget_vs_test", {{"auc", auc}}}}}}}});
+      data::write_index_file(dir(d) + "/forget.txt", {1, 2, 5});
+    };
+    run("retrain", "retrain", 90, 100, 90, 0.50, 10);
+    // Gaps: seed-0 (|92−90| + 0 + |89−90| + |52−50|)/4 = 1.25; seed-1 (4 + 1 + 0 + 0)/4 = 1.25;
+    // seed-2 (0 + 1 + 2 + 3)/4 = 1.5. Mean 4/3, sd sqrt(((−1/12)² · 2 + (1/6)²) / 2) = 0.1443.
+    run("ft/seed-0", "ft", 92, 100, 89, 0.52, 1);
+    run("ft/seed-1", "ft", 94, 99, 90, 0.50, 2);
+    run("ft/seed-2", "ft", 90, 99, 88, 0.53, 6);
+    // amun: one seed, gap (1 + 0 + 0 + 4)/4 = 1.25 < ft's mean, by less than ft's sd.
+    run("amun", "amun", 91, 100, 90, 0.54, 3);
+    // ga: one seed, gap (10 + 1 + 1 + 0)/4 = 3: far beyond the spread.
+    run("ga", "ga", 80, 99, 89, 0.50, 1);
+    fs::create_directories(root / "ft" / "seed-x");  // not a seed run (no number, no metrics)
+    CHECK(eval::seed_group_members(dir("ft")).size() == 3);
+    CHECK(eval::seed_group_members(dir("amun")).empty());
+    // The reference's own row (gap 0) is listed but is no contender for "best".
+    auto rows =
+        eval::compare_runs({dir("ft"), dir("amun"), dir("ga"), dir("retrain")}, dir("retrain"));
+    REQUIRE(rows.size() == 4);
+    CHECK(rows[3].avg_gap == 0);
+    CHECK_FALSE(rows[3].within_spread);
+    const eval::CompareRow& g = rows[0];
+    CHECK(g.members.size() == 3);
+    CHECK(g.method == "ft");
+    CHECK(g.forget == doctest::Approx(92));
+    CHECK(g.forget_sd == doctest::Approx(2));  // 90, 92, 94
+    CHECK(g.retain == doctest::Approx(99 + 1.0 / 3));
+    CHECK(g.retain_sd == doctest::Approx(std::sqrt(1.0 / 3)));
+    CHECK(g.test == doctest::Approx(89));
+    CHECK(g.test_sd == doctest::Approx(1));
+    CHECK(g.ft_auc == doctest::Approx(51.666666));
+    CHECK(g.seconds == doctest::Approx(3));
+    CHECK(g.seconds_sd == doctest::Approx(std::sqrt(7.0)));
+    CHECK(g.avg_gap == doctest::Approx(4.0 / 3));
+    CHECK(g.avg_gap_sd == doctest::Approx(std::sqrt((2.0 / 144 + 1.0 / 36) / 2)));
+    CHECK(rows[1].avg_gap == doctest::Approx(1.25));
+    CHECK(rows[1].avg_gap_sd == -1);
+    // amun is the best; ft is within ft's spread of it; ga is not.
+    CHECK_FALSE(rows[1].within_spread);
+    CHECK(g.within_spread);
+    CHECK_FALSE(rows[2].within_spread);
+    std::string md = eval::to_markdown(rows, dir("retrain"));
+    CHECK(md.find("ft (3 seeds)") != std::string::npos);
+    CHECK(md.find("92.00 ± 2.00") != std::string::npos);
+    CHECK(md.find("≈ 1.33 ± 0.14") != std::string::npos);
+    CHECK(md.find("not distinguishable") != std::string::npos);
+    std::string csv = eval::to_csv(rows);
+    CHECK(csv.find("avg_gap_sd") != std::string::npos);
+    // A group whose runs removed different forget sets is refused, naming the group.
+    data::write_index_file(dir("ft/seed-2") + "/forget.txt", {1, 2, 6});
+    CHECK_THROWS_WITH_AS(eval::compare_runs({dir("ft")}, dir("retrain")),
+                         doctest::Contains(("seeds group " + dir("ft")).c_str()), Error);
     fs::remove_all(root);
   }
 }

@@ -28,6 +28,8 @@ using namespace lethe::unlearn;
 namespace lethe::unlearn {
 // unlearn/random_labels.cpp: the label rl draws for forget row `index` (true label y) in `epoch`.
 int64_t rl_label(uint64_t seed, int64_t index, int64_t y, int64_t epoch, int64_t k);
+// The same file: --opt schedule=salun's draw, uniform over all k classes.
+int64_t rl_label_any(uint64_t seed, int64_t index, int64_t epoch, int64_t k);
 }  // namespace lethe::unlearn
 
 namespace {
@@ -313,5 +315,87 @@ TEST_SUITE("unlearn") {
     make_method("be")->run(si->ctx);
     check_scope(*si);
     CHECK(si->ctx.model->find_tensor("fc.weight").size(0) == 10);
+  }
+  TEST_CASE("rl --opt schedule=salun: a D_F pass with labels over all K, then a D_R pass") {
+    Original& o = mlp_original();
+    // The draw: deterministic, every class including the true one, redrawn per epoch.
+    const int64_t k = 10;
+    std::vector<int64_t> count(k, 0);
+    int64_t redrawn = 0;
+    for (int64_t i = 0; i < 2000; ++i) {
+      int64_t a = rl_label_any(7, i, 0, k), b = rl_label_any(7, i, 1, k);
+      REQUIRE(a >= 0);
+      REQUIRE(a < k);
+      CHECK(rl_label_any(7, i, 0, k) == a);
+      ++count[(a - i % k + k) % k];  // offset from the "true" label i % k
+      redrawn += a != b;
+    }
+    for (int64_t d = 0; d < k; ++d) CHECK(count[d] > 2000 / 10 / 2);  // d = 0: the true class
+    CHECK(redrawn > 1000);
+
+    auto s = make_setup(o, false, "all", 3);
+    s->ctx.opt.extra["schedule"] = "salun";
+    make_method("rl")->run(s->ctx);
+    const nlohmann::json& r = s->ctx.report;
+    CHECK(r.at("schedule") == "salun");
+    const auto nf = static_cast<int64_t>(s->ctx.split.forget.size());
+    const auto nr = static_cast<int64_t>(s->ctx.split.retain.size());
+    CHECK(r.at("labels_drawn").get<int64_t>() == 3 * nf);  // only the forget pass relabels
+    // Over all K = 4 classes about a quarter of the 3 × 48 draws hit the true label.
+    CHECK(r.at("labels_equal_to_true").get<int64_t>() > 0);
+    CHECK(r.at("labels_equal_to_true").get<int64_t>() < 3 * nf / 2);
+    // Optimizer steps counted per pass: ⌈48/64⌉ = 1 and ⌈432/64⌉ = 7 per epoch.
+    CHECK(r.at("forget_steps").get<int64_t>() == 3 * ((nf + 63) / 64));
+    CHECK(r.at("retain_steps").get<int64_t>() == 3 * ((nr + 63) / 64));
+    // A different model from the default mixed stream.
+    auto m = make_setup(o, false, "all", 3);
+    make_method("rl")->run(m->ctx);
+    CHECK(m->ctx.report.at("schedule") == "mixed");
+    CHECK_FALSE(bit_identical(s->ctx.model->find_tensor("head.weight").detach().clone(),
+                              m->ctx.model->find_tensor("head.weight").detach().clone()));
+    MESSAGE("rl forget accuracy: mixed "
+            << eval::accuracy(*m->ctx.model, *m->ctx.train, m->ctx.split.forget, m->ctx.norm)
+            << "%, schedule=salun "
+            << eval::accuracy(*s->ctx.model, *s->ctx.train, s->ctx.split.forget, s->ctx.norm)
+            << "%");
+    // Every scope and --no-retain (a forget pass only), scope respected.
+    for (const std::string scope : {"head", "last:1"}) {
+      auto sc = make_setup(o, false, scope, 2);
+      sc->ctx.opt.extra["schedule"] = "salun";
+      make_method("rl")->run(sc->ctx);
+      check_scope(*sc);
+    }
+    auto nr0 = make_setup(o, true, "all", 2);
+    nr0->ctx.opt.extra["schedule"] = "salun";
+    make_method("rl")->run(nr0->ctx);
+    CHECK(nr0->ctx.report.at("retain_steps").get<int64_t>() == 0);
+    check_scope(*nr0);
+    auto bad = make_setup(o, false, "all", 1);
+    bad->ctx.opt.extra["schedule"] = "cosine";
+    CHECK_THROWS_WITH_AS(make_method("rl")->run(bad->ctx),
+                         doctest::Contains("--opt schedule=cosine"), lethe::Error);
+  }
+
+  TEST_CASE("ft --opt schedule=constant keeps the lr; the default decays it by cosine") {
+    Original& o = mlp_original();
+    auto cos = make_setup(o, false, "all", 3, 0.02);
+    make_method("ft")->run(cos->ctx);
+    auto con = make_setup(o, false, "all", 3, 0.02);
+    con->ctx.opt.extra["schedule"] = "constant";
+    make_method("ft")->run(con->ctx);
+    CHECK(cos->ctx.report.at("schedule") == "cosine");
+    CHECK(con->ctx.report.at("schedule") == "constant");
+    // Read from the optimizer at the first and last step.
+    CHECK(con->ctx.report.at("lr_first_step").get<double>() == doctest::Approx(0.02));
+    CHECK(con->ctx.report.at("lr_last_step").get<double>() == doctest::Approx(0.02));
+    CHECK(cos->ctx.report.at("lr_first_step").get<double>() == doctest::Approx(0.02));
+    // Cosine over 3 epochs: the last epoch runs at 0.02 · (1 + cos(2π/3)) / 2 = 0.005.
+    CHECK(cos->ctx.report.at("lr_last_step").get<double>() == doctest::Approx(0.005));
+    CHECK_FALSE(bit_identical(cos->ctx.model->find_tensor("head.weight").detach().clone(),
+                              con->ctx.model->find_tensor("head.weight").detach().clone()));
+    auto bad = make_setup(o, false, "all", 1);
+    bad->ctx.opt.extra["schedule"] = "salun";
+    CHECK_THROWS_WITH_AS(make_method("ft")->run(bad->ctx),
+                         doctest::Contains("--opt schedule=salun"), lethe::Error);
   }
 }
