@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/profile/progress.h"
 #include "eval/compare.h"
@@ -38,7 +39,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
   LETHE_CHECK(!req.forget.empty(), "--forget: a forget SPEC is required");
   for (const std::string& m : req.methods) make_method(m);  // unknown names fail here, early
   if (req.threads > 0) omp_set_num_threads(req.threads);
-  io::prepare_run_dir(req.out, req.overwrite);
+  // Several ranks (mpirun): run j is rank j mod N's unit, done alone on that rank (UnitScope:
+  // no data parallelism inside), so its directory is what one rank would write; rank 0 reads
+  // them all once every rank is done and writes the tables. DIR must be seen by every rank.
+  const dist::Communicator& world = dist::current();
+  if (world.is_root()) io::prepare_run_dir(req.out, req.overwrite);
+  world.barrier();
 
   // (method, scope) runs: each scope's reference first, the full retrain, then the methods.
   std::vector<std::pair<std::string, std::string>> jobs;
@@ -51,9 +57,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     for (const std::string& s : req.scopes) add(m, s);
 
   profile::Progress prog("sweep", static_cast<int64_t>(jobs.size()), "run");
-  for (const auto& [m, s] : jobs) {
+  for (size_t j = static_cast<size_t>(world.rank()); j < jobs.size(); j += world.size()) {
+    const auto& [m, s] = jobs[j];
+    dist::UnitScope unit;
     const std::string dir = req.out + "/" + dir_name(m, s);
-    std::fprintf(stderr, "sweep: %s --layers %s\n", m.c_str(), s.c_str());
+    std::fprintf(stderr, "sweep: %s%s --layers %s\n", dist::rank_prefix().c_str(), m.c_str(),
+                 s.c_str());
     UnlearnRequest u;
     u.from = req.from;
     u.method = m;
@@ -77,6 +86,8 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     prog.advance(1, m + " " + s);
   }
   prog.finish();
+  world.barrier();  // every run and its evaluation are on disk
+  if (!world.is_root()) return {{"rank", world.rank()}, {"ranks", world.size()}};
 
   const std::string full_ref = req.out + "/" + dir_name("retrain", "all") + "-eval";
   nlohmann::json rows = nlohmann::json::array();
