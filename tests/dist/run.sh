@@ -48,6 +48,10 @@ done
 check "[ ! -e '$T/dp/log.rank-0.jsonl' ]" "rank 0 wrote a rank log"
 check "grep -q '\"ranks\": 2' '$T/dp/metrics.json'" "metrics.json does not record 2 ranks"
 check "[ \"\$(grep -c '\"test_acc\"' '$T/out')\" -eq 1 ]" "metrics printed by more than one rank"
+# The main job's model (ResNet-18, width 8, BatchNorm per rank) on Fashion-MNIST, kept short.
+ok np 2 "$LETHE" train --model resnet18 --width 8 --data fashion-mnist --subset 128 --epochs 1 \
+  --batch 64 --augment none --eval-every 0 --threads 1 --out "$T/resnet"
+check "grep -q '\"ranks\": 2' '$T/resnet/metrics.json'" "ResNet data-parallel run lacks metrics.json"
 # Data-parallel unlearning (ft's epochs are the shared loop).
 ok np 2 "$LETHE" unlearn --from "$T/dp" --method ft --forget random:0.1 --epochs 1 --threads 1 \
   --out "$T/dp-ft"
