@@ -87,5 +87,26 @@ if reused != [True, True, True, False]:
 PY
 check "cmp -s '$T/ref1/logits.safetensors' '$T/ref2/logits.safetensors'" "restarted job differs from 1 rank"
 
+# SISA shards as units: 2 ranks write the checkpoints 1 rank writes.
+SISA="train --model mlp --data $DATA --epochs 2 --batch 32 --augment none --threads 1 --sisa 3:2"
+ok "$LETHE" $SISA --out "$T/sisa1"
+ok np 2 "$LETHE" $SISA --out "$T/sisa2"
+for f in "$T"/sisa1/sisa/shard-*/*.safetensors "$T/sisa1/model.safetensors"; do
+  g="$T/sisa2/${f#"$T"/sisa1/}"
+  check "cmp -s '$f' '$g'" "SISA: ${f#"$T"/sisa1/} differs between 1 and 2 ranks"
+done
+check "grep -q '\"shard\":1,' '$T/sisa2/log.rank-1.jsonl'" "SISA: shard 1 was not rank 1's unit"
+# Sweep runs as units: each run's model is the one a 1-rank sweep writes.
+SWEEP="sweep --from $T/one --method ft --layers head,all --forget random:0.1 --epochs 1 --mia loss --no-bn-stats --threads 1"
+ok "$LETHE" train --model mlp --data "$DATA" --epochs 1 --batch 32 --augment none --threads 1 \
+  --out "$T/one"
+ok "$LETHE" $SWEEP --out "$T/sweep1"
+ok np 2 "$LETHE" $SWEEP --out "$T/sweep2"
+for r in retrain-head retrain-all ft-head ft-all; do
+  check "cmp -s '$T/sweep1/$r/model.safetensors' '$T/sweep2/$r/model.safetensors'" \
+    "sweep: $r differs between 1 and 2 ranks"
+done
+check "[ -s '$T/sweep2/sweep.json' ]" "sweep on 2 ranks wrote no sweep.json"
+
 [ "$fail" -eq 0 ] && echo "dist cli: all checks passed"
 exit "$fail"
