@@ -53,12 +53,12 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ", req.requests,
               " exceeds the ", full.forget.size(), " samples to forget");
-  // Several ranks (mpirun): the shared epoch loop runs data-parallel (unlearn/common.cpp), the
-  // rest of a method is replicated; rank 0 alone evaluates and writes the run directory.
+  // Several ranks (mpirun): the shared epoch loop runs data-parallel (unlearn/common.cpp), sisa
+  // spreads its shards, the rest of a method is replicated; rank 0 alone evaluates and writes
+  // the run directory.
   const dist::Communicator& comm = dist::current();  // self() inside a unit of work
   const bool root = comm.is_root();
-  LETHE_CHECK(comm.size() == 1 ||
-                  (req.method != "sisa" && req.method != "newton" && req.method != "fair-newton"),
+  LETHE_CHECK(comm.size() == 1 || (req.method != "newton" && req.method != "fair-newton"),
               "--method ", req.method, " runs on one rank (started with ", comm.size(), " ranks)");
   if (root) io::prepare_run_dir(req.out, req.overwrite);
   comm.barrier();

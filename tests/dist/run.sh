@@ -96,6 +96,26 @@ for f in "$T"/sisa1/sisa/shard-*/*.safetensors "$T/sisa1/model.safetensors"; do
   check "cmp -s '$f' '$g'" "SISA: ${f#"$T"/sisa1/} differs between 1 and 2 ranks"
 done
 check "grep -q '\"shard\":1,' '$T/sisa2/log.rank-1.jsonl'" "SISA: shard 1 was not rank 1's unit"
+# SISA deletion: only the shards holding a forgotten row are retrained, each by the rank that
+# owns it (s mod 2), and the result is the 1-rank result byte for byte.
+ok "$LETHE" unlearn --from "$T/sisa1" --method sisa --forget random:4 --threads 1 --out "$T/sisa1-u"
+ok np 2 "$LETHE" unlearn --from "$T/sisa1" --method sisa --forget random:4 --threads 1 \
+  --out "$T/sisa2-u"
+for f in "$T"/sisa1-u/sisa/shard-*/*.safetensors; do
+  g="$T/sisa2-u/${f#"$T"/sisa1-u/}"
+  check "cmp -s '$f' '$g'" "SISA deletion: ${f#"$T"/sisa1-u/} differs between 1 and 2 ranks"
+done
+python3 - "$T/sisa1-u/metrics.json" "$T/sisa2-u/metrics.json" <<'PY' || fail=1
+import json, sys
+one, two = (json.load(open(p))["method_report"] for p in sys.argv[1:])
+r1 = [(x["shard"], x["first_slice"]) for x in one["requests"][0]["shards_retrained"]]
+r2 = two["requests"][0]["shards_retrained"]
+if r1 != [(x["shard"], x["first_slice"]) for x in r2] or any(x["rank"] != x["shard"] % 2 for x in r2):
+    sys.exit(f"FAIL: SISA deletion retrained {r2} on 2 ranks, {r1} on 1")
+if not 0 < len(r1) <= 3 or one["work_redone_samples_epochs"] != two["work_redone_samples_epochs"]:
+    sys.exit("FAIL: SISA deletion work differs or retrained no shard")
+print("sisa deletion: retrained", r2)
+PY
 # Sweep runs as units: each run's model is the one a 1-rank sweep writes.
 SWEEP="sweep --from $T/one --method ft --layers head,all --forget random:0.1 --epochs 1 --mia loss --no-bn-stats --threads 1"
 ok "$LETHE" train --model mlp --data "$DATA" --epochs 1 --batch 32 --augment none --threads 1 \
