@@ -20,6 +20,8 @@ void Batch::move_to(Device d) {
 Loader::Loader(const Dataset& data, std::vector<int64_t> indices, LoaderOptions opt)
     : data_(data), indices_(std::move(indices)), opt_(std::move(opt)) {
   LETHE_CHECK(opt_.batch_size > 0, "loader: batch size must be positive, got ", opt_.batch_size);
+  LETHE_CHECK(opt_.parts >= 1 && opt_.part >= 0 && opt_.part < opt_.parts, "loader: slice ",
+              opt_.part, " of ", opt_.parts, " is out of range");
   LETHE_CHECK(data_.images.defined() && data_.labels.defined(), "loader: dataset ", data_.name,
               " is empty");
   LETHE_CHECK(data_.images.is_contiguous() && data_.labels.is_contiguous(),
@@ -61,7 +63,16 @@ std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
 
 std::vector<int64_t> Loader::rows_of(int64_t b) const {
   const int64_t lo = b * opt_.batch_size, hi = std::min(lo + opt_.batch_size, size());
-  return std::vector<int64_t>(order_.begin() + lo, order_.begin() + hi);
+  const int64_t m = hi - lo, p = opt_.part, n = opt_.parts;
+  return std::vector<int64_t>(order_.begin() + lo + m * p / n,
+                              order_.begin() + lo + m * (p + 1) / n);
+}
+
+Batch Loader::make(int64_t b) const {
+  Batch out = make_batch(rows_of(b), epoch_);
+  const int64_t lo = b * opt_.batch_size;
+  out.global_rows = std::min(lo + opt_.batch_size, size()) - lo;
+  return out;
 }
 
 Batch Loader::make_batch(const std::vector<int64_t>& rows, int64_t epoch) const {
@@ -140,7 +151,7 @@ void Loader::produce() {
   for (int64_t b = 0; b < nb; ++b) {
     std::optional<Batch> batch;
     try {
-      batch = make_batch(rows_of(b), epoch_);
+      batch = make(b);
     } catch (...) {
       std::lock_guard<std::mutex> lk(mu_);
       error_ = std::current_exception();
@@ -163,7 +174,7 @@ bool Loader::next(Batch& out) {
   if (!started_) start_epoch(0);
   if (!opt_.background) {
     if (next_batch_ >= num_batches()) return false;
-    out = make_batch(rows_of(next_batch_), epoch_);
+    out = make(next_batch_);
     ++next_batch_;
     return true;
   }

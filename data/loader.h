@@ -22,6 +22,8 @@ struct Batch {
   Tensor protected_attr;         // i64 [B] when the dataset has one
   std::vector<int64_t> indices;  // dataset indices of the rows, in batch order
   int64_t epoch = 0;
+  // Rows of the whole batch this one is a slice of (LoaderOptions::parts); = rows when unsliced.
+  int64_t global_rows = 0;
   // Moves x, y and protected_attr to `d` (a plain synchronous copy; the training loop's
   // overlapped upload is engine/core/uploader.h). No-op on the host.
   void move_to(Device d);
@@ -40,6 +42,11 @@ struct LoaderOptions {
   // Replaces the rows' images by other inputs (e.g. cached prefix features, models/prefix_cache.h):
   // x = x_source(rows), the labels still come from the dataset; no augmentation applies.
   std::function<Tensor(const std::vector<int64_t>& rows)> x_source;
+  // Data-parallel slicing: every batch of batch_size rows (the global batch, shuffled by the
+  // same seed on every rank) is cut into `parts` contiguous slices and this loader yields slice
+  // `part` only (rows [m·part/parts, m·(part+1)/parts) of a batch of m rows; possibly empty).
+  int part = 0;
+  int parts = 1;
 };
 
 class Loader {
@@ -69,7 +76,8 @@ class Loader {
  private:
   void stop();
   void produce();
-  std::vector<int64_t> rows_of(int64_t b) const;
+  std::vector<int64_t> rows_of(int64_t b) const;  // this part's slice of batch b
+  Batch make(int64_t b) const;
 
   Dataset data_;
   std::vector<int64_t> indices_;

@@ -2,7 +2,7 @@
 # Installs the Debian packages a fresh machine lacks; idempotent, says what it installs.
 # Usage: scripts/deps.sh [extra packages...]
 set -eu
-PACKAGES="doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libsvm-dev libboost-context-dev dataset-fashion-mnist $*"
+PACKAGES="doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libsvm-dev libboost-context-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev $*"
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,3 +1,12 @@
-// The single doctest entry point; ctest runs this binary once per suite (folder).
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// The single doctest entry point; ctest runs this binary once per suite (folder). Under an MPI
+// launcher (test `dist`: mpirun -np 2) every rank runs the suite; MPI starts only then.
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include "engine/dist/communicator.h"
+
+int main(int argc, char** argv) {
+  lethe::dist::Session mpi(argc, argv);
+  doctest::Context ctx(argc, argv);
+  return ctx.run();
+}

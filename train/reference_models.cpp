@@ -13,6 +13,7 @@
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/core/error.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/io/safetensors.h"
 #include "engine/nn/init.h"
@@ -30,7 +31,8 @@ namespace {
 // The recipe fields that decide what the models are (not where they go or how fast).
 nlohmann::json recipe(const nlohmann::json& config) {
   nlohmann::json r = config;
-  for (const char* k : {"out", "threads", "threads_used", "overwrite", "build", "eval_every"})
+  for (const char* k :
+       {"out", "threads", "threads_used", "overwrite", "build", "eval_every", "ranks"})
     r.erase(k);
   return r;
 }
@@ -63,9 +65,16 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   balanced_inclusion(models, 0, cfg.seed);  // rejects M < 2 before DIR is created
   LETHE_CHECK(cfg.exclude.empty() && cfg.sisa.empty() && !cfg.amnesiac,
               "--reference-models cannot be combined with --exclude, --sisa or --amnesiac");
+  // Several ranks (mpirun): model k is rank k mod N's unit, trained alone on that rank (the
+  // communicator self(), no gradient averaging), so it is the model one rank would train, bit
+  // for bit at equal --threads. Units meet in the run directory (shared by all ranks); rank 0
+  // reads every unit's files back and writes the cache and metrics.json.
+  const dist::Communicator& world = dist::current();  // world(), unless nested in a unit
+  const bool root = world.is_root();
   auto t_start = std::chrono::steady_clock::now();
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
-  io::prepare_run_dir(cfg.out, cfg.overwrite);
+  if (root) io::prepare_run_dir(cfg.out, cfg.overwrite);
+  world.barrier();
   const std::string dir = cfg.out;
 
   data::DataSplit ds = data::load_training_data(cfg.data, cfg.seed, cfg.subset);
@@ -93,13 +102,18 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   config["model_seeds"] = "reference_model_seed(seed, k) (train/reference_models.h)";
   config["threads_used"] = omp_get_max_threads();
   config["build"] = build_info();
+  config["ranks"] = world.size();
   const std::string cfg_path = dir + "/config.json";
   bool resume = fs::exists(cfg_path) && recipe(io::read_json(cfg_path)) == recipe(config);
-  if (!resume && !cfg.overwrite)
-    LETHE_CHECK(!fs::exists(cfg_path), "--out ", dir,
-                ": holds reference models of another recipe (use --overwrite to replace them)");
-  io::write_json_atomic(cfg_path, config);
-  const std::string log_path = dir + "/log.jsonl";
+  world.barrier();  // every rank has decided before rank 0 rewrites config.json
+  if (root) {
+    if (!resume && !cfg.overwrite)
+      LETHE_CHECK(!fs::exists(cfg_path), "--out ", dir,
+                  ": holds reference models of another recipe (use --overwrite to replace them)");
+    io::write_json_atomic(cfg_path, config);
+  }
+  const std::string log_path =
+      dir + (root ? "/log.jsonl" : "/log.rank-" + std::to_string(world.rank()) + ".jsonl");
   if (!resume && fs::exists(log_path)) fs::remove(log_path);
 
   eval::mia::ReferenceSet refs;
@@ -112,29 +126,31 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   std::vector<int64_t> all(P);
   for (int64_t p = 0; p < P; ++p) all[p] = p;
 
-  std::fprintf(stderr,
-               "reference models: %lld × %s on halves of a %lld-sample pool (%lld train + %lld "
-               "test), %lld epochs, %d threads\n",
-               static_cast<long long>(models), cfg.model.c_str(), static_cast<long long>(P),
-               static_cast<long long>(n_train), static_cast<long long>(P - n_train),
-               static_cast<long long>(cfg.epochs), omp_get_max_threads());
-  nlohmann::json per_model = nlohmann::json::array();
-  for (int64_t k = 0; k < models; ++k) {
+  if (root)
+    std::fprintf(stderr,
+                 "reference models: %lld × %s on halves of a %lld-sample pool (%lld train + %lld "
+                 "test), %lld epochs, %d threads\n",
+                 static_cast<long long>(models), cfg.model.c_str(), static_cast<long long>(P),
+                 static_cast<long long>(n_train), static_cast<long long>(P - n_train),
+                 static_cast<long long>(cfg.epochs), omp_get_max_threads());
+  // This rank's units: train (or reuse) model k, write ref_K/logits.safetensors and
+  // ref_K/unit.json (its wall time, whether it was reused, the rank that ran it).
+  const std::string who = world.size() > 1 ? " (rank " + std::to_string(world.rank()) + ")" : "";
+  for (int64_t k = world.rank(); k < models; k += world.size()) {
     auto t_k = std::chrono::steady_clock::now();
     const std::string kdir = dir + "/ref_" + std::to_string(k);
     const std::string klogits = kdir + "/logits.safetensors";
-    std::vector<int64_t> in_idx, out_idx;
-    for (int64_t p = 0; p < P; ++p) (inclusion[k * P + p] ? in_idx : out_idx).push_back(p);
-    std::vector<float> lg;
+    std::vector<int64_t> in_idx;
+    for (int64_t p = 0; p < P; ++p)
+      if (inclusion[k * P + p]) in_idx.push_back(p);
     bool reused = false;
     if (resume && fs::exists(klogits)) {
       io::SafetensorsFile f = io::read_safetensors(klogits);
       auto it = f.tensors.find("logits");
       if (it != f.tensors.end() && it->second.shape == std::vector<int64_t>({P, refs.classes})) {
-        lg = io::to_f32(it->second, "logits");
         reused = true;
-        std::fprintf(stderr, "reference model %lld/%lld: reused %s\n",
-                     static_cast<long long>(k + 1), static_cast<long long>(models),
+        std::fprintf(stderr, "reference model %lld/%lld%s: reused %s\n",
+                     static_cast<long long>(k + 1), static_cast<long long>(models), who.c_str(),
                      klogits.c_str());
       }
     }
@@ -144,9 +160,11 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
       ck.seed = reference_model_seed(cfg.seed, k);
       nn::manual_seed(ck.seed);
       std::shared_ptr<models::Classifier> model = models::build_model(mc);
-      std::fprintf(stderr, "reference model %lld/%lld: %zu samples\n",
-                   static_cast<long long>(k + 1), static_cast<long long>(models), in_idx.size());
-      fit(*model, pool_ds, in_idx, norm, ck,
+      std::fprintf(stderr, "reference model %lld/%lld%s: %zu samples\n",
+                   static_cast<long long>(k + 1), static_cast<long long>(models), who.c_str(),
+                   in_idx.size());
+      fit(
+          *model, pool_ds, in_idx, norm, ck,
           [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
             char status[96];
             std::snprintf(status, sizeof status, "loss %.4f train %.2f%%", st.loss, st.acc);
@@ -156,14 +174,37 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
                                         {"loss", st.loss},
                                         {"train_acc_running", st.acc},
                                         {"epoch_s", st.seconds}});
-          });
+          },
+          [](EpochOptions& eo) { eo.comm = &dist::Communicator::self(); });  // a unit: one rank
       models::save_checkpoint(kdir + "/model.safetensors", *model, mc,
                               {{"normalize", norm.to_json().dump()}});
-      lg = eval::predict_logits(*model, pool_ds, all, norm).to_vector();
+      std::vector<float> lg = eval::predict_logits(*model, pool_ds, all, norm).to_vector();
       io::SafetensorsFile f;
       f.tensors["logits"] = io::from_f32({P, refs.classes}, lg.data());
       io::write_safetensors(klogits, f);
     }
+    io::write_json_atomic(
+        kdir + "/unit.json",
+        {{"reused", reused},
+         {"rank", world.rank()},
+         {"wall_s",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_k).count()}});
+  }
+  world.barrier();  // every unit is on disk
+  if (!root) return {{"rank", world.rank()}, {"ranks", world.size()}};
+
+  nlohmann::json per_model = nlohmann::json::array();
+  for (int64_t k = 0; k < models; ++k) {
+    const std::string kdir = dir + "/ref_" + std::to_string(k);
+    io::SafetensorsFile f = io::read_safetensors(kdir + "/logits.safetensors");
+    auto it = f.tensors.find("logits");
+    LETHE_CHECK(
+        it != f.tensors.end() && it->second.shape == std::vector<int64_t>({P, refs.classes}), kdir,
+        "/logits.safetensors: no logits of shape [", P, ", ", refs.classes, "]");
+    std::vector<float> lg = io::to_f32(it->second, "logits");
+    const nlohmann::json unit = io::read_json(kdir + "/unit.json");
+    std::vector<int64_t> in_idx, out_idx;
+    for (int64_t p = 0; p < P; ++p) (inclusion[k * P + p] ? in_idx : out_idx).push_back(p);
     std::copy(lg.begin(), lg.end(), refs.logits.begin() + k * P * refs.classes);
     // Accuracy on the model's own half and on the other half: the gap is what the attacks see.
     auto acc = [&](const std::vector<int64_t>& idx) {
@@ -174,14 +215,13 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
       }
       return idx.empty() ? 0.0 : 100.0 * ok / idx.size();
     };
-    per_model.push_back(
-        {{"model", k},
-         {"in_size", in_idx.size()},
-         {"in_acc", acc(in_idx)},
-         {"out_acc", acc(out_idx)},
-         {"reused", reused},
-         {"wall_s",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_k).count()}});
+    per_model.push_back({{"model", k},
+                         {"in_size", in_idx.size()},
+                         {"in_acc", acc(in_idx)},
+                         {"out_acc", acc(out_idx)},
+                         {"reused", unit.at("reused")},
+                         {"rank", unit.at("rank")},
+                         {"wall_s", unit.at("wall_s")}});
     std::fprintf(stderr, "reference model %lld/%lld: IN acc %.2f%%, OUT acc %.2f%%\n",
                  static_cast<long long>(k + 1), static_cast<long long>(models),
                  per_model.back()["in_acc"].get<double>(),
@@ -197,6 +237,7 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   metrics["device"] = cfg.device;
   metrics["device_options"] = to_json(device_options());
   metrics["threads"] = omp_get_max_threads();
+  metrics["ranks"] = world.size();
   io::write_json_atomic(dir + "/metrics.json", metrics);
   std::fprintf(stderr, "reference models: done in %.0f s; %s\n", metrics["wall_s"].get<double>(),
                dir.c_str());

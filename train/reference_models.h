@@ -17,6 +17,10 @@
 // - Resume: a model whose ref_K/logits.safetensors exists is not trained again when DIR's
 //   config.json holds the same recipe (an interrupted job continues); a finished DIR (with
 //   metrics.json) needs --overwrite.
+// - Several ranks (`mpirun -np N`): model k is trained by rank k mod N alone (static, so a
+//   restart gives each rank the same units), bit-identical to the one-rank result at equal
+//   --threads; ref_K/unit.json records the rank and wall time; rank 0 gathers the units from
+//   DIR (which every rank must see: one machine, or a shared filesystem) once all are done.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>

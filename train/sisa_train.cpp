@@ -12,6 +12,7 @@
 
 #include "data/random.h"
 #include "engine/core/error.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
@@ -203,11 +204,15 @@ int64_t sisa_train_stage(models::Classifier& model, const data::Dataset& train,
   stage.seed = data::stream_key(
       seed, data::kSisaStage, (static_cast<uint64_t>(shard) << 32) | static_cast<uint64_t>(slice));
   nn::manual_seed(stage.seed);  // stochastic layers (dropout) depend on the stage alone
-  fit(model, train, seen, norm, stage, [](int64_t, const EpochStats& st, profile::Progress& prog) {
-    char status[96];
-    std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
-    prog.finish(status);
-  });
+  fit(
+      model, train, seen, norm, stage,
+      [](int64_t, const EpochStats& st, profile::Progress& prog) {
+        char status[96];
+        std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
+        prog.finish(status);
+      },
+      // A shard is a unit of one rank (train_sisa spreads shards over ranks), never averaged.
+      [](EpochOptions& eo) { eo.comm = &dist::Communicator::self(); });
   return static_cast<int64_t>(seen.size()) * epochs;
 }
 
@@ -221,10 +226,16 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
   res.manifest = sisa_partition(train_idx, sp.shards, sp.slices, cfg.seed, e);
   SisaManifest& m = res.manifest;
   m.train_size = train.size();
+  // Several ranks: shard s is rank s mod N's unit (trained alone, bit-identical to one rank at
+  // equal --threads); rank 0 loads every shard's last checkpoint once all are written.
+  const dist::Communicator& world = dist::current();  // world(), unless nested in a unit
   // The run directory's sisa/ is this run's own: stale checkpoints of an overwritten run go.
-  fs::remove_all(dir + "/sisa");
+  if (world.is_root()) fs::remove_all(dir + "/sisa");
+  world.barrier();
   const std::map<std::string, std::string> meta = {{"normalize", norm.to_json().dump()}};
-  const std::string log_path = dir + "/log.jsonl";
+  const std::string log_path =
+      dir +
+      (world.is_root() ? "/log.jsonl" : "/log.rank-" + std::to_string(world.rank()) + ".jsonl");
   std::vector<int64_t> test_idx = data::all_indices(test);
   nlohmann::json shard_acc = nlohmann::json::array();
   std::vector<Tensor> test_logits;  // each shard's, evaluated once for every aggregate
@@ -241,7 +252,7 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
     }
     return test_idx.empty() ? 0.0 : 100.0 * correct / static_cast<double>(test_idx.size());
   };
-  for (int64_t s = 0; s < sp.shards; ++s) {
+  for (int64_t s = world.rank(); s < sp.shards; s += world.size()) {
     fs::create_directories(dir + "/sisa/shard-" + std::to_string(s));
     std::shared_ptr<models::Classifier> model = sisa_init_model(mc, cfg.seed, s);
     models::save_checkpoint(dir + "/" + m.shards[s].init, *model, mc, meta);
@@ -258,6 +269,12 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
                                   {"epochs", e},
                                   {"checkpoint", m.shards[s].slices[r].checkpoint}});
     }
+  }
+  world.barrier();  // every shard's checkpoints are written
+  if (!world.is_root()) return res;
+  for (int64_t s = 0; s < sp.shards; ++s) {
+    std::shared_ptr<models::Classifier> model =
+        models::load_checkpoint(dir + "/" + m.shards[s].slices.back().checkpoint).model;
     test_logits.push_back(eval::predict_logits(*model, test, test_idx, norm));
     shard_acc.push_back(acc_of(test_logits.back()));
     res.models.push_back(model);

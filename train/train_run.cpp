@@ -15,6 +15,7 @@
 #include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
@@ -153,6 +154,7 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
   eo.augment = parse_augment(cfg.augment, train);
   eo.seed = cfg.seed;
   eo.label_smoothing = cfg.label_smoothing;
+  eo.comm = &dist::current();  // data-parallel under mpirun; units pass self()
   if (!cfg.adv_train.empty())
     eo.perturb = make_adversarial_perturb(model, norm, cfg.adv_train, train.is_image(), cfg.seed);
   if (configure) configure(eo);
@@ -172,9 +174,16 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   if (!cfg.sisa.empty()) parse_sisa_spec(cfg.sisa);
   LETHE_CHECK(cfg.sisa.empty() || !cfg.amnesiac, "--sisa and --amnesiac cannot be combined");
   LETHE_CHECK(cfg.amnesiac_track.empty() || cfg.amnesiac, "--amnesiac-track needs --amnesiac");
+  // Several ranks (mpirun): data-parallel epochs; rank 0 alone writes the run directory.
+  const dist::Communicator& comm = dist::current();  // self() inside a unit of work
+  const bool root = comm.is_root();
+  LETHE_CHECK(comm.size() == 1 || (!cfg.amnesiac && cfg.solver == "sgd"),
+              "--amnesiac and --solver newton run on one rank (started with ", comm.size(),
+              " ranks)");
   auto t_start = std::chrono::steady_clock::now();
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
-  io::prepare_run_dir(cfg.out, cfg.overwrite);
+  if (root) io::prepare_run_dir(cfg.out, cfg.overwrite);
+  comm.barrier();  // the directory exists before any rank writes its log there
   namespace fs = std::filesystem;
   const std::string dir = cfg.out;
 
@@ -229,18 +238,23 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   config["build"] = build_info();
   config["train_size"] = train_idx.size();
   config["test_size"] = ds.test.size();
-  io::write_json_atomic(dir + "/config.json", config);
-  if (!cfg.exclude.empty()) data::write_index_file(dir + "/forget.txt", fs_split.forget);
-  std::string log_path = dir + "/log.jsonl";
+  config["ranks"] = comm.size();
+  if (root) {
+    io::write_json_atomic(dir + "/config.json", config);
+    if (!cfg.exclude.empty()) data::write_index_file(dir + "/forget.txt", fs_split.forget);
+  }
+  std::string log_path =
+      dir + (root ? "/log.jsonl" : "/log.rank-" + std::to_string(comm.rank()) + ".jsonl");
   if (fs::exists(log_path)) fs::remove(log_path);
 
-  std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n", cfg.model.c_str(),
-               cfg.data.c_str(), train_idx.size(), static_cast<long long>(cfg.epochs),
-               omp_get_max_threads());
+  if (root)
+    std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n",
+                 cfg.model.c_str(), cfg.data.c_str(), train_idx.size(),
+                 static_cast<long long>(cfg.epochs), omp_get_max_threads());
   Allocator::instance().reset_peak();
   std::vector<int64_t> test_idx = data::all_indices(ds.test);
   auto log_epoch = [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
-    bool eval_now = cfg.eval_every > 0 && (e + 1) % cfg.eval_every == 0;
+    bool eval_now = root && cfg.eval_every > 0 && (e + 1) % cfg.eval_every == 0;
     double test_acc = eval_now ? eval::accuracy(*model, ds.test, test_idx, norm) : -1;
     char status[128];
     std::snprintf(status, sizeof status, "loss %.4f train %.2f%%", st.loss, st.acc);
@@ -255,6 +269,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                           {"train_acc_running", st.acc},
                           {"epoch_s", st.seconds},
                           {"samples_per_s", st.samples_per_s}};
+    if (comm.size() > 1) rec["rows"] = st.rows;  // this rank's share of the epoch
     if (eval_now) rec["test_acc"] = test_acc;
     io::append_jsonl(log_path, rec);
   };
@@ -264,6 +279,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   nlohmann::json method_metrics = nlohmann::json::object();
   if (!cfg.sisa.empty()) {
     SisaTrainResult r = train_sisa(dir, train, train_idx, norm, mc, cfg, ds.test);
+    if (!root) return {{"rank", comm.rank()}, {"ranks", comm.size()}};  // its shards are on disk
     model = r.models[0];
     eval_model = std::make_shared<SisaEnsemble>(r.models, SisaEnsemble::Aggregate::Vote);
     method_metrics = {{"sisa", r.report}};
@@ -287,6 +303,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
             : nullptr);
     if (amnesiac) method_metrics = {{"amnesiac", amnesiac->finish()}};
   }
+  if (!root) return {{"rank", comm.rank()}, {"ranks", comm.size()}};
 
   nlohmann::json metrics;
   metrics["test_acc"] = eval::accuracy(*eval_model, ds.test, test_idx, norm);
@@ -308,6 +325,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   metrics["device"] = cfg.device;
   metrics["device_options"] = to_json(device_options());
   metrics["threads"] = omp_get_max_threads();
+  metrics["ranks"] = comm.size();
   metrics["peak_bytes"] = Allocator::instance().stats().peak_bytes;
   metrics["epochs"] = cfg.epochs;
 

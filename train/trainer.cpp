@@ -6,6 +6,7 @@
 
 #include "data/loader.h"
 #include "engine/core/uploader.h"
+#include "engine/dist/grad_reducer.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 
@@ -41,6 +42,14 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   lo.drop_last = o.drop_last;
   lo.augment = o.augment;
   lo.seed = o.seed;
+  const dist::Communicator& comm = o.comm ? *o.comm : dist::Communicator::self();
+  lo.part = comm.rank();
+  lo.parts = comm.size();
+  std::optional<dist::GradientReducer> reducer;
+  if (comm.size() > 1) {
+    reducer.emplace(comm, opt.params());
+    reducer->broadcast_parameters();
+  }
   if (o.cache) {
     LETHE_CHECK(!o.augment.enabled() && !o.perturb,
                 "train: cached prefix features cannot be augmented or perturbed");
@@ -64,14 +73,15 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   };
   auto next_batch = [&](Staged& s) {
     while (loader.next(s.b)) {
-      if (s.b.y.numel() < 2 && model.is_training()) continue;  // batch norm needs > 1 sample
+      // batch norm needs > 1 sample (the whole batch decides, so every rank skips it alike)
+      if (s.b.global_rows < 2 && model.is_training()) continue;
       s.y_host = s.b.y.to_vector_i64();
       if (o.relabel) {
         for (size_t i = 0; i < s.y_host.size(); ++i)
           s.y_host[i] = o.relabel(s.b.indices[i], s.y_host[i], epoch);
         s.b.y = Tensor::from_vector_i64(s.b.y.shape(), s.y_host);
       }
-      if (uploader) {
+      if (uploader && !s.y_host.empty()) {
         std::vector<Tensor> up = uploader->upload({s.b.x, s.b.y});
         s.b.x = up[0];
         s.b.y = up[1];
@@ -85,35 +95,43 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   while (have) {
     const bool have_ahead = next_batch(ahead);  // its copy overlaps the step below
     data::Batch& b = cur.b;
+    const int64_t n = static_cast<int64_t>(cur.y_host.size());
     if (o.before_step) o.before_step(b);
-    if (o.perturb) b.x = o.perturb(b.x, b.y);
     opt.zero_grad();
-    Tensor logits =
-        o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
-    Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
-    Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
-    if (o.extra_loss) objective = ops::add(objective, o.extra_loss());
-    objective.backward();
+    if (n > 0) {  // a rank's slice of a short last batch may be empty
+      if (o.perturb) b.x = o.perturb(b.x, b.y);
+      Tensor logits =
+          o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
+      Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
+      Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
+      if (o.extra_loss) objective = ops::add(objective, o.extra_loss());
+      objective.backward();
+      loss_sum += loss.item() * n;  // the read-back of a step: the loss and the logits
+      std::vector<int64_t> pred = eval::argmax_rows(logits);
+      for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
+      seen += n;
+    }
+    // The slice's mean-loss gradient weighted by its share of the global batch, summed over
+    // the ranks: the global batch's mean-loss gradient (extra_loss terms, weighted alike, once).
+    if (reducer) reducer->reduce(static_cast<double>(n) / static_cast<double>(b.global_rows));
     opt.step();
     if (o.after_step) o.after_step();
-    const int64_t n = static_cast<int64_t>(cur.y_host.size());
-    loss_sum += loss.item() * n;  // the read-back of a step: the loss and the logits
-    std::vector<int64_t> pred = eval::argmax_rows(logits);
-    for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
-    seen += n;
     if (progress) {
-      std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / seen,
-                    100.0 * correct / seen);
-      progress->advance(n, status);
+      std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", seen ? loss_sum / seen : 0.0,
+                    seen ? 100.0 * correct / seen : 0.0);
+      progress->advance(b.global_rows, status);  // rank 0's view: its rank's running figures
     }
     std::swap(cur, ahead);
     have = have_ahead;
   }
   EpochStats s;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  s.loss = seen ? loss_sum / seen : 0;
-  s.acc = seen ? 100.0 * correct / seen : 0;
+  s.rows = seen;
   s.samples_per_s = s.seconds > 0 ? seen / s.seconds : 0;
+  double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+  comm.allreduce_sum(sums, 3);  // the epoch's figures over every rank's rows
+  s.loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
+  s.acc = sums[2] > 0 ? 100.0 * sums[1] / sums[2] : 0;
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/normalization.h"
 #include "data/transforms.h"
+#include "engine/dist/communicator.h"
 #include "engine/optim/optimizer.h"
 #include "engine/profile/progress.h"
 #include "models/classifier.h"
@@ -27,6 +28,7 @@ struct EpochStats {
   double acc = 0;   // training accuracy on the batches seen (percent, train mode)
   double seconds = 0;
   double samples_per_s = 0;
+  int64_t rows = 0;  // rows this rank trained on (data-parallel: its slices; else all)
 };
 
 struct EpochOptions {
@@ -54,6 +56,12 @@ struct EpochOptions {
   // Cached prefix features of every row trained on (models/prefix_cache.h): batches carry the
   // features instead of images and only the suffix runs. Needs no augmentation and no perturb.
   const models::PrefixCache* cache = nullptr;
+  // Data-parallel over this group (engine/dist): `batch` is the global batch, shuffled by the
+  // same seed on every rank; each rank trains its slice and the gradients are averaged before
+  // every optimizer step (dist::GradientReducer), so N ranks take the steps one rank would.
+  // loss/acc of the returned stats are over the whole epoch of all ranks. nullptr = this process
+  // alone.
+  const dist::Communicator* comm = nullptr;
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/dist/communicator.h"
 #include "unlearn/prefix.h"
 #include "unlearn/scope.h"
 
@@ -20,6 +21,7 @@ train::EpochOptions epoch_options(const UnlearnContext& ctx, bool augment) {
   train::EpochOptions eo;
   eo.batch = ctx.opt.batch;
   eo.seed = ctx.opt.seed;
+  eo.comm = &dist::current();  // data-parallel when started with several ranks
   if (augment) {
     std::string aug = ctx.original_config.value("augment", std::string("none"));
     eo.augment = train::parse_augment(aug, *ctx.train);

@@ -14,6 +14,7 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/profile/flop_counter.h"
 #include "eval/group_fairness.h"
@@ -55,7 +56,15 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   LETHE_CHECK(!full.forget.empty(), "--forget ", req.forget, ": selects no training sample");
   LETHE_CHECK(static_cast<int64_t>(full.forget.size()) >= req.requests, "--requests ", req.requests,
               " exceeds the ", full.forget.size(), " samples to forget");
-  io::prepare_run_dir(req.out, req.overwrite);
+  // Several ranks (mpirun): the shared epoch loop runs data-parallel (unlearn/common.cpp), sisa
+  // spreads its shards, the rest of a method is replicated; rank 0 alone evaluates and writes
+  // the run directory.
+  const dist::Communicator& comm = dist::current();  // self() inside a unit of work
+  const bool root = comm.is_root();
+  LETHE_CHECK(comm.size() == 1 || (req.method != "newton" && req.method != "fair-newton"),
+              "--method ", req.method, " runs on one rank (started with ", comm.size(), " ranks)");
+  if (root) io::prepare_run_dir(req.out, req.overwrite);
+  comm.barrier();
 
   // Successive requests: a seeded order of the forget set cut into `requests` parts.
   std::vector<int64_t> order = full.forget;
@@ -76,9 +85,10 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
     ctx.split.forget = part;
     ctx.split.retain = req.opt.no_retain ? std::vector<int64_t>{} : all.retain;
     apply_scope(*ctx.model, req.opt.layers);
-    std::fprintf(stderr, "unlearn: %s, request %lld/%lld: forgetting %zu samples, scope %s\n",
-                 req.method.c_str(), static_cast<long long>(r + 1),
-                 static_cast<long long>(req.requests), part.size(), req.opt.layers.c_str());
+    if (root)
+      std::fprintf(stderr, "unlearn: %s, request %lld/%lld: forgetting %zu samples, scope %s\n",
+                   req.method.c_str(), static_cast<long long>(r + 1),
+                   static_cast<long long>(req.requests), part.size(), req.opt.layers.c_str());
     auto rt0 = std::chrono::steady_clock::now();
     method->run(ctx);
     per_request.push_back(
@@ -88,6 +98,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   }
   clear_scope(*ctx.model);
   flops.stop();
+  if (!root) return {{"rank", comm.rank()}, {"ranks", comm.size()}};
 
   data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
   nlohmann::json m;
@@ -126,6 +137,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   m["device"] = current_backend().name();  // the backend that ran it
   m["device_options"] = to_json(device_options());
   m["threads"] = omp_get_max_threads();
+  m["ranks"] = comm.size();
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
   if (!ctx.cache_report.empty()) m["prefix_cache"] = ctx.cache_report;
 

@@ -26,6 +26,7 @@
 #include <optional>
 #include <set>
 
+#include "engine/dist/communicator.h"
 #include "models/checkpoint.h"
 #include "train/sisa_train.h"
 #include "unlearn/registry.h"
@@ -72,6 +73,10 @@ class Sisa : public Method {
     int64_t in_training = 0, redone = 0;
     nlohmann::json retrained = nlohmann::json::array();
     const std::map<std::string, std::string> meta = {{"normalize", ctx.norm.to_json().dump()}};
+    // Several ranks: every rank updates the whole manifest (the same arithmetic), shard s is
+    // retrained by rank s mod N alone (bit-identical to one rank at equal --threads), and rank 0
+    // writes the manifest once every shard's checkpoints are on disk.
+    const dist::Communicator& comm = dist::current();
     {
       auto scope = ctx.timer->scope("retrain-shards");
       for (int64_t s = 0; s < m.num_shards(); ++s) {
@@ -88,39 +93,51 @@ class Sisa : public Method {
         }
         if (r0 < 0) continue;
         const std::string base = r0 == 0 ? m.shards[s].init : m.shards[s].slices[r0 - 1].checkpoint;
-        std::shared_ptr<models::Classifier> model =
-            models::load_checkpoint(dir_ + "/" + base).model;
-        model->to(dev);
-        apply_scope(*model, ctx.opt.layers);
-        std::fprintf(stderr, "sisa: retraining shard %lld from %s (slices %lld..%lld)\n",
-                     static_cast<long long>(s), base.c_str(), static_cast<long long>(r0 + 1),
-                     static_cast<long long>(m.num_slices()));
+        const bool mine = s % comm.size() == comm.rank();
+        std::shared_ptr<models::Classifier> model;
+        if (mine) {
+          model = models::load_checkpoint(dir_ + "/" + base).model;
+          model->to(dev);
+          apply_scope(*model, ctx.opt.layers);
+          std::fprintf(stderr, "sisa: %sretraining shard %lld from %s (slices %lld..%lld)\n",
+                       dist::rank_prefix().c_str(), static_cast<long long>(s), base.c_str(),
+                       static_cast<long long>(r0 + 1), static_cast<long long>(m.num_slices()));
+        }
         for (int64_t r = r0; r < m.num_slices(); ++r) {
           std::vector<int64_t> seen = m.seen(s, r);
-          redone += train::sisa_train_stage(*model, *ctx.train, seen, ctx.norm, cfg,
-                                            m.epochs_per_slice, m.seed, s, r);
           train::SisaSlice& x = m.shards[s].slices[r];
           x.hash = train::indices_hash(seen);
           x.checkpoint = train::sisa_slice_path(s, r + 1, x.hash);
+          if (!mine) {
+            redone += static_cast<int64_t>(seen.size()) * m.epochs_per_slice;  // done elsewhere
+            continue;
+          }
+          redone += train::sisa_train_stage(*model, *ctx.train, seen, ctx.norm, cfg,
+                                            m.epochs_per_slice, m.seed, s, r);
           fs::create_directories(fs::path(out + "/" + x.checkpoint).parent_path());
           models::save_checkpoint(out + "/" + x.checkpoint, *model, ctx.model_config, meta);
         }
-        retrained.push_back({{"shard", s}, {"from", base}, {"first_slice", r0 + 1}});
+        retrained.push_back(
+            {{"shard", s}, {"from", base}, {"first_slice", r0 + 1}, {"rank", s % comm.size()}});
       }
+      comm.barrier();  // every retrained shard is on disk
       // Every checkpoint the manifest names now lives in the output directory.
       std::set<std::string> referenced;
       for (const auto& sh : m.shards) {
         referenced.insert(sh.init);
         for (const auto& x : sh.slices) referenced.insert(x.checkpoint);
       }
-      for (const std::string& rel : referenced)
-        if (dir_ != out) link_or_copy(dir_ + "/" + rel, out + "/" + rel);
-      train::write_sisa_manifest(out, m, aggregate);
-      // Checkpoints this run wrote that a later request superseded.
-      for (const auto& e : fs::recursive_directory_iterator(out + "/sisa"))
-        if (e.is_regular_file() && e.path().extension() == ".safetensors" &&
-            !referenced.count(fs::relative(e.path(), out).generic_string()))
-          fs::remove(e.path());
+      if (comm.is_root()) {
+        for (const std::string& rel : referenced)
+          if (dir_ != out) link_or_copy(dir_ + "/" + rel, out + "/" + rel);
+        train::write_sisa_manifest(out, m, aggregate);
+        // Checkpoints this run wrote that a later request superseded.
+        for (const auto& e : fs::recursive_directory_iterator(out + "/sisa"))
+          if (e.is_regular_file() && e.path().extension() == ".safetensors" &&
+              !referenced.count(fs::relative(e.path(), out).generic_string()))
+            fs::remove(e.path());
+      }
+      comm.barrier();  // the output's sisa/ is complete before any rank reads it
       dir_ = out;
     }
 
@@ -167,7 +184,8 @@ class Sisa : public Method {
                    "sisa: --epochs/--lr ignored: shards are retrained with the original recipe, "
                    "which exact unlearning needs\n");
     // The output's sisa/ belongs to this run (an --overwrite may have left an older one).
-    fs::remove_all(ctx.out_dir + "/sisa");
+    if (dist::current().is_root()) fs::remove_all(ctx.out_dir + "/sisa");
+    dist::current().barrier();
     dir_ = ctx.original_dir;
     full_work_ = manifest_->total_work();
   }

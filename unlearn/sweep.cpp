@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/profile/progress.h"
 #include "eval/compare.h"
@@ -59,7 +61,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
   LETHE_CHECK(!req.forget.empty(), "--forget: a forget SPEC is required");
   for (const std::string& m : req.methods) make_method(m);  // unknown names fail here, early
   if (req.threads > 0) omp_set_num_threads(req.threads);
-  io::prepare_run_dir(req.out, req.overwrite);
+  // Several ranks (mpirun): run j is rank j mod N's unit, done alone on that rank (UnitScope:
+  // no data parallelism inside), so its directory is what one rank would write; rank 0 reads
+  // them all once every rank is done and writes the tables. DIR must be seen by every rank.
+  const dist::Communicator& world = dist::current();
+  if (world.is_root()) io::prepare_run_dir(req.out, req.overwrite);
+  world.barrier();
 
   // (method, scope) runs: each scope's reference first, the full retrain, then the methods.
   std::vector<std::pair<std::string, std::string>> jobs;
@@ -77,10 +84,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
       if (m != "newton" || s == "head") add(m, s);
 
   profile::Progress prog("sweep", static_cast<int64_t>(jobs.size()), "run");
-  std::map<std::pair<std::string, std::string>, std::string> failed;  // (method, scope) → why
-  for (const auto& [m, s] : jobs) {
+  for (size_t j = static_cast<size_t>(world.rank()); j < jobs.size(); j += world.size()) {
+    const auto& [m, s] = jobs[j];
+    dist::UnitScope unit;
     const std::string dir = req.out + "/" + dir_name(m, s);
-    std::fprintf(stderr, "sweep: %s --layers %s\n", m.c_str(), s.c_str());
+    std::fprintf(stderr, "sweep: %s%s --layers %s\n", dist::rank_prefix().c_str(), m.c_str(),
+                 s.c_str());
     UnlearnRequest u;
     u.from = req.from;
     u.method = m;
@@ -101,11 +110,14 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     if (m == "newton" && !listed) {
       // Added by the sweep: a model it cannot serve (no L2 term, a head that is not linear) gets
       // a row saying why instead of ending the sweep.
+      // The reason goes to a file: with several ranks the table is written by rank 0.
+      const std::string skipped = dir + ".skipped";
+      std::filesystem::remove(skipped);
       try {
         run_unlearning(u);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "sweep: newton --layers head skipped: %s\n", e.what());
-        failed[{m, s}] = e.what();
+        io::write_text_atomic(skipped, e.what());
         prog.advance(1, m + " " + s + " (skipped)");
         continue;
       }
@@ -126,6 +138,8 @@ nlohmann::json run_sweep(const SweepRequest& req) {
     prog.advance(1, m + " " + s);
   }
   prog.finish();
+  world.barrier();  // every run and its evaluation are on disk
+  if (!world.is_root()) return {{"rank", world.rank()}, {"ranks", world.size()}};
 
   const std::string full_ref = req.out + "/" + dir_name("retrain", "all") + "-eval";
   nlohmann::json rows = nlohmann::json::array();
@@ -140,10 +154,12 @@ nlohmann::json run_sweep(const SweepRequest& req) {
   std::map<std::string, eval::svg::Series> lines;
   for (const auto& [m, s] : jobs) {
     const std::string dir = req.out + "/" + dir_name(m, s);
-    if (auto f = failed.find({m, s}); f != failed.end()) {
-      rows.push_back({{"method", m}, {"scope", s}, {"skipped", f->second}});
+    if (std::filesystem::exists(dir + ".skipped")) {
+      std::ifstream f(dir + ".skipped");
+      const std::string why((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      rows.push_back({{"method", m}, {"scope", s}, {"skipped", why}});
       md += "| " + m + " | " + s + " | n/a¹ | | | | | | | | | | |\n";
-      notes += "\n¹ " + m + " --layers " + s + " did not run: " + f->second + "\n";
+      notes += "\n¹ " + m + " --layers " + s + " did not run: " + why + "\n";
       continue;
     }
     const std::string ev = dir + "-eval";

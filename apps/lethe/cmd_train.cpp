@@ -4,6 +4,7 @@
 #include "apps/lethe/commands.h"
 #include "apps/lethe/device_flags.h"
 #include "data/spec.h"
+#include "engine/dist/communicator.h"
 #include "models/registry.h"
 #include "train/reference_models.h"
 #include "train/train_run.h"
@@ -73,7 +74,7 @@ Command add_train(CLI::App& app) {
             nlohmann::json m = *reference_models != 0
                                    ? train::run_reference_training(*cfg, *reference_models)
                                    : train::run_training(*cfg);
-            std::printf("%s\n", m.dump(2).c_str());
+            if (dist::Communicator::world().is_root()) std::printf("%s\n", m.dump(2).c_str());
             return 0;
           }};
 }

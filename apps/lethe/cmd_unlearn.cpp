@@ -4,6 +4,7 @@
 #include "apps/lethe/commands.h"
 #include "apps/lethe/device_flags.h"
 #include "apps/lethe/scope_flags.h"
+#include "engine/dist/communicator.h"
 #include "unlearn/options.h"
 #include "unlearn/run.h"
 
@@ -43,7 +44,8 @@ Command add_unlearn(CLI::App& app) {
             r->opt.extra = unlearn::parse_method_options(*opts);
             nlohmann::json m = *seeds != 0 ? unlearn::run_unlearning_seeds(*r, *seeds)
                                            : unlearn::run_unlearning(*r);
-            std::printf("%s\n", m.dump(2).c_str());
+            if (dist::Communicator::world().is_root()) std::printf("%s
+", m.dump(2).c_str());
             return 0;
           }};
 }

@@ -1,11 +1,14 @@
-// lethe: the command-line program. Errors print one line and exit non-zero.
+// lethe: the command-line program. Errors print one line and exit non-zero; in a job of several
+// ranks (mpirun) the line names the rank and the whole job ends (engine/dist).
 #include <cstdio>
 #include <vector>
 
 #include "apps/lethe/commands.h"
 #include "engine/core/error.h"
+#include "engine/dist/communicator.h"
 
 int main(int argc, char** argv) {
+  lethe::dist::Session mpi(argc, argv);  // MPI only when started by a launcher
   CLI::App app{"lethe: a deep-learning engine for machine-unlearning research"};
   app.require_subcommand(1);
   std::vector<lethe::app::Command> cmds = {
@@ -24,11 +27,10 @@ int main(int argc, char** argv) {
   try {
     for (auto& c : cmds)
       if (c.sub->parsed()) return c.run();
-  } catch (const lethe::Error& e) {
-    std::fprintf(stderr, "lethe: error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "lethe: error: %s\n", e.what());
+  } catch (const std::exception& e) {  // lethe::Error and the rest alike
+    std::fprintf(stderr, "lethe: error: %s%s\n", lethe::dist::rank_prefix().c_str(), e.what());
+    // Other ranks may wait in a collective for this one: end them all.
+    if (lethe::dist::Communicator::world().size() > 1) lethe::dist::abort_job(1);
     return 1;
   }
   return 0;

@@ -8,6 +8,7 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/device.h"
 #include "engine/core/build_info.h"
+#include "engine/dist/communicator.h"
 #include "kernels/cpu/gemm.h"
 
 namespace lethe {
@@ -28,6 +29,7 @@ nlohmann::json system_info() {
   std::string why = cuda_unavailable_reason();
   j["cuda_device_present"] = why.empty();
   if (!why.empty()) j["cuda_status"] = why;
+  j.update(dist::info());  // "mpi" (library, ranks) and "nccl"
   return j;
 }
 

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "engine/dist/communicator.h"
+
 namespace lethe::profile {
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
@@ -42,6 +44,7 @@ void Progress::finish(const std::string& status) {
 }
 
 void Progress::draw(bool final) {
+  if (!dist::Communicator::world().is_root()) return;  // one progress display per job
   double t = elapsed_s();
   double rate = t > 0 ? done_ / t : 0;
   double eta = rate > 0 && total_ > done_ ? (total_ - done_) / rate : 0;

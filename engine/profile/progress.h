@@ -1,5 +1,6 @@
 // Progress on stderr for long work: a bar redrawn in place when stderr is a terminal, otherwise
-// one line per interval; both show rate and ETA. Results never go here (stdout and files).
+// one line per interval; both show rate and ETA. Results never go here (stdout and files). In a
+// job of several ranks (engine/dist) only rank 0 draws.
 #pragma once
 #include <chrono>
 #include <cstdint>
