@@ -44,8 +44,7 @@ Command add_unlearn(CLI::App& app) {
             r->opt.extra = unlearn::parse_method_options(*opts);
             nlohmann::json m = *seeds != 0 ? unlearn::run_unlearning_seeds(*r, *seeds)
                                            : unlearn::run_unlearning(*r);
-            if (dist::Communicator::world().is_root()) std::printf("%s
-", m.dump(2).c_str());
+            if (dist::Communicator::world().is_root()) std::printf("%s\n", m.dump(2).c_str());
             return 0;
           }};
 }
