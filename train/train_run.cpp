@@ -16,6 +16,7 @@
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
 #include "engine/io/run_dir.h"
+#include "engine/nn/detect_anomaly.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
 #include "eval/group_fairness.h"
@@ -283,6 +284,8 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                  static_cast<long long>(method_metrics["convex"]["iterations"].get<int64_t>()),
                  method_metrics["convex"]["grad_norm"].get<double>());
   } else {
+    std::optional<nn::DetectAnomaly> detect_anomaly;
+    if (cfg.detect_anomaly) detect_anomaly.emplace(*model);
     fit(*model, train, train_idx, norm, cfg, log_epoch,
         amnesiac
             ? std::function<void(EpochOptions&)>([&](EpochOptions& eo) { amnesiac->install(eo); })

@@ -46,6 +46,7 @@ struct TrainConfig {
   // A trained run whose network is kept frozen while --solver newton solves its head over the
   // prefix's features (a network's fair head); "" = a fresh model (logreg only).
   std::string head_from;
+  bool detect_anomaly = false;  // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
 
   nlohmann::json to_json() const;
 };

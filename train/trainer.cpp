@@ -8,6 +8,7 @@
 #include "engine/core/uploader.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
+#include "train/numerics.h"
 
 namespace lethe::train {
 
@@ -50,7 +51,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   loader.start_epoch(epoch);
   auto t0 = std::chrono::steady_clock::now();
   double loss_sum = 0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0, seen = 0, step = 0;
   char status[96];
   // A model on a device trains on device copies of the batches: uploaded through pinned buffers
   // on the copy stream one batch ahead, so the next batch's copy overlaps this step's compute.
@@ -88,16 +89,24 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     if (o.before_step) o.before_step(b);
     if (o.perturb) b.x = o.perturb(b.x, b.y);
     opt.zero_grad();
-    Tensor logits =
-        o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
-    Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
-    Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
-    if (o.extra_loss) objective = ops::add(objective, o.extra_loss());
-    objective.backward();
+    Tensor logits, loss;
+    auto objective_of_batch = [&] {
+      logits = o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
+      loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
+      Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
+      if (o.extra_loss) objective = ops::add(objective, o.extra_loss());
+      return objective;
+    };
+    const StepCheck at{o.check_name, epoch, step};
+    anomaly_at_step(at, [&] { objective_of_batch().backward(); });
+    // The read-back of a step: the loss (checked with the gradients, before the update, so a
+    // fault never reaches the parameters: train/numerics.h) and the logits.
+    const double loss_v = checked_loss(at, loss, model, b.x, objective_of_batch);
     opt.step();
     if (o.after_step) o.after_step();
+    ++step;
     const int64_t n = static_cast<int64_t>(cur.y_host.size());
-    loss_sum += loss.item() * n;  // the read-back of a step: the loss and the logits
+    loss_sum += loss_v * n;
     std::vector<int64_t> pred = eval::argmax_rows(logits);
     for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
     seen += n;

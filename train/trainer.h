@@ -54,6 +54,8 @@ struct EpochOptions {
   // Cached prefix features of every row trained on (models/prefix_cache.h): batches carry the
   // features instead of images and only the suffix runs. Needs no augmentation and no perturb.
   const models::PrefixCache* cache = nullptr;
+  // The loop's name in a numerical-fault message (train/numerics.h).
+  std::string check_name = "train";
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

@@ -14,6 +14,7 @@
 #include "data/random.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
+#include "train/numerics.h"
 #include "unlearn/common.h"
 #include "unlearn/prefix.h"
 #include "unlearn/registry.h"
@@ -161,14 +162,18 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       Tensor x = xs.size() == 1 ? xs[0] : ops::concat(xs, 0);
       Tensor y = ys.size() == 1 ? ys[0] : ops::concat(ys, 0);
       opt.zero_grad();
-      Tensor logits =
-          cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
-      Tensor loss = ops::cross_entropy(logits, y);
-      loss.backward();
+      Tensor logits, loss;
+      auto objective = [&] {
+        logits = cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
+        return loss = ops::cross_entropy(logits, y);
+      };
+      const train::StepCheck at{"unlearn amun", e, s / ctx.opt.batch};
+      train::anomaly_at_step(at, [&] { objective().backward(); });
+      const double loss_v = train::checked_loss(at, loss, model, x, objective);
       opt.step();
       if (enforce) enforce->after_step();
       int64_t bn = y.numel();
-      loss_sum += loss.item() * bn;
+      loss_sum += loss_v * bn;
       std::vector<int64_t> pred = eval::argmax_rows(logits), yv = y.to_vector_i64();
       for (int64_t i = 0; i < bn; ++i) correct += pred[i] == yv[i];
       seen += bn;

@@ -31,6 +31,7 @@ void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<in
                 const train::EpochOptions& eo, int64_t epochs, double lr, bool cosine,
                 const std::string& phase) {
   train::EpochOptions o = eo;
+  o.check_name = "unlearn " + phase;
   if (!o.cache) attach_prefix_cache(ctx, o, indices);  // built outside the phase's time
   auto scope = ctx.timer->scope(phase);
   for (int64_t e = 0; e < epochs; ++e) {

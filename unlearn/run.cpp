@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdio>
 
+#include <optional>
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/io/run_dir.h"
+#include "engine/nn/detect_anomaly.h"
 #include "eval/group_fairness.h"
 #include "eval/predict.h"
 #include "models/checkpoint.h"
@@ -60,6 +62,8 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
     data::shuffle_with_key(order, data::stream_key(req.opt.seed, data::kUnlearnRequests));
   PhaseTimer timer;
   UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
+  std::optional<nn::DetectAnomaly> detect_anomaly;
+  if (req.detect_anomaly) detect_anomaly.emplace(*ctx.model);
   std::vector<int64_t> forgotten;
   nlohmann::json per_request = nlohmann::json::array();
   for (int64_t r = 0; r < req.requests; ++r) {
@@ -82,6 +86,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - rt0).count()}});
   }
   clear_scope(*ctx.model);
+  detect_anomaly.reset();
 
   data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
   nlohmann::json m;

@@ -15,6 +15,7 @@ struct UnlearnRequest {
   int64_t requests = 1;
   int threads = 0;
   bool overwrite = false;
+  bool detect_anomaly = false;  // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
   UnlearnOptions opt;
 };
 

@@ -3,9 +3,12 @@
 #include <vector>
 
 #include "apps/lethe/commands.h"
+#include "engine/backend/omp_wait.h"
 #include "engine/core/error.h"
 
 int main(int argc, char** argv) {
+  lethe::reexec_with_yielding_omp_wait(
+      argv);  // before any OpenMP region (engine/backend/omp_wait.h)
   CLI::App app{"lethe: a deep-learning engine for machine-unlearning research"};
   app.require_subcommand(1);
   std::vector<lethe::app::Command> cmds = {

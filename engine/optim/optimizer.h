@@ -43,6 +43,11 @@ class Optimizer {
   int64_t step_count(const Tensor& p);
   // Forgets all state (momentum, moments, step counts).
   void reset_state();
+  // All state as named host tensors ("<i>.<key>", and "<i>.step" as an i64 scalar for each
+  // parameter i), for resumable checkpoints; load_state puts it back exactly (a missing or
+  // misshapen entry is an error naming `where`), on the parameters' devices.
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  void load_state(const std::map<std::string, Tensor>& state, const std::string& where);
 
  protected:
   size_t index_of(const Tensor& p) const;
