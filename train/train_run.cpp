@@ -65,7 +65,22 @@ nlohmann::json TrainConfig::to_json() const {
           {"head_from", head_from}};
 }
 
+namespace {
+TrainConfig train_config_fields(const nlohmann::json& j);
+}  // namespace
+
 TrainConfig train_config_from_json(const nlohmann::json& j) {
+  LETHE_CHECK(j.is_object(), "config.json: expected a JSON object");
+  try {
+    return train_config_fields(j);
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_FAIL("config.json: an option has the wrong type (", e.what(), ")");
+  }
+}
+
+namespace {
+// The fields of config.json, read with their types (nlohmann throws on a wrong one).
+TrainConfig train_config_fields(const nlohmann::json& j) {
   TrainConfig c;
   c.model = j.value("model", c.model);
   c.width = j.value("width", c.width);
@@ -94,6 +109,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.head_from = j.value("head_from", c.head_from);
   return c;
 }
+}  // namespace
 
 void check_config(const TrainConfig& c) {
   LETHE_CHECK(c.device == "cpu" || c.device == "emu" || c.device == "cuda", "--device: unknown '",
