@@ -25,7 +25,8 @@ FLAGS="-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 OBJS=""
 for src in $PARSERS; do
   obj="$OUT/obj/$(echo "$src" | tr / _).o"
-  if [ ! -f "$obj" ] || [ "$ROOT/$src" -nt "$obj" ]; then
+  # Again when the source or any release library changed (headers are not tracked here).
+  if [ ! -f "$obj" ] || [ "$ROOT/$src" -nt "$obj" ] || [ "$REL/liblethe_train.a" -nt "$obj" ]; then
     echo "fuzz: compiling $src"
     $CXX $FLAGS -fsanitize=fuzzer-no-link -c "$ROOT/$src" -o "$obj"
   fi

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "data/loader.h"
+#include "engine/core/stop_signal.h"
 #include "engine/core/uploader.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
@@ -104,6 +105,11 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     const double loss_v = checked_loss(at, loss, model, b.x, objective_of_batch);
     opt.step();
     if (o.after_step) o.after_step();
+    // SIGINT/SIGTERM (engine/core/stop_signal.h): stop between steps; the run's last epoch
+    // checkpoint is what --resume continues from.
+    if (const int sig = stop_requested())
+      LETHE_FAIL(step_prefix(at), "stopped by ", signal_name(sig),
+                 "; --resume continues from the last completed epoch");
     ++step;
     const int64_t n = static_cast<int64_t>(cur.y_host.size());
     loss_sum += loss_v * n;

@@ -12,6 +12,7 @@
 
 #include "data/loader.h"
 #include "data/random.h"
+#include "engine/core/stop_signal.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
 #include "train/numerics.h"
@@ -121,7 +122,10 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
   data::Loader loader(*ctx.train, rows, lo);
   const auto nd = static_cast<int64_t>(rows.size());
   const int64_t na = adv.x.size(0), n = nd + na;
-  for (int64_t e = 0; e < epochs; ++e) {
+  // --resume: the adversarial set above is recomputed (seeded, so the same); the fine-tune
+  // continues after its last saved epoch.
+  const int64_t start = ctx.checkpoint ? ctx.checkpoint->restore("amun fine-tune", model, opt) : 0;
+  for (int64_t e = start; e < epochs; ++e) {
     opt.set_lr(lr * std::pow(gamma, static_cast<double>(e / lr_step)));
     model.train(true);
     std::vector<int64_t> order = data::permutation(
@@ -172,6 +176,9 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       const double loss_v = train::checked_loss(at, loss, model, x, objective);
       opt.step();
       if (enforce) enforce->after_step();
+      if (const int sig = stop_requested())
+        LETHE_FAIL(train::step_prefix(at), "stopped by ", signal_name(sig),
+                   "; --resume continues from the last completed epoch");
       int64_t bn = y.numel();
       loss_sum += loss_v * bn;
       std::vector<int64_t> pred = eval::argmax_rows(logits), yv = y.to_vector_i64();
@@ -182,6 +189,7 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       prog.advance(bn, status);
     }
     prog.finish(status);
+    if (ctx.checkpoint) ctx.checkpoint->save("amun fine-tune", e + 1, model, opt);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
+#include "engine/core/stop_signal.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/detect_anomaly.h"
 #include "eval/group_fairness.h"
@@ -25,6 +26,7 @@ namespace lethe::unlearn {
 
 nlohmann::json run_unlearning(const UnlearnRequest& req) {
   auto t0 = std::chrono::steady_clock::now();
+  StopSignals stop_signals;  // SIGINT/SIGTERM end the method's loops between steps
   if (req.threads > 0) omp_set_num_threads(req.threads);
   LETHE_CHECK(!req.forget.empty(), "--forget: a forget SPEC is required");
   LETHE_CHECK(req.requests >= 1, "--requests must be ≥ 1, got ", req.requests);
@@ -62,6 +64,24 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
     data::shuffle_with_key(order, data::stream_key(req.opt.seed, data::kUnlearnRequests));
   PhaseTimer timer;
   UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
+  std::optional<train::EpochCheckpoint> checkpoint;
+  if (req.resume) {
+    LETHE_CHECK(req.requests == 1, "--resume: continues a single request (not --requests ",
+                req.requests, ")");
+    checkpoint.emplace(req.out + "/resume.safetensors",
+                       nlohmann::json{{"from", req.from},
+                                      {"method", req.method},
+                                      {"forget", req.forget},
+                                      {"epochs", req.opt.epochs},
+                                      {"lr", req.opt.lr},
+                                      {"batch", req.opt.batch},
+                                      {"seed", req.opt.seed},
+                                      {"no_retain", req.opt.no_retain},
+                                      {"layers", req.opt.layers},
+                                      {"options", req.opt.extra},
+                                      {"device", req.device}});
+    ctx.checkpoint = &*checkpoint;
+  }
   std::optional<nn::DetectAnomaly> detect_anomaly;
   if (req.detect_anomaly) detect_anomaly.emplace(*ctx.model);
   std::vector<int64_t> forgotten;
@@ -150,6 +170,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                           {{"normalize", norm.to_json().dump()}});
   m["write_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   io::write_json_atomic(req.out + "/metrics.json", m);
+  if (checkpoint) checkpoint->remove();  // the results are complete
   std::fprintf(stderr, "unlearn: %s forget %.2f%% retain %.2f%% test %.2f%% in %.1f s\n",
                req.method.c_str(), m["forget_acc"].get<double>(), m["retain_acc"].get<double>(),
                m["test_acc"].get<double>(), unlearn_s);

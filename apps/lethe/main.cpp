@@ -5,6 +5,7 @@
 #include "apps/lethe/commands.h"
 #include "engine/backend/omp_wait.h"
 #include "engine/core/error.h"
+#include "engine/core/stop_signal.h"
 
 int main(int argc, char** argv) {
   lethe::reexec_with_yielding_omp_wait(
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
       if (c.sub->parsed()) return c.run();
   } catch (const lethe::Error& e) {
     std::fprintf(stderr, "lethe: error: %s\n", e.what());
+    // Stopped by SIGINT/SIGTERM: the exit status a killed program would have.
+    if (const int sig = lethe::stop_requested()) return 128 + sig;
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lethe: error: %s\n", e.what());
