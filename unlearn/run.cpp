@@ -66,6 +66,14 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
   std::optional<train::EpochCheckpoint> checkpoint;
   if (req.resume) {
+    // The methods whose training loops save and restore epoch checkpoints (run_epochs, amun's
+    // fine-tune); the others would silently start over.
+    static const std::vector<std::string> kResumable = {"ft",   "rl",         "salun",   "bs",
+                                                        "amun", "amun-salun", "amnesiac"};
+    LETHE_CHECK(std::find(kResumable.begin(), kResumable.end(), req.method) != kResumable.end(),
+                "--resume: --method ", req.method,
+                " does not checkpoint its epochs (resumable: ft, rl, salun, bs, amun, amun-salun, "
+                "amnesiac)");
     LETHE_CHECK(req.requests == 1, "--resume: continues a single request (not --requests ",
                 req.requests, ")");
     checkpoint.emplace(req.out + "/resume.safetensors",
