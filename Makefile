@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 PRESET ?= cpu-release
 BUILD := build/$(PRESET)
 
-.PHONY: all deps build test run bench asan format clean
+.PHONY: all deps build test run bench asan fuzz format clean
 
 all: build
 
@@ -35,8 +35,14 @@ asan:
 	@cmake --build build/asan -j $(JOBS)
 	cd build/asan && ctest --output-on-failure
 
+# libFuzzer targets (fuzz/, one per parser of outside data), each for FUZZ_SECONDS (default 60);
+# clang and libclang-rt-14-dev (its libFuzzer) are installed when missing.
+fuzz: build
+	@scripts/deps.sh clang libclang-rt-14-dev
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) scripts/fuzz.sh
+
 format:
-	find engine kernels apps tests bench models data unlearn eval -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' | xargs -r clang-format -i
+	find engine kernels apps tests bench models data unlearn eval fuzz -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' | xargs -r clang-format -i
 
 clean:
 	rm -rf build

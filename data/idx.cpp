@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 namespace lethe::data {
 
@@ -43,6 +44,20 @@ class GzFile {
       got += static_cast<size_t>(r);
     }
     return got;
+  }
+  // Up to n bytes, in a buffer that grows only as data arrives: a header promising gigabytes in
+  // a small (or small compressed) file is refused by its size check, never allocated first.
+  std::vector<uint8_t> read_up_to(size_t n) {
+    std::vector<uint8_t> out;
+    constexpr size_t kChunk = size_t{64} << 20;
+    while (out.size() < n) {
+      const size_t old = out.size(), step = std::min(n - old, kChunk);
+      out.resize(old + step);
+      const size_t got = read(out.data() + old, step);
+      out.resize(old + got);
+      if (got < step) break;
+    }
+    return out;
   }
   // After the promised payload: anything left is an error, so a wrong file is not half-read.
   void expect_end(size_t payload) {
@@ -109,22 +124,24 @@ Tensor read_idx_images(const std::string& path) {
   LETHE_CHECK(rows > 0 && cols > 0 && rows <= kMaxSide && cols <= kMaxSide, path,
               ": implausible image size ", rows, "x", cols);
   LETHE_CHECK(n * rows * cols <= kMaxElems, path, ": implausible image count ", n);
-  Tensor t = Tensor::empty(
-      {static_cast<int64_t>(n), 1, static_cast<int64_t>(rows), static_cast<int64_t>(cols)},
-      DType::U8);
   const size_t want = n * rows * cols;
-  const size_t have = f.read(t.raw(), want);
+  const std::vector<uint8_t> px = f.read_up_to(want);
+  const size_t have = px.size();
   LETHE_CHECK(have == want, path, ": truncated: header promises ", n, " images of ", rows, "x",
               cols, " (", want, " bytes) but the file holds ", have);
   f.expect_end(want);
+  Tensor t = Tensor::empty(
+      {static_cast<int64_t>(n), 1, static_cast<int64_t>(rows), static_cast<int64_t>(cols)},
+      DType::U8);
+  if (want) std::memcpy(t.raw(), px.data(), want);
   return t;
 }
 
 Tensor read_idx_labels(const std::string& path, int64_t num_classes) {
   GzFile f(path);
   const uint64_t n = read_idx_header(f, path, "label", kLabelMagic, 1)[0];
-  std::vector<uint8_t> raw(n);
-  const size_t have = f.read(raw.data(), n);
+  const std::vector<uint8_t> raw = f.read_up_to(n);
+  const size_t have = raw.size();
   LETHE_CHECK(have == n, path, ": truncated: header promises ", n, " labels but the file holds ",
               have);
   f.expect_end(n);

@@ -105,7 +105,16 @@ Dataset build(const ImageList& l, int64_t channels, int64_t h, int64_t w, int64_
   return d;
 }
 
-// Fills unset size/channel options from the images' headers.
+// The largest image decoded (4096×4096): a header declaring more (a 60000×60000 PNG is 3.6 GB
+// decoded) is refused from its header, before stb or the dataset allocates anything.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 24;
+
+void check_image_size(const std::string& what, int64_t w, int64_t h) {
+  LETHE_CHECK(w > 0 && h > 0 && w * h <= kMaxImagePixels, what, ": image of ", w, "x", h,
+              " pixels exceeds the limit of ", kMaxImagePixels, " pixels (4096x4096)");
+}
+
+// Fills unset size/channel options from the images' headers (and bounds every image's size).
 void settle_geometry(const std::vector<std::string>& paths, const ImageOptions& opt, int64_t& c,
                      int64_t& h, int64_t& w) {
   c = opt.channels;
@@ -117,6 +126,7 @@ void settle_geometry(const std::vector<std::string>& paths, const ImageOptions& 
     int iw = 0, ih = 0, comp = 0;
     LETHE_CHECK(stbi_info(paths[i].c_str(), &iw, &ih, &comp), paths[i], ": not a readable image (",
                 stbi_failure_reason(), ")");
+    check_image_size(paths[i], iw, ih);
     if (i == 0 && h == 0) {
       h = ih;
       w = iw;
@@ -124,6 +134,11 @@ void settle_geometry(const std::vector<std::string>& paths, const ImageOptions& 
     colour = colour || comp >= 3;
   }
   if (c == 0) c = colour ? 3 : 1;
+  check_image_size("folder: --image size", w, h);
+  // The decoded dataset itself: N images at the common size.
+  const int64_t n = static_cast<int64_t>(paths.size());
+  LETHE_CHECK(n <= (int64_t{1} << 34) / (c * h * w), "folder: ", n, " images of ", c, "x", h, "x",
+              w, " need more than 16 GiB decoded");
 }
 
 DataSplit split_list(const ImageList& all, int64_t num_classes,

@@ -1,5 +1,7 @@
 #include "data/normalization.h"
 
+#include <cmath>
+
 #include <algorithm>
 
 #include "data/transforms.h"
@@ -28,18 +30,32 @@ nlohmann::json Normalization::to_json() const {
 Normalization Normalization::from_json(const nlohmann::json& j) {
   Normalization n;
   if (j.is_null()) return n;
-  n.mean = j.at("mean").get<std::vector<float>>();
-  n.std = j.at("std").get<std::vector<float>>();
+  try {
+    n.mean = j.at("mean").get<std::vector<float>>();
+    n.std = j.at("std").get<std::vector<float>>();
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_FAIL("normalization: expected {\"mean\": [...], \"std\": [...]} (", e.what(), ")");
+  }
   LETHE_CHECK(n.mean.size() == n.std.size(), "normalization: mean and std differ in length");
-  for (float s : n.std) LETHE_CHECK(s > 0, "normalization: std must be positive");
+  for (float s : n.std)
+    LETHE_CHECK(s > 0 && std::isfinite(s), "normalization: std must be positive and finite");
+  for (float m : n.mean) LETHE_CHECK(std::isfinite(m), "normalization: mean must be finite");
   return n;
 }
 
 Normalization Normalization::from_run(const std::map<std::string, std::string>& metadata,
                                       const nlohmann::json& config) {
   auto it = metadata.find("normalize");
-  if (it != metadata.end()) return from_json(nlohmann::json::parse(it->second));
-  return from_json(config.value("normalize", nlohmann::json()));
+  if (it != metadata.end()) {
+    nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+    LETHE_CHECK(!j.is_discarded(),
+                "normalization: the checkpoint's 'normalize' metadata is not "
+                "valid JSON");
+    return from_json(j);
+  }
+  LETHE_CHECK(config.is_object() || config.is_null(),
+              "normalization: config.json is not an object");
+  return from_json(config.is_object() ? config.value("normalize", nlohmann::json()) : nullptr);
 }
 
 Normalization Normalization::from_dataset(const Dataset& d) {

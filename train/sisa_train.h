@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "models/ensemble.h"
 #include "models/classifier.h"
+#include "models/ensemble.h"
 #include "models/registry.h"
 #include "train/train_run.h"
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "data/forget.h"
@@ -16,7 +17,9 @@
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
 #include "engine/dist/communicator.h"
+#include "engine/core/stop_signal.h"
 #include "engine/io/run_dir.h"
+#include "engine/nn/detect_anomaly.h"
 #include "engine/nn/init.h"
 #include "engine/optim/schedule.h"
 #include "eval/group_fairness.h"
@@ -65,7 +68,22 @@ nlohmann::json TrainConfig::to_json() const {
           {"head_from", head_from}};
 }
 
+namespace {
+TrainConfig train_config_fields(const nlohmann::json& j);
+}  // namespace
+
 TrainConfig train_config_from_json(const nlohmann::json& j) {
+  LETHE_CHECK(j.is_object(), "config.json: expected a JSON object");
+  try {
+    return train_config_fields(j);
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_FAIL("config.json: an option has the wrong type (", e.what(), ")");
+  }
+}
+
+namespace {
+// The fields of config.json, read with their types (nlohmann throws on a wrong one).
+TrainConfig train_config_fields(const nlohmann::json& j) {
   TrainConfig c;
   c.model = j.value("model", c.model);
   c.width = j.value("width", c.width);
@@ -94,6 +112,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   c.head_from = j.value("head_from", c.head_from);
   return c;
 }
+}  // namespace
 
 void check_config(const TrainConfig& c) {
   (void)device_by_name(c.device);  // one line for an unknown name, or cuda without a device
@@ -124,6 +143,20 @@ void check_config(const TrainConfig& c) {
 
 namespace {
 
+// Keeps the first `epochs` lines of a log (none: removes it), rewritten atomically.
+void keep_log_epochs(const std::string& path, int64_t epochs) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(path)) return;
+  if (epochs <= 0) {
+    fs::remove(path);
+    return;
+  }
+  std::ifstream in(path);
+  std::string line, kept;
+  for (int64_t i = 0; i < epochs && std::getline(in, line); ++i) kept += line + "\n";
+  io::write_text_atomic(path, kept);
+}
+
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vector<Tensor> ps) {
   if (c.optimizer == "adamw") {
     optim::AdamOptions o;
@@ -143,7 +176,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, std::vect
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
          const data::Normalization& norm, const TrainConfig& cfg,
          const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch,
-         const std::function<void(EpochOptions&)>& configure) {
+         const std::function<void(EpochOptions&)>& configure, const EpochCheckpoint* checkpoint) {
   std::vector<Tensor> params;
   for (auto& [n, p] : model.named_parameters())
     if (p.requires_grad()) params.push_back(p);
@@ -158,17 +191,23 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
   if (!cfg.adv_train.empty())
     eo.perturb = make_adversarial_perturb(model, norm, cfg.adv_train, train.is_image(), cfg.seed);
   if (configure) configure(eo);
-  for (int64_t e = 0; e < cfg.epochs; ++e) {
+  const int64_t start = checkpoint ? checkpoint->restore("train", model, *opt) : 0;
+  if (start > 0)
+    std::fprintf(stderr, "train: resuming after epoch %lld (%s)\n", static_cast<long long>(start),
+                 checkpoint->path().c_str());
+  for (int64_t e = start; e < cfg.epochs; ++e) {
     opt->set_lr(sched.lr_at(e));
     profile::Progress prog("epoch " + std::to_string(e + 1) + "/" + std::to_string(cfg.epochs),
                            static_cast<int64_t>(indices.size()));
     EpochStats st = train_epoch(model, *opt, train, indices, norm, eo, e, &prog);
     if (on_epoch) on_epoch(e, st, prog);
+    if (checkpoint) checkpoint->save("train", e + 1, model, *opt);
   }
 }
 
 nlohmann::json run_training(const TrainConfig& cfg) {
   check_config(cfg);
+  StopSignals stop_signals;  // SIGINT/SIGTERM end the epoch loop between steps
   // emu runs every op through the CUDA kernels on the SIMT emulator (slow: for checking, not work).
   BackendGuard backend(cfg.device);
   if (!cfg.sisa.empty()) parse_sisa_spec(cfg.sisa);
@@ -245,7 +284,20 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   }
   std::string log_path =
       dir + (root ? "/log.jsonl" : "/log.rank-" + std::to_string(comm.rank()) + ".jsonl");
-  if (fs::exists(log_path)) fs::remove(log_path);
+  // --resume: the epoch checkpoint (model, optimizer, epochs done) and the log lines of those
+  // epochs are kept; the options that change the result must be the ones it was written with.
+  std::optional<EpochCheckpoint> checkpoint;
+  if (cfg.resume) {
+    LETHE_CHECK(cfg.sisa.empty() && !cfg.amnesiac && cfg.solver == "sgd",
+                "--resume: continues the epoch loop of plain training (not --sisa, --amnesiac or "
+                "--solver newton)");
+    LETHE_CHECK(comm.size() == 1, "--resume: a single process only (", comm.size(),
+                " ranks would write one checkpoint file together)");
+    nlohmann::json identity = cfg.to_json();
+    for (const char* k : {"out", "threads", "eval_every"}) identity.erase(k);
+    checkpoint.emplace(dir + "/resume.safetensors", identity);
+  }
+  keep_log_epochs(log_path, checkpoint ? checkpoint->epochs_done("train") : 0);
 
   if (root)
     std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n",
@@ -297,10 +349,13 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                  static_cast<long long>(method_metrics["convex"]["iterations"].get<int64_t>()),
                  method_metrics["convex"]["grad_norm"].get<double>());
   } else {
+    std::optional<nn::DetectAnomaly> detect_anomaly;
+    if (cfg.detect_anomaly) detect_anomaly.emplace(*model);
     fit(*model, train, train_idx, norm, cfg, log_epoch,
         amnesiac
             ? std::function<void(EpochOptions&)>([&](EpochOptions& eo) { amnesiac->install(eo); })
-            : nullptr);
+            : nullptr,
+        checkpoint ? &*checkpoint : nullptr);
     if (amnesiac) method_metrics = {{"amnesiac", amnesiac->finish()}};
   }
   if (!root) return {{"rank", comm.rank()}, {"ranks", comm.size()}};
@@ -332,6 +387,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   models::save_checkpoint(dir + "/model.safetensors", *model, mc,
                           {{"normalize", norm.to_json().dump()}});
   io::write_json_atomic(dir + "/metrics.json", metrics);
+  if (checkpoint) checkpoint->remove();  // the results are complete
   std::fprintf(stderr, "train: test accuracy %.2f%% after %lld epochs, %.0f s; run directory %s\n",
                metrics["test_acc"].get<double>(), static_cast<long long>(cfg.epochs),
                metrics["wall_s"].get<double>(), dir.c_str());

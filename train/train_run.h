@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "train/epoch_checkpoint.h"
 #include "train/trainer.h"
 
 namespace lethe::train {
@@ -46,6 +47,9 @@ struct TrainConfig {
   // A trained run whose network is kept frozen while --solver newton solves its head over the
   // prefix's features (a network's fair head); "" = a fresh model (logreg only).
   std::string head_from;
+  bool detect_anomaly = false;  // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
+  // Continue a killed run in `out` from its last epoch checkpoint (train/epoch_checkpoint.h).
+  bool resume = false;
 
   nlohmann::json to_json() const;
 };
@@ -59,10 +63,12 @@ TrainConfig train_config_from_json(const nlohmann::json& j);
 // The epoch loop of a training run on `indices` of `train` (optimizer, schedule, augmentation
 // from cfg); after each epoch `on_epoch(epoch, stats)` is called (logging, test accuracy).
 // `configure` (optional) may add hooks to the epoch options (amnesiac recording).
+// With `checkpoint`, the loop starts after the epochs it records and saves one after every epoch.
 void fit(models::Classifier& model, const data::Dataset& train, const std::vector<int64_t>& indices,
          const data::Normalization& norm, const TrainConfig& cfg,
          const std::function<void(int64_t, const EpochStats&, profile::Progress&)>& on_epoch,
-         const std::function<void(EpochOptions&)>& configure = nullptr);
+         const std::function<void(EpochOptions&)>& configure = nullptr,
+         const EpochCheckpoint* checkpoint = nullptr);
 
 // Runs the whole job; returns metrics.json's content. Progress goes to stderr.
 nlohmann::json run_training(const TrainConfig& cfg);

@@ -5,10 +5,12 @@
 #include <optional>
 
 #include "data/loader.h"
+#include "engine/core/stop_signal.h"
 #include "engine/core/uploader.h"
 #include "engine/dist/grad_reducer.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
+#include "train/numerics.h"
 
 namespace lethe::train {
 
@@ -59,7 +61,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   loader.start_epoch(epoch);
   auto t0 = std::chrono::steady_clock::now();
   double loss_sum = 0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0, seen = 0, step = 0;
   char status[96];
   // A model on a device trains on device copies of the batches: uploaded through pinned buffers
   // on the copy stream one batch ahead, so the next batch's copy overlaps this step's compute.
@@ -98,24 +100,40 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     const int64_t n = static_cast<int64_t>(cur.y_host.size());
     if (o.before_step) o.before_step(b);
     opt.zero_grad();
-    if (n > 0) {  // a rank's slice of a short last batch may be empty
-      if (o.perturb) b.x = o.perturb(b.x, b.y);
-      Tensor logits =
-          o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
-      Tensor loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
+    Tensor logits, loss;
+    auto objective_of_batch = [&] {
+      logits = o.cache ? model.forward_suffix(b.x, o.cache->cut()) : model.forward(norm.apply(b.x));
+      loss = ops::cross_entropy(logits, b.y, ops::Reduction::Mean, o.label_smoothing);
       Tensor objective = o.loss_sign == 1 ? loss : ops::mul(loss, o.loss_sign);
       if (o.extra_loss) objective = ops::add(objective, o.extra_loss());
-      objective.backward();
-      loss_sum += loss.item() * n;  // the read-back of a step: the loss and the logits
-      std::vector<int64_t> pred = eval::argmax_rows(logits);
-      for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
-      seen += n;
+      return objective;
+    };
+    const StepCheck at{o.check_name, epoch, step};
+    double loss_v = 0;
+    if (n > 0) {  // a rank's slice of a short last batch may be empty
+      if (o.perturb) b.x = o.perturb(b.x, b.y);
+      anomaly_at_step(at, [&] { objective_of_batch().backward(); });
+      // The read-back of a step: the loss (checked with the gradients, before the update, so a
+      // fault never reaches the parameters: train/numerics.h) and the logits.
+      loss_v = checked_loss(at, loss, model, b.x, objective_of_batch);
     }
     // The slice's mean-loss gradient weighted by its share of the global batch, summed over
     // the ranks: the global batch's mean-loss gradient (extra_loss terms, weighted alike, once).
     if (reducer) reducer->reduce(static_cast<double>(n) / static_cast<double>(b.global_rows));
     opt.step();
     if (o.after_step) o.after_step();
+    // SIGINT/SIGTERM (engine/core/stop_signal.h): stop between steps; the run's last epoch
+    // checkpoint is what --resume continues from.
+    if (const int sig = stop_requested())
+      LETHE_FAIL(step_prefix(at), "stopped by ", signal_name(sig),
+                 "; --resume continues from the last completed epoch");
+    ++step;
+    if (n > 0) {
+      loss_sum += loss_v * n;
+      std::vector<int64_t> pred = eval::argmax_rows(logits);
+      for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
+      seen += n;
+    }
     if (progress) {
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", seen ? loss_sum / seen : 0.0,
                     seen ? 100.0 * correct / seen : 0.0);

@@ -62,6 +62,8 @@ struct EpochOptions {
   // loss/acc of the returned stats are over the whole epoch of all ranks. nullptr = this process
   // alone.
   const dist::Communicator* comm = nullptr;
+  // The loop's name in a numerical-fault message (train/numerics.h).
+  std::string check_name = "train";
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

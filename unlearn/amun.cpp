@@ -13,8 +13,10 @@
 
 #include "data/loader.h"
 #include "data/random.h"
+#include "engine/core/stop_signal.h"
 #include "engine/ops/ops.h"
 #include "eval/predict.h"
+#include "train/numerics.h"
 #include "unlearn/common.h"
 #include "unlearn/prefix.h"
 #include "unlearn/registry.h"
@@ -121,7 +123,10 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
   data::Loader loader(*ctx.train, rows, lo);
   const auto nd = static_cast<int64_t>(rows.size());
   const int64_t na = adv.x.size(0), n = nd + na;
-  for (int64_t e = 0; e < epochs; ++e) {
+  // --resume: the adversarial set above is recomputed (seeded, so the same); the fine-tune
+  // continues after its last saved epoch.
+  const int64_t start = ctx.checkpoint ? ctx.checkpoint->restore("amun fine-tune", model, opt) : 0;
+  for (int64_t e = start; e < epochs; ++e) {
     opt.set_lr(lr * std::pow(gamma, static_cast<double>(e / lr_step)));
     model.train(true);
     std::vector<int64_t> order = data::permutation(
@@ -162,14 +167,21 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       Tensor x = xs.size() == 1 ? xs[0] : ops::concat(xs, 0);
       Tensor y = ys.size() == 1 ? ys[0] : ops::concat(ys, 0);
       opt.zero_grad();
-      Tensor logits =
-          cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
-      Tensor loss = ops::cross_entropy(logits, y);
-      loss.backward();
+      Tensor logits, loss;
+      auto objective = [&] {
+        logits = cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
+        return loss = ops::cross_entropy(logits, y);
+      };
+      const train::StepCheck at{"unlearn amun", e, s / ctx.opt.batch};
+      train::anomaly_at_step(at, [&] { objective().backward(); });
+      const double loss_v = train::checked_loss(at, loss, model, x, objective);
       opt.step();
       if (enforce) enforce->after_step();
+      if (const int sig = stop_requested())
+        LETHE_FAIL(train::step_prefix(at), "stopped by ", signal_name(sig),
+                   "; --resume continues from the last completed epoch");
       int64_t bn = y.numel();
-      loss_sum += loss.item() * bn;
+      loss_sum += loss_v * bn;
       std::vector<int64_t> pred = eval::argmax_rows(logits), yv = y.to_vector_i64();
       for (int64_t i = 0; i < bn; ++i) correct += pred[i] == yv[i];
       seen += bn;
@@ -178,6 +190,7 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
       prog.advance(bn, status);
     }
     prog.finish(status);
+    if (ctx.checkpoint) ctx.checkpoint->save("amun fine-tune", e + 1, model, opt);
   }
 }
 

@@ -33,9 +33,14 @@ void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<in
                 const train::EpochOptions& eo, int64_t epochs, double lr, bool cosine,
                 const std::string& phase) {
   train::EpochOptions o = eo;
+  o.check_name = "unlearn " + phase;
   if (!o.cache) attach_prefix_cache(ctx, o, indices);  // built outside the phase's time
   auto scope = ctx.timer->scope(phase);
-  for (int64_t e = 0; e < epochs; ++e) {
+  const int64_t start = ctx.checkpoint ? ctx.checkpoint->restore(phase, *ctx.model, opt) : 0;
+  if (start > 0)
+    std::fprintf(stderr, "unlearn: %s resumes after epoch %lld\n", phase.c_str(),
+                 static_cast<long long>(start));
+  for (int64_t e = start; e < epochs; ++e) {
     double l = cosine ? lr * 0.5 * (1 + std::cos(M_PI * e / static_cast<double>(epochs))) : lr;
     opt.set_lr(l);
     profile::Progress prog(phase + " " + std::to_string(e + 1) + "/" + std::to_string(epochs),
@@ -45,6 +50,7 @@ void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<in
     char status[96];
     std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
     prog.finish(status);
+    if (ctx.checkpoint) ctx.checkpoint->save(phase, e + 1, *ctx.model, opt);
   }
 }
 

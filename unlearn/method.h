@@ -12,6 +12,7 @@
 #include "models/classifier.h"
 #include "models/prefix_cache.h"
 #include "models/registry.h"
+#include "train/epoch_checkpoint.h"
 #include "train/trainer.h"
 #include "unlearn/phases.h"
 
@@ -57,6 +58,9 @@ struct UnlearnContext {
   // --requests: the scope, and so the prefix, is the same for every request.
   std::shared_ptr<models::PrefixCache> prefix_cache;
   nlohmann::json cache_report = nlohmann::json::object();  // metrics.json "prefix_cache"
+  // --resume: the epoch checkpoint the method's training loops restore from and save to
+  // (run_epochs, amun's fine-tune); nullptr without --resume.
+  const train::EpochCheckpoint* checkpoint = nullptr;
 };
 
 class Method {

@@ -9,13 +9,16 @@
 #include <filesystem>
 #include <map>
 
+#include <optional>
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/backend.h"
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
+#include "engine/core/stop_signal.h"
 #include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
+#include "engine/nn/detect_anomaly.h"
 #include "engine/profile/flop_counter.h"
 #include "eval/group_fairness.h"
 #include "eval/predict.h"
@@ -28,6 +31,7 @@ namespace lethe::unlearn {
 
 nlohmann::json run_unlearning(const UnlearnRequest& req) {
   auto t0 = std::chrono::steady_clock::now();
+  StopSignals stop_signals;  // SIGINT/SIGTERM end the method's loops between steps
   if (req.threads > 0) omp_set_num_threads(req.threads);
   LETHE_CHECK(!req.forget.empty(), "--forget: a forget SPEC is required");
   LETHE_CHECK(req.requests >= 1, "--requests must be ≥ 1, got ", req.requests);
@@ -72,6 +76,36 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
     data::shuffle_with_key(order, data::stream_key(req.opt.seed, data::kUnlearnRequests));
   PhaseTimer timer;
   UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
+  std::optional<train::EpochCheckpoint> checkpoint;
+  if (req.resume) {
+    // The methods whose training loops save and restore epoch checkpoints (run_epochs, amun's
+    // fine-tune); the others would silently start over.
+    static const std::vector<std::string> kResumable = {"ft",   "rl",         "salun",   "bs",
+                                                        "amun", "amun-salun", "amnesiac"};
+    LETHE_CHECK(std::find(kResumable.begin(), kResumable.end(), req.method) != kResumable.end(),
+                "--resume: --method ", req.method,
+                " does not checkpoint its epochs (resumable: ft, rl, salun, bs, amun, amun-salun, "
+                "amnesiac)");
+    LETHE_CHECK(req.requests == 1, "--resume: continues a single request (not --requests ",
+                req.requests, ")");
+    LETHE_CHECK(comm.size() == 1, "--resume: a single process only (", comm.size(),
+                " ranks would write one checkpoint file together)");
+    checkpoint.emplace(req.out + "/resume.safetensors",
+                       nlohmann::json{{"from", req.from},
+                                      {"method", req.method},
+                                      {"forget", req.forget},
+                                      {"epochs", req.opt.epochs},
+                                      {"lr", req.opt.lr},
+                                      {"batch", req.opt.batch},
+                                      {"seed", req.opt.seed},
+                                      {"no_retain", req.opt.no_retain},
+                                      {"layers", req.opt.layers},
+                                      {"options", req.opt.extra},
+                                      {"device", req.device}});
+    ctx.checkpoint = &*checkpoint;
+  }
+  std::optional<nn::DetectAnomaly> detect_anomaly;
+  if (req.detect_anomaly) detect_anomaly.emplace(*ctx.model);
   std::vector<int64_t> forgotten;
   nlohmann::json per_request = nlohmann::json::array();
   // FLOPs and peak tensor memory of the unlearning itself (the evaluation below is not counted).
@@ -98,6 +132,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   }
   clear_scope(*ctx.model);
   flops.stop();
+  detect_anomaly.reset();
   if (!root) return {{"rank", comm.rank()}, {"ranks", comm.size()}};
 
   data::ForgetSplit final_split = data::split_from_forget(forgotten, ds.train.size(), "--forget");
@@ -169,6 +204,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                           {{"normalize", norm.to_json().dump()}});
   m["write_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   io::write_json_atomic(req.out + "/metrics.json", m);
+  if (checkpoint) checkpoint->remove();  // the results are complete
   std::fprintf(stderr, "unlearn: %s forget %.2f%% retain %.2f%% test %.2f%% in %.1f s\n",
                req.method.c_str(), m["forget_acc"].get<double>(), m["retain_acc"].get<double>(),
                m["test_acc"].get<double>(), unlearn_s);

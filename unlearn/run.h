@@ -15,6 +15,9 @@ struct UnlearnRequest {
   int64_t requests = 1;
   int threads = 0;
   bool overwrite = false;
+  bool detect_anomaly = false;
+  bool resume = false;  // continue a killed run in `out` from its last epoch checkpoint  //
+                        // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
   UnlearnOptions opt;
 };
 

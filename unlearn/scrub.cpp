@@ -16,6 +16,7 @@
 #include "data/loader.h"
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
+#include "train/numerics.h"
 #include "unlearn/common.h"
 #include "unlearn/prefix.h"
 #include "unlearn/registry.h"
@@ -88,7 +89,7 @@ class Scrub : public Method {
                              static_cast<int64_t>(indices.size()));
       student.train(true);
       double kl_sum = 0, ce_sum = 0;
-      int64_t seen = 0;
+      int64_t seen = 0, step = 0;
       data::Batch b;
       while (loader.next(b)) {
         const int64_t n = b.y.numel();
@@ -100,18 +101,23 @@ class Scrub : public Method {
                            : teacher->forward(ctx.norm.apply(b.x));
         }
         opt->zero_grad();
-        Tensor s_logits = cache ? student.forward_suffix(b.x, cache->cut())
-                                : student.forward(ctx.norm.apply(b.x));
-        Tensor kl = distill_kl(s_logits, t_logits, temperature);
+        Tensor kl, ce;
+        auto objective = [&] {
+          Tensor s_logits = cache ? student.forward_suffix(b.x, cache->cut())
+                                  : student.forward(ctx.norm.apply(b.x));
+          kl = distill_kl(s_logits, t_logits, temperature);
+          if (maximize) return ops::neg(kl);
+          ce = ops::cross_entropy(s_logits, b.y);
+          return ops::add(ops::mul(ce, gamma), ops::mul(kl, alpha));
+        };
+        const train::StepCheck at{"unlearn scrub", epoch, step++};
         Tensor loss;
-        if (maximize) {
-          loss = ops::neg(kl);
-        } else {
-          Tensor ce = ops::cross_entropy(s_logits, b.y);
-          ce_sum += ce.item() * n;
-          loss = ops::add(ops::mul(ce, gamma), ops::mul(kl, alpha));
-        }
-        loss.backward();
+        train::anomaly_at_step(at, [&] {
+          loss = objective();
+          loss.backward();
+        });
+        if (!maximize) ce_sum += ce.item() * n;
+        (void)train::checked_loss(at, loss, student, b.x, objective);
         opt->step();
         kl_sum += kl.item() * n;
         seen += n;

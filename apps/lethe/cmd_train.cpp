@@ -42,6 +42,10 @@ Command add_train(CLI::App& app) {
   sub->add_option("--eval-every", cfg->eval_every, "test accuracy every N epochs (0: at the end)")
       ->capture_default_str();
   sub->add_flag("--overwrite", cfg->overwrite, "replace results in an existing --out");
+  sub->add_flag("--resume", cfg->resume,
+                "continue a killed or stopped run in --out from its last completed epoch");
+  sub->add_flag("--detect-anomaly", cfg->detect_anomaly,
+                "name the first op and module producing NaN/Inf (slow: reads every tensor)");
   sub->add_option("--sisa", cfg->sisa,
                   "S:R: SISA training, S shard models over R slices (for --method sisa)");
   sub->add_flag("--amnesiac", cfg->amnesiac,

@@ -38,6 +38,11 @@ Command add_unlearn(CLI::App& app) {
                   "cpu|emu|cuda (emu: the CUDA kernels on the SIMT emulator, slow)")
       ->capture_default_str();
   sub->add_flag("--overwrite", r->overwrite, "replace results in an existing --out");
+  sub->add_flag("--resume", r->resume,
+                "continue a killed or stopped run in --out from its last completed epoch "
+                "(ft, rl, salun, bs, amun, amun-salun, amnesiac)");
+  sub->add_flag("--detect-anomaly", r->detect_anomaly,
+                "name the first op and module producing NaN/Inf (slow: reads every tensor)");
   auto device = add_device_flags(sub);
   return {sub, [r, opts, device, seeds] {
             device->apply();

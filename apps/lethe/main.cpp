@@ -4,10 +4,14 @@
 #include <vector>
 
 #include "apps/lethe/commands.h"
+#include "engine/backend/omp_wait.h"
 #include "engine/core/error.h"
+#include "engine/core/stop_signal.h"
 #include "engine/dist/communicator.h"
 
 int main(int argc, char** argv) {
+  // Before any OpenMP region and before MPI starts: it may re-exec (engine/backend/omp_wait.h).
+  lethe::reexec_with_yielding_omp_wait(argv);
   lethe::dist::Session mpi(argc, argv);  // MPI only when started by a launcher
   CLI::App app{"lethe: a deep-learning engine for machine-unlearning research"};
   app.require_subcommand(1);
@@ -29,9 +33,12 @@ int main(int argc, char** argv) {
       if (c.sub->parsed()) return c.run();
   } catch (const std::exception& e) {  // lethe::Error and the rest alike
     std::fprintf(stderr, "lethe: error: %s%s\n", lethe::dist::rank_prefix().c_str(), e.what());
+    // Stopped by SIGINT/SIGTERM: the exit status a killed program would have.
+    const int sig = lethe::stop_requested();
+    const int code = sig ? 128 + sig : 1;
     // Other ranks may wait in a collective for this one: end them all.
-    if (lethe::dist::Communicator::world().size() > 1) lethe::dist::abort_job(1);
-    return 1;
+    if (lethe::dist::Communicator::world().size() > 1) lethe::dist::abort_job(code);
+    return code;
   }
   return 0;
 }

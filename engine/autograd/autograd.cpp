@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/autograd/anomaly.h"
 #include "engine/ops/ops.h"
 
 namespace lethe {
@@ -63,6 +64,7 @@ bool needs_graph(const std::vector<Tensor>& inputs) {
 }
 
 Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, BackwardFn fn) {
+  anomaly_check_forward(name, out, inputs, g_record_scope);  // every op passes here
   if (!needs_graph(inputs)) return out;
   auto node = std::make_shared<Node>();
   node->name = name;
@@ -198,6 +200,7 @@ void walk(const Tensor& root, const Tensor& grad_root,
     const auto node_t0 = obs ? std::chrono::steady_clock::now() : walk_t0;
     std::vector<Tensor> gin = node->backward(gout, node->needs);
     ++g_nodes_run;
+    anomaly_check_backward(node->name, gin, gout, node->scope);
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       if (!node->needs[i] || i >= gin.size() || !gin[i].defined()) continue;
       const Tensor& in = node->inputs[i];

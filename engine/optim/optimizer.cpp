@@ -85,6 +85,41 @@ void Optimizer::reset_state() {
   std::fill(steps_.begin(), steps_.end(), 0);
 }
 
+std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::string p = std::to_string(i) + ".";
+    out.emplace_back(p + "step", Tensor::from_vector_i64({}, {steps_[i]}));
+    for (const auto& [key, t] : state_[i])
+      if (t.defined()) out.emplace_back(p + key, t.cpu());
+  }
+  return out;
+}
+
+void Optimizer::load_state(const std::map<std::string, Tensor>& state, const std::string& where) {
+  reset_state();
+  for (const auto& [name, t] : state) {
+    const size_t dot = name.find('.');
+    LETHE_CHECK(dot != std::string::npos && dot > 0 && dot < 10 &&
+                    name.find_first_not_of("0123456789") == dot,
+                where, ": optimizer state '", name, "' is not <index>.<key>");
+    const size_t i = std::stoul(name.substr(0, dot));
+    const std::string key = name.substr(dot + 1);
+    LETHE_CHECK(i < params_.size(), where, ": optimizer state '", name, "' for parameter ", i,
+                " of ", params_.size());
+    if (key == "step") {
+      LETHE_CHECK(t.dtype() == DType::I64 && t.numel() == 1, where, ": '", name,
+                  "' must be one i64");
+      steps_[i] = t.to_vector_i64()[0];
+      continue;
+    }
+    LETHE_CHECK(t.shape() == params_[i].shape() && t.dtype() == DType::F32, where,
+                ": optimizer state '", name, "' has shape ", shape_str(t.shape()),
+                ", its parameter ", shape_str(params_[i].shape()));
+    state_[i][key] = t.device() == params_[i].device() ? t.clone() : t.to(params_[i].device());
+  }
+}
+
 Tensor Optimizer::usable_grad(size_t i) const {
   const Tensor& p = params_[i];
   if (!p.requires_grad()) return Tensor();

@@ -45,6 +45,11 @@ class Optimizer {
   void reset_state();
   // Bytes of the state tensors of parameter i (momentum, moments; 0 before its first step).
   size_t state_bytes(size_t i) const;
+  // All state as named host tensors ("<i>.<key>", and "<i>.step" as an i64 scalar for each
+  // parameter i), for resumable checkpoints; load_state puts it back exactly (a missing or
+  // misshapen entry is an error naming `where`), on the parameters' devices.
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  void load_state(const std::map<std::string, Tensor>& state, const std::string& where);
 
  protected:
   // The update rule of step().

@@ -1,0 +1,118 @@
+#!/bin/sh
+# Reliability contract (issue 20): a yielding OpenMP wait by default, numerical faults stopped
+# with one line, runs that survive a kill. Synthetic data and tiny models: seconds.
+set -u
+LETHE="$1"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fail=0
+
+# The yielding default reaches libgomp (it prints its settings with OMP_DISPLAY_ENV): spin count 0
+# unless the user chose a policy, or asked to keep libgomp's default.
+env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose "$LETHE" info >"$T/out" 2>&1
+grep -q "GOMP_SPINCOUNT = '0'" "$T/out" || { echo "FAIL: default OpenMP wait does not yield"; fail=1; }
+env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose "$LETHE" info >"$T/out" 2>&1
+grep -q "OMP_WAIT_POLICY = 'ACTIVE'" "$T/out" || { echo "FAIL: user's OMP_WAIT_POLICY overridden"; fail=1; }
+env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT LETHE_OMP_WAIT=keep OMP_DISPLAY_ENV=verbose "$LETHE" info \
+  >"$T/out" 2>&1
+grep -q "GOMP_SPINCOUNT = '300000'" "$T/out" || { echo "FAIL: LETHE_OMP_WAIT=keep not honoured"; fail=1; }
+
+# Numerical faults: a diverging learning rate stops the run in one line naming the step and the
+# op + module that first overflowed; nothing is written as if the run had finished.
+DATA="synthetic:mixture:3:4:300"
+one_line_error() {  # expected substring, then the command
+  want="$1"
+  shift
+  if "$@" >"$T/out" 2>"$T/err"; then echo "FAIL (accepted): $*"; fail=1; return; fi
+  # stderr also holds progress lines; the error is the one "lethe: error:" line, and the last.
+  [ "$(grep -c '^lethe: error: ' "$T/err")" -eq 1 ] && tail -n 1 "$T/err" | grep -q '^lethe: error: ' ||
+    { echo "FAIL: not one error line at the end: $*"; cat "$T/err"; fail=1; }
+  tail -n 1 "$T/err" | grep -qF -e "$want" || { echo "FAIL: error lacks '$want': $*"; cat "$T/err"; fail=1; }
+}
+one_line_error "train: epoch 1 step 3: loss is NaN; detect-anomaly: op linear in module head produced Inf from finite inputs" \
+  "$LETHE" train --model mlp --data "$DATA" --epochs 3 --batch 32 --lr 1e6 --augment none --out "$T/nan"
+[ ! -e "$T/nan/model.safetensors" ] && [ ! -e "$T/nan/metrics.json" ] || { echo "FAIL: a failed run wrote results"; fail=1; }
+# --detect-anomaly searches from the start: the same op, found during the forward itself.
+one_line_error "train: epoch 1 step 3: detect-anomaly: op linear in module head produced Inf from finite inputs" \
+  "$LETHE" train --model mlp --data "$DATA" --epochs 3 --batch 32 --lr 1e6 --augment none --detect-anomaly --out "$T/nan2"
+"$LETHE" train --model mlp --data "$DATA" --epochs 2 --batch 32 --lr 0.1 --augment none --detect-anomaly \
+  --out "$T/good" >/dev/null 2>"$T/err" || { echo "FAIL: --detect-anomaly on a healthy run"; cat "$T/err"; fail=1; }
+one_line_error "unlearn fine-tune: epoch 2 step 1: loss is NaN; detect-anomaly: op linear in module head produced Inf" \
+  "$LETHE" unlearn --from "$T/good" --method ft --forget random:0.1 --lr 1e6 --epochs 3 --out "$T/ft-nan"
+[ ! -e "$T/ft-nan/metrics.json" ] || { echo "FAIL: a failed unlearning wrote results"; fail=1; }
+
+# Runs that survive a kill: a run SIGKILLed at random moments (several times) and continued with
+# --resume ends with a model.safetensors byte-identical to the uninterrupted run's (same threads,
+# same ISA path); SIGTERM stops it between steps with one line and the signal's exit status.
+DK="synthetic:mixture:4:128:20000"
+TR="--model mlp --data $DK --epochs 5 --batch 64 --lr 0.01 --augment none --threads 1"
+seed=$(date +%s)
+echo "kill points drawn with seed $seed"
+rand_sleep() {  # a random delay in [lo, lo + span) seconds, from $seed (advance it first)
+  awk -v s="$seed" -v lo="$1" -v span="$2" 'BEGIN { srand(s); printf "%.2f", lo + rand() * span }'
+}
+kill_and_resume() {  # name, then the command (without --resume); kills it 4 times, then finishes
+  name="$1"
+  shift
+  out="$T/$name-killed"
+  for i in 1 2 3 4; do
+    [ -e "$out/metrics.json" ] && break
+    "$@" --resume --out "$out" >/dev/null 2>&1 &
+    pid=$!
+    seed=$((seed + 1))
+    d=$(rand_sleep 0.3 1.2)
+    sleep "$d"
+    if kill -9 "$pid" 2>/dev/null; then
+      echo "$name: SIGKILL after ${d}s ($(ls "$out" 2>/dev/null | tr '\n' ' '))"
+    fi
+    wait "$pid" 2>/dev/null
+  done
+  if [ ! -e "$out/metrics.json" ]; then
+    "$@" --resume --out "$out" >/dev/null 2>"$T/err" || { echo "FAIL: $name: resume"; cat "$T/err"; fail=1; }
+  fi
+  cmp -s "$out/model.safetensors" "$T/$name-whole/model.safetensors" ||
+    { echo "FAIL: $name: killed and resumed model differs from the uninterrupted one"; fail=1; }
+  [ ! -e "$out/resume.safetensors" ] || { echo "FAIL: $name: resume checkpoint left behind"; fail=1; }
+}
+"$LETHE" train $TR --out "$T/train-whole" >/dev/null 2>&1 || { echo "FAIL: train"; fail=1; }
+[ "$(grep -c . "$T/train-whole/log.jsonl")" -eq 5 ] || { echo "FAIL: log.jsonl"; fail=1; }
+kill_and_resume train "$LETHE" train $TR
+[ "$(grep -c . "$T/train-killed/log.jsonl")" -eq 5 ] || { echo "FAIL: resumed log.jsonl is not 5 lines"; fail=1; }
+UF="--forget random:60 --epochs 5 --threads 1"
+for m in ft amun; do
+  "$LETHE" unlearn --from "$T/train-whole" --method $m $UF --out "$T/$m-whole" >/dev/null 2>&1 ||
+    { echo "FAIL: unlearn $m"; fail=1; }
+  kill_and_resume "$m" "$LETHE" unlearn --from "$T/train-whole" --method $m $UF
+done
+# SIGTERM: a clean stop between steps, a one-line message, exit status 128 + 15, then resumable.
+"$LETHE" train $TR --resume --out "$T/term" >/dev/null 2>"$T/err" &
+pid=$!
+seed=$((seed + 1))
+sleep "$(rand_sleep 0.6 0.6)"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [ -e "$T/term/metrics.json" ]; then
+  echo "SIGTERM came after the run finished; not checked"
+else
+  [ "$rc" -eq 143 ] || { echo "FAIL: SIGTERM exit status $rc, not 143"; fail=1; }
+  tail -n 1 "$T/err" | grep -q "^lethe: error: train: epoch [0-9]* step [0-9]*: stopped by SIGTERM; --resume continues" ||
+    { echo "FAIL: SIGTERM message"; cat "$T/err"; fail=1; }
+  "$LETHE" train $TR --resume --out "$T/term" >/dev/null 2>"$T/err" || { echo "FAIL: resume after SIGTERM"; cat "$T/err"; fail=1; }
+fi
+cmp -s "$T/term/model.safetensors" "$T/train-whole/model.safetensors" ||
+  { echo "FAIL: stopped and resumed model differs"; fail=1; }
+one_line_error "--resume: --method scrub does not checkpoint its epochs" \
+  "$LETHE" unlearn --from "$T/train-whole" --method scrub $UF --resume --out "$T/scrub"
+# A checkpoint written with other options is refused, naming the option: kill a run as soon as
+# its first epoch checkpoint exists, then resume it with another --lr.
+"$LETHE" train $TR --resume --out "$T/other" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do [ -e "$T/other/resume.safetensors" ] && break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ -e "$T/other/resume.safetensors" ] || { echo "FAIL: no epoch checkpoint appeared"; fail=1; }
+one_line_error "was written with lr = 0.01, this run has 0.02" \
+  "$LETHE" train $(echo "$TR" | sed 's/--lr 0.01/--lr 0.02/') --resume --out "$T/other"
+
+exit $fail

@@ -1,0 +1,80 @@
+#include "train/epoch_checkpoint.h"
+
+#include <filesystem>
+
+#include "engine/core/error.h"
+#include "engine/io/tensor_io.h"
+
+namespace lethe::train {
+
+EpochCheckpoint::EpochCheckpoint(std::string path, nlohmann::json identity)
+    : path_(std::move(path)), identity_(std::move(identity)) {}
+
+int64_t EpochCheckpoint::restore(const std::string& phase, nn::Module& model,
+                                 optim::Optimizer& opt) const {
+  if (!std::filesystem::exists(path_)) return 0;
+  io::NamedTensors f = io::load_tensors(path_);
+  auto meta = [&](const char* key) {
+    auto it = f.metadata.find(key);
+    LETHE_CHECK(it != f.metadata.end(), path_, ": not a resume checkpoint (no '", key, "')");
+    return it->second;
+  };
+  nlohmann::json saved = nlohmann::json::parse(meta("identity"), nullptr, false);
+  LETHE_CHECK(saved.is_object(), path_, ": corrupt 'identity' metadata");
+  for (const auto& [k, v] : identity_.items())
+    LETHE_CHECK(saved.contains(k) && saved[k] == v, "--resume: ", path_, " was written with ", k,
+                " = ", saved.contains(k) ? saved[k].dump() : "(absent)", ", this run has ",
+                v.dump(), " (use another --out, or the same options)");
+  if (meta("phase") != phase) return 0;
+  const int64_t done = std::stoll(meta("epochs_done"));
+  std::map<std::string, Tensor> params, state;
+  for (auto& [name, t] : f.tensors) {
+    if (name.rfind("model.", 0) == 0)
+      params.emplace(name.substr(6), t);
+    else if (name.rfind("optim.", 0) == 0)
+      state.emplace(name.substr(6), t);
+    else
+      LETHE_FAIL(path_, ": unexpected tensor '", name, "'");
+  }
+  // Strict: every parameter and buffer, same shapes (the file matched the identity above).
+  auto own = model.named_parameters();
+  for (auto& b : model.named_buffers()) own.push_back(b);
+  LETHE_CHECK(own.size() == params.size(), path_, ": holds ", params.size(), " model tensors, the ",
+              "model has ", own.size());
+  for (auto& [name, t] : own) {
+    auto it = params.find(name);
+    LETHE_CHECK(it != params.end(), path_, ": lacks model tensor '", name, "'");
+    LETHE_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), path_,
+                ": model tensor '", name, "' has shape ", shape_str(it->second.shape()));
+    t.copy_(it->second);
+  }
+  opt.load_state(state, path_);
+  return done;
+}
+
+int64_t EpochCheckpoint::epochs_done(const std::string& phase) const {
+  if (!std::filesystem::exists(path_)) return 0;
+  io::NamedTensors f = io::load_tensors(path_);
+  auto p = f.metadata.find("phase"), d = f.metadata.find("epochs_done");
+  if (p == f.metadata.end() || d == f.metadata.end() || p->second != phase) return 0;
+  return std::stoll(d->second);
+}
+
+void EpochCheckpoint::save(const std::string& phase, int64_t epochs_done, const nn::Module& model,
+                           const optim::Optimizer& opt) const {
+  std::vector<std::pair<std::string, Tensor>> ts;
+  for (auto& [name, t] : model.named_parameters()) ts.emplace_back("model." + name, t.cpu());
+  for (auto& [name, t] : model.named_buffers()) ts.emplace_back("model." + name, t.cpu());
+  for (auto& [name, t] : opt.state_dict()) ts.emplace_back("optim." + name, t);
+  io::save_tensors(path_, ts,
+                   {{"identity", identity_.dump()},
+                    {"phase", phase},
+                    {"epochs_done", std::to_string(epochs_done)}});
+}
+
+void EpochCheckpoint::remove() const {
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+}
+
+}  // namespace lethe::train
