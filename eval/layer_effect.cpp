@@ -86,7 +86,12 @@ nlohmann::json layer_effect(const LayerEffectInputs& in, const std::string& out_
   std::map<std::string, Tensor> ref_state;
   if (in.reference) ref_state = state_map(*in.reference);
   const auto params = by_module(in.run->named_parameters());
-  const auto buffers = by_module(in.run->named_buffers());
+  // Buffers: the running statistics. BatchNorm's step counter (num_batches_tracked) is left out:
+  // a count of steps taken, it would swamp the statistics' change (any fine-tune adds tens of %).
+  nn::NamedTensorList stats;
+  for (const auto& [n, t] : in.run->named_buffers())
+    if (!n.ends_with("num_batches_tracked")) stats.push_back({n, t});
+  const auto buffers = by_module(stats);
 
   const std::map<std::string, double> g_run = gaps(*in.run, in), g_orig = gaps(*in.original, in);
   std::map<std::string, double> g_ref;

@@ -1,7 +1,8 @@
 // Per-layer effect of an unlearning run (lethe eval --against ORIGINAL [--reference RETRAIN]):
 // for every module that owns parameters, how far the run moved them from the original,
 //   rel_change = ‖θ_run − θ_orig‖₂ / ‖θ_orig‖₂      (its own parameters, weight and bias together)
-// and, for modules with buffers (BatchNorm running statistics), the same over the buffers; for
+// and, for modules with buffers (BatchNorm running mean and variance; its step counter
+// num_batches_tracked is left out), the same over the buffers; for
 // every normalization layer, the change of its fairness gap (eval/norm_stats.h: max_c mean_k σ −
 // min_c mean_k σ of the layer input) from the original's. With a reference (the retrained model)
 // the same numbers for it stand beside, so a reader sees which layers a method moves that the

@@ -91,8 +91,14 @@ TEST_SUITE("eval") {
       if (name != "layer1.0.bn1" && row.contains("rel_change_reference"))
         CHECK(row.at("rel_change_reference").get<double>() == 0);
     }
-    // BatchNorm running statistics are buffers: unchanged here (no training).
+    // BatchNorm running statistics are buffers: unchanged here (no training); the step counter
+    // is not a statistic and is left out (a changed count alone reads 0).
     CHECK(rows.at("layer1.0.bn1").at("buffer_rel_change").get<double>() == 0);
+    for (auto& [n, b] : run->named_buffers())
+      if (n == "layer2.0.bn1.num_batches_tracked")
+        Tensor(b).copy_(Tensor::from_vector_i64({}, {999}));
+    for (const auto& row : eval::layer_effect(in, dir.string()).at("layers"))
+      if (row.at("layer") == "layer2.0.bn1") CHECK(row.at("buffer_rel_change").get<double>() == 0);
     // Fairness gaps (of each BN layer's input): layers before the change see the same input.
     CHECK(rows.at("bn1").at("d_fairness_gap").get<double>() == 0);
     CHECK(rows.at("layer4.1.bn2").at("d_fairness_gap").get<double>() != 0);  // after conv2 ×1.1
