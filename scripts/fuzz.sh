@@ -32,8 +32,25 @@ for src in $PARSERS; do
   fi
   OBJS="$OBJS $obj"
 done
-LIBS="-Wl,--start-group $REL/liblethe_train.a $REL/liblethe_eval.a $REL/liblethe_models.a $REL/liblethe_data.a $REL/liblethe_engine.a $REL/liblethe_kernels.a -Wl,--end-group"
-SYSLIBS="-lz -lstb -lsvm -lboost_context -L$(dirname "$(gcc -print-file-name=libgomp.so)") -lgomp -lpthread -ldl"
+# The libraries `lethe` itself links, read from CMake's link line for it: whatever this build
+# has (MPI, the CUDA kernels and runtime, cuDNN) comes along without being listed here.
+LINK_TXT="$REL/CMakeFiles/lethe.dir/link.txt"
+[ -f "$LINK_TXT" ] || { echo "fuzz: $LINK_TXT missing (build the release first: make build)" >&2; exit 1; }
+LIBS=""
+first=1
+skip=0
+for tok in $(cat "$LINK_TXT"); do
+  if [ "$first" = 1 ]; then first=0; continue; fi   # the compiler
+  if [ "$skip" = 1 ]; then skip=0; continue; fi      # the output name after -o
+  case "$tok" in
+    -o) skip=1 ;;
+    *.o | -O* | -DNDEBUG | -g) ;;                     # lethe's own objects and compile flags
+    liblethe_*.a) LIBS="$LIBS $REL/$tok" ;;
+    *) LIBS="$LIBS $tok" ;;
+  esac
+done
+LIBS="-Wl,--start-group $LIBS -Wl,--end-group"
+SYSLIBS="-lpthread -ldl"
 
 TARGETS="${*:-safetensors idx cifar image csv config forget manifest}"
 status=0
