@@ -48,8 +48,7 @@ std::map<std::string, Tensor> state_map(const models::Classifier& m) {
   return s;
 }
 
-std::map<std::string, double> gaps(models::Classifier& m, const LayerEffectInputs& in) {
-  NormStats st = collect_norm_stats(m, *in.data, in.rows, *in.norm, in.split, 256, nullptr);
+std::map<std::string, double> gaps(const NormStats& st) {
   std::map<std::string, double> g;
   for (const NormLayerStats& l : st.layers) g[l.name] = fairness_gaps(l).gap;
   return g;
@@ -93,22 +92,26 @@ nlohmann::json layer_effect(const LayerEffectInputs& in, const std::string& out_
     if (!n.ends_with("num_batches_tracked")) stats.push_back({n, t});
   const auto buffers = by_module(stats);
 
-  const std::map<std::string, double> g_run = gaps(*in.run, in), g_orig = gaps(*in.original, in);
+  auto collect = [&in](models::Classifier& m) {
+    return collect_norm_stats(m, *in.data, in.rows, *in.norm, in.split, 256, nullptr);
+  };
+  const std::map<std::string, double> g_run = gaps(in.run_stats ? *in.run_stats : collect(*in.run)),
+                                      g_orig = gaps(collect(*in.original));
   std::map<std::string, double> g_ref;
-  if (in.reference) g_ref = gaps(*in.reference, in);
+  if (in.reference) g_ref = gaps(collect(*in.reference));
 
-  std::map<std::string, std::string> types;
-  for (const auto& [n, m] : in.run->named_modules()) types[n] = m->type_name();
   nlohmann::json layers = nlohmann::json::array();
   std::string csv =
       "layer,type,params,rel_change,rel_change_reference,buffer_rel_change,"
       "buffer_rel_change_reference,fairness_gap_original,d_fairness_gap,d_fairness_gap_reference\n";
+  auto cell = [](double v) { return std::isnan(v) ? std::string() : fmt(v); };  // NaN: none
+  auto pos = [](double v) { return v < 0 ? std::string() : fmt(v); };           // < 0: none
   // Every module that owns parameters or buffers, in named_modules() order.
   for (const auto& [name, mod] : in.run->named_modules()) {
     auto p = params.find(name);
     auto b = buffers.find(name);
     if (p == params.end() && b == buffers.end()) continue;
-    nlohmann::json row = {{"layer", name}, {"type", types[name]}};
+    nlohmann::json row = {{"layer", name}, {"type", mod->type_name()}};
     int64_t count = 0;
     double rc = -1, rc_ref = -1, brc = -1, brc_ref = -1;
     if (p != params.end()) {
@@ -144,9 +147,7 @@ nlohmann::json layer_effect(const LayerEffectInputs& in, const std::string& out_
       }
     }
     layers.push_back(row);
-    auto cell = [](double v) { return std::isnan(v) ? std::string() : fmt(v); };
-    auto pos = [](double v) { return v < 0 ? std::string() : fmt(v); };
-    csv += name + "," + types[name] + "," + std::to_string(count) + "," + pos(rc) + "," +
+    csv += name + "," + mod->type_name() + "," + std::to_string(count) + "," + pos(rc) + "," +
            pos(rc_ref) + "," + pos(brc) + "," + pos(brc_ref) + "," + cell(g0) + "," + cell(dg) +
            "," + cell(dg_ref) + "\n";
   }

@@ -15,6 +15,7 @@
 
 #include "data/dataset.h"
 #include "data/normalization.h"
+#include "eval/norm_stats.h"
 #include "models/classifier.h"
 
 namespace lethe::eval {
@@ -29,6 +30,9 @@ struct LayerEffectInputs {
   std::vector<int64_t> rows;
   std::string split;
   const data::Normalization* norm = nullptr;
+  // The run's statistics on those rows when the caller has them already (lethe eval
+  // --norm-stats): not collected again.
+  const NormStats* run_stats = nullptr;
 };
 
 // Returns {"against", "reference", "split", "layers": [...]} and writes `out_dir`/layer_effect.csv.

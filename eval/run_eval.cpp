@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <tuple>
 
 #include "data/forget.h"
@@ -271,6 +272,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
     m["robust"] = run_robustness(model, norm, splits, attacks, ro, &me);
     if (!me.empty()) write_min_eps(req.out, me);
   }
+  std::optional<NormStats> run_norm_stats;  // a single model's, reused by --against
   if (req.norm_stats) {
     const std::string& sp = req.norm_stats_split;
     const data::Dataset& d = sp == "test" ? ds.test : ds.train;
@@ -279,9 +281,9 @@ nlohmann::json run_eval(const EvalRequest& req) {
                                                 : data::all_indices(d);
     profile::Progress progress("bn stats " + sp, static_cast<int64_t>(idx.size()));
     if (!ensemble) {
-      NormStats st = collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
-      m["bn_stats"] = norm_stats_json(st);
-      write_norm_stats_csv(st, req.out);
+      run_norm_stats = collect_norm_stats(model, d, idx, norm, sp, 256, &progress);
+      m["bn_stats"] = norm_stats_json(*run_norm_stats);
+      write_norm_stats_csv(*run_norm_stats, req.out);
     } else {
       // An ensemble has no normalization layers of its own: each member's statistics, and per
       // layer the mean gap over members with its spread (bn_stats_*.csv are member 0's).
@@ -319,6 +321,7 @@ nlohmann::json run_eval(const EvalRequest& req) {
                                : data::all_indices(*li.data);
     li.split = sp;
     li.norm = &norm;
+    if (run_norm_stats) li.run_stats = &*run_norm_stats;
     m["layer_effect"] = layer_effect(li, req.out);
   }
   if (ensemble)

@@ -186,8 +186,7 @@ ProfileResult run_profile(const ProfileRequest& req) {
   LETHE_CHECK(req.warmup >= 0, "--warmup must be ≥ 0, got ", req.warmup);
   LETHE_CHECK(req.opt.epochs >= 1, "--epochs must be ≥ 1, got ", req.opt.epochs);
   const bool training = req.method == "train";
-  std::unique_ptr<Method> method;
-  if (!training) method = make_method(req.method);  // throws for a bad name
+  if (!training) make_method(req.method);  // a bad name fails here, before any work
   LETHE_CHECK(!(req.method == "sisa" || req.method == "amnesiac") || !req.from.empty(), "--method ",
               req.method, " needs --from a run trained with --", req.method,
               " (its shards or recorded updates), not --model");

@@ -29,6 +29,15 @@
 
 namespace lethe::unlearn {
 
+nlohmann::json unlearn_identity(const std::string& from, const std::string& method,
+                                const std::string& forget, const UnlearnOptions& opt) {
+  return {{"from", from},         {"method", method},
+          {"forget", forget},     {"epochs", opt.epochs},
+          {"lr", opt.lr},         {"batch", opt.batch},
+          {"seed", opt.seed},     {"no_retain", opt.no_retain},
+          {"layers", opt.layers}, {"options", opt.extra}};
+}
+
 nlohmann::json run_unlearning(const UnlearnRequest& req) {
   auto t0 = std::chrono::steady_clock::now();
   StopSignals stop_signals;  // SIGINT/SIGTERM end the method's loops between steps
@@ -90,18 +99,9 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                 req.requests, ")");
     LETHE_CHECK(comm.size() == 1, "--resume: a single process only (", comm.size(),
                 " ranks would write one checkpoint file together)");
-    checkpoint.emplace(req.out + "/resume.safetensors",
-                       nlohmann::json{{"from", req.from},
-                                      {"method", req.method},
-                                      {"forget", req.forget},
-                                      {"epochs", req.opt.epochs},
-                                      {"lr", req.opt.lr},
-                                      {"batch", req.opt.batch},
-                                      {"seed", req.opt.seed},
-                                      {"no_retain", req.opt.no_retain},
-                                      {"layers", req.opt.layers},
-                                      {"options", req.opt.extra},
-                                      {"device", req.device}});
+    nlohmann::json identity = unlearn_identity(req.from, req.method, req.forget, req.opt);
+    identity["device"] = req.device;
+    checkpoint.emplace(req.out + "/resume.safetensors", identity);
     ctx.checkpoint = &*checkpoint;
   }
   std::optional<nn::DetectAnomaly> detect_anomaly;
@@ -176,26 +176,17 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   if (!ctx.report.empty()) m["method_report"] = ctx.report;
   if (!ctx.cache_report.empty()) m["prefix_cache"] = ctx.cache_report;
 
-  nlohmann::json cfg = {{"from", req.from},
-                        {"method", req.method},
-                        {"forget", req.forget},
-                        {"requests", req.requests},
-                        {"epochs", req.opt.epochs},
-                        {"lr", req.opt.lr},
-                        {"batch", req.opt.batch},
-                        {"seed", req.opt.seed},
-                        {"no_retain", req.opt.no_retain},
-                        {"layers", req.opt.layers},
-                        {"options", req.opt.extra},
-                        {"cache_mb", req.opt.cache_mb},
-                        {"data", orig_cfg.at("data")},
-                        {"original_seed", orig_cfg.value("seed", 0ull)},
-                        {"subset", orig_cfg.value("subset", int64_t{0})},
-                        {"model_config", orig.model_config.to_json()},
-                        {"normalize", norm.to_json()},
-                        {"device", req.device},
-                        {"threads_used", omp_get_max_threads()},
-                        {"build", build_info()}};
+  nlohmann::json cfg = unlearn_identity(req.from, req.method, req.forget, req.opt);
+  cfg.update(nlohmann::json{{"requests", req.requests},
+                            {"cache_mb", req.opt.cache_mb},
+                            {"data", orig_cfg.at("data")},
+                            {"original_seed", orig_cfg.value("seed", 0ull)},
+                            {"subset", orig_cfg.value("subset", int64_t{0})},
+                            {"model_config", orig.model_config.to_json()},
+                            {"normalize", norm.to_json()},
+                            {"device", req.device},
+                            {"threads_used", omp_get_max_threads()},
+                            {"build", build_info()}});
   // unlearn_s ends before the run directory is written; the writing is timed apart (write_s).
   auto w0 = std::chrono::steady_clock::now();
   io::write_json_atomic(req.out + "/config.json", cfg);

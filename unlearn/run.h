@@ -15,14 +15,19 @@ struct UnlearnRequest {
   int64_t requests = 1;
   int threads = 0;
   bool overwrite = false;
-  bool detect_anomaly = false;
-  bool resume = false;  // continue a killed run in `out` from its last epoch checkpoint  //
-                        // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
+  bool detect_anomaly = false;  // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
+  bool resume = false;          // continue a killed run in `out` from its last epoch checkpoint
   UnlearnOptions opt;
 };
 
 // Returns metrics.json's content.
 nlohmann::json run_unlearning(const UnlearnRequest& req);
+
+// The settings that decide an unlearning run's result (from, method, forget, epochs, lr, batch,
+// seed, no_retain, layers, options): config.json records them, and a resume checkpoint, a finished
+// sweep run and a tune search are recognised by them.
+nlohmann::json unlearn_identity(const std::string& from, const std::string& method,
+                                const std::string& forget, const UnlearnOptions& opt);
 
 // OUT/seed-<seed>: one run of a seeds group.
 std::string seed_dir(const std::string& out, uint64_t seed);

@@ -41,13 +41,11 @@ bool finished(const std::string& dir, const UnlearnRequest& u, const std::string
     return false;
   try {
     const nlohmann::json c = io::read_json(dir + "/config.json");
-    return c.value("from", "") == u.from && c.value("method", "") == u.method &&
-           c.value("layers", "") == u.opt.layers && c.value("forget", "") == u.forget &&
-           c.value("epochs", int64_t{-2}) == u.opt.epochs && c.value("lr", -2.0) == u.opt.lr &&
-           c.value("batch", int64_t{-2}) == u.opt.batch &&
-           c.value("seed", uint64_t{1} << 63) == u.opt.seed &&
-           c.value("options", nlohmann::json()) == u.opt.extra &&
-           c.value("cache_mb", int64_t{-2}) == u.opt.cache_mb;
+    nlohmann::json want = unlearn_identity(u.from, u.method, u.forget, u.opt);
+    want["cache_mb"] = u.opt.cache_mb;
+    for (const auto& [k, v] : want.items())
+      if (c.value(k, nlohmann::json()) != v) return false;
+    return true;
   } catch (const std::exception&) {
     return false;
   }

@@ -84,20 +84,12 @@ nlohmann::json row_json(const CandidateResult& r) {
 
 // The request fields that decide what a candidate's directory holds (not threads, not budget).
 nlohmann::json request_identity(const TuneRequest& req) {
-  return {{"from", req.from},
-          {"method", req.method},
-          {"forget", req.forget},
-          {"reference", req.reference},
-          {"gap", req.gap},
-          {"mia", mia_of(req)},
-          {"references", req.references},
-          {"epochs", req.opt.epochs},
-          {"lr", req.opt.lr},
-          {"batch", req.opt.batch},
-          {"seed", req.opt.seed},
-          {"no_retain", req.opt.no_retain},
-          {"layers", req.opt.layers},
-          {"options", req.opt.extra}};
+  nlohmann::json id = unlearn_identity(req.from, req.method, req.forget, req.opt);
+  id.update(nlohmann::json{{"reference", req.reference},
+                           {"gap", req.gap},
+                           {"mia", mia_of(req)},
+                           {"references", req.references}});
+  return id;
 }
 
 }  // namespace

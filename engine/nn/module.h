@@ -47,6 +47,7 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const {
     return children_;
   }
+  bool has_children() const { return !children_.empty(); }
   std::vector<std::pair<std::string, Module*>> named_modules();
   // Lookup by dotted path; nullptr / undefined when absent.
   Module* find_module(const std::string& path);

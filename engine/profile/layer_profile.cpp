@@ -37,7 +37,7 @@ bool one_of(const char* name, std::initializer_list<const char*> names) {
 
 bool is_leaf_layer(const nn::Module& m) {
   // Attention runs its qkv/proj weights in one op, so it is a leaf although it has children.
-  return m.named_children().empty() || dynamic_cast<const nn::MultiHeadSelfAttention*>(&m);
+  return !m.has_children() || dynamic_cast<const nn::MultiHeadSelfAttention*>(&m);
 }
 
 Cost& Cost::operator+=(const Cost& o) {

@@ -17,18 +17,10 @@
 
 using namespace lethe;
 using lethe::data::test::TempDir;
+using lethe::test::error_of;
 
 namespace {
 const std::string kDir = LETHE_TEST_DATA_DIR "/data/fuzz/";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // An image folder with one class holding `file`.
 std::string folder_with(const TempDir& t, const std::string& file) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "tests/support/error_of.h"
 
 namespace lethe::data::test {
 
@@ -40,16 +41,7 @@ inline void write_text(const std::string& path, const std::string& s) {
   out << s;
 }
 
-// The lethe::Error message `f` throws, or "" if it does not throw.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const lethe::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using lethe::test::error_of;
 
 inline bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

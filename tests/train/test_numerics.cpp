@@ -11,6 +11,7 @@
 #include "engine/nn/init.h"
 #include "engine/optim/optimizer.h"
 #include "models/registry.h"
+#include "tests/support/error_of.h"
 #include "train/trainer.h"
 
 using namespace lethe;
@@ -47,13 +48,10 @@ struct Run {
     train::EpochOptions eo;
     eo.batch = 8;
     eo.shuffle = false;
-    try {
+    return lethe::test::error_of([&] {
       for (int64_t e = 0; e < epochs; ++e)
         train::train_epoch(*model, *opt, d, idx, data::Normalization{}, eo, e, nullptr);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
+    });
   }
 };
 

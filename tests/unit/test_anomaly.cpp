@@ -8,19 +8,11 @@
 #include "engine/nn/detect_anomaly.h"
 #include "engine/nn/layers.h"
 #include "engine/ops/ops.h"
+#include "tests/support/error_of.h"
 
 using namespace lethe;
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using lethe::test::error_of;
 
 TEST_SUITE("unit") {
   TEST_CASE("nonfinite tells NaN from Inf and ignores integer tensors") {
