@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "data/random.h"
 #include "data/spec.h"
 #include "engine/backend/device_options.h"
 #include "engine/backend/system_info.h"
 #include "engine/core/error.h"
+#include "engine/core/stop_signal.h"
 #include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/io/safetensors.h"
@@ -22,6 +24,7 @@
 #include "eval/predict.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "train/epoch_checkpoint.h"
 
 namespace lethe::train {
 namespace fs = std::filesystem;
@@ -35,6 +38,24 @@ nlohmann::json recipe(const nlohmann::json& config) {
        {"out", "threads", "threads_used", "overwrite", "build", "eval_every", "ranks"})
     r.erase(k);
   return r;
+}
+
+// Drops model k's lines after its first `epochs` epochs from the job's log: the lines an
+// interrupted attempt wrote beyond the checkpoint it resumes from are written again.
+void keep_model_epochs(const std::string& path, int64_t k, int64_t epochs) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  bool dropped = false;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("model", int64_t{-1}) == k && j.value("epoch", int64_t{0}) > epochs) {
+      dropped = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (dropped) io::write_text_atomic(path, kept);
 }
 
 }  // namespace
@@ -62,6 +83,7 @@ uint64_t reference_model_seed(uint64_t seed, int64_t k) {
 
 nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   check_config(cfg);
+  StopSignals stop_signals;  // SIGINT/SIGTERM stop between steps; rerunning continues
   balanced_inclusion(models, 0, cfg.seed);  // rejects M < 2 before DIR is created
   LETHE_CHECK(cfg.exclude.empty() && cfg.sisa.empty() && !cfg.amnesiac,
               "--reference-models cannot be combined with --exclude, --sisa or --amnesiac");
@@ -163,6 +185,12 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
       std::fprintf(stderr, "reference model %lld/%lld%s: %zu samples\n",
                    static_cast<long long>(k + 1), static_cast<long long>(models), who.c_str(),
                    in_idx.size());
+      // Model k's epoch checkpoint (always on: the job always continues where it stopped), bound
+      // to the recipe and k; written by the rank that owns the unit, removed once its logits are.
+      EpochCheckpoint checkpoint(kdir + "/resume.safetensors",
+                                 {{"recipe", recipe(config)}, {"reference_model", k}});
+      if (!resume) checkpoint.remove();
+      keep_model_epochs(log_path, k, checkpoint.epochs_done("train"));
       fit(
           *model, pool_ds, in_idx, norm, ck,
           [&](int64_t e, const EpochStats& st, profile::Progress& prog) {
@@ -175,13 +203,15 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
                                         {"train_acc_running", st.acc},
                                         {"epoch_s", st.seconds}});
           },
-          [](EpochOptions& eo) { eo.comm = &dist::Communicator::self(); });  // a unit: one rank
+          [](EpochOptions& eo) { eo.comm = &dist::Communicator::self(); },  // a unit: one rank
+          &checkpoint);
       models::save_checkpoint(kdir + "/model.safetensors", *model, mc,
                               {{"normalize", norm.to_json().dump()}});
       std::vector<float> lg = eval::predict_logits(*model, pool_ds, all, norm).to_vector();
       io::SafetensorsFile f;
       f.tensors["logits"] = io::from_f32({P, refs.classes}, lg.data());
       io::write_safetensors(klogits, f);
+      checkpoint.remove();
     }
     io::write_json_atomic(
         kdir + "/unit.json",

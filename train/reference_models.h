@@ -15,8 +15,10 @@
 // - Inputs are normalized with the training rows' statistics, as the target run's model is:
 //   the reference models see the same preprocessing as the target.
 // - Resume: a model whose ref_K/logits.safetensors exists is not trained again when DIR's
-//   config.json holds the same recipe (an interrupted job continues); a finished DIR (with
-//   metrics.json) needs --overwrite.
+//   config.json holds the same recipe (an interrupted job continues); a model interrupted
+//   mid-training continues from its last epoch checkpoint (ref_K/resume.safetensors, always
+//   written: train/epoch_checkpoint.h), bit-identical to an uninterrupted job; SIGINT/SIGTERM
+//   stop between steps. A finished DIR (with metrics.json) needs --overwrite.
 // - Several ranks (`mpirun -np N`): model k is trained by rank k mod N alone (static, so a
 //   restart gives each rank the same units), bit-identical to the one-rank result at equal
 //   --threads; ref_K/unit.json records the rank and wall time; rank 0 gathers the units from

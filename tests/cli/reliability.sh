@@ -70,9 +70,13 @@ kill_and_resume() {  # name, then the command (without --resume); kills it 4 tim
   if [ ! -e "$out/metrics.json" ]; then
     "$@" --resume --out "$out" >/dev/null 2>"$T/err" || { echo "FAIL: $name: resume"; cat "$T/err"; fail=1; }
   fi
-  cmp -s "$out/model.safetensors" "$T/$name-whole/model.safetensors" ||
-    { echo "FAIL: $name: killed and resumed model differs from the uninterrupted one"; fail=1; }
-  [ ! -e "$out/resume.safetensors" ] || { echo "FAIL: $name: resume checkpoint left behind"; fail=1; }
+  for f in ${RESULT_FILES:-model.safetensors}; do
+    cmp -s "$out/$f" "$T/$name-whole/$f" ||
+      { echo "FAIL: $name: killed and resumed $f differs from the uninterrupted one's"; fail=1; }
+  done
+  if find "$out" -name resume.safetensors | grep -q .; then
+    echo "FAIL: $name: resume checkpoint left behind"; fail=1
+  fi
 }
 "$LETHE" train $TR --out "$T/train-whole" >/dev/null 2>&1 || { echo "FAIL: train"; fail=1; }
 [ "$(grep -c . "$T/train-whole/log.jsonl")" -eq 5 ] || { echo "FAIL: log.jsonl"; fail=1; }
@@ -84,6 +88,14 @@ for m in ft amun; do
     { echo "FAIL: unlearn $m"; fail=1; }
   kill_and_resume "$m" "$LETHE" unlearn --from "$T/train-whole" --method $m $UF
 done
+# The reference-model job (its models resume at their epoch checkpoints): every model's weights
+# and pool logits, and the cache the attacks read, byte-identical to the uninterrupted job's.
+"$LETHE" train $TR --reference-models 3 --out "$T/refs-whole" >/dev/null 2>&1 ||
+  { echo "FAIL: reference models"; fail=1; }
+RESULT_FILES="ref_0/model.safetensors ref_1/model.safetensors ref_2/model.safetensors
+  ref_0/logits.safetensors ref_2/logits.safetensors logits.safetensors inclusion.safetensors" \
+  kill_and_resume refs "$LETHE" train $TR --reference-models 3
+[ "$(grep -c . "$T/refs-killed/log.jsonl")" -eq 15 ] || { echo "FAIL: resumed reference log.jsonl is not 15 lines"; fail=1; }
 # SIGTERM: a clean stop between steps, a one-line message, exit status 128 + 15, then resumable.
 "$LETHE" train $TR --resume --out "$T/term" >/dev/null 2>"$T/err" &
 pid=$!
