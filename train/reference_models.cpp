@@ -49,7 +49,8 @@ void keep_model_epochs(const std::string& path, int64_t k, int64_t epochs) {
   bool dropped = false;
   while (std::getline(in, line)) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("model", int64_t{-1}) == k && j.value("epoch", int64_t{0}) > epochs) {
+    if (j.is_object() && j.value("model", int64_t{-1}) == k &&
+        j.value("epoch", int64_t{0}) > epochs) {
       dropped = true;
       continue;
     }
@@ -188,7 +189,8 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
       // Model k's epoch checkpoint (always on: the job always continues where it stopped), bound
       // to the recipe and k; written by the rank that owns the unit, removed once its logits are.
       EpochCheckpoint checkpoint(kdir + "/resume.safetensors",
-                                 {{"recipe", recipe(config)}, {"reference_model", k}});
+                                 {{"recipe", recipe(config)}, {"reference_model", k}},
+                                 cfg.checkpoint_every);
       if (!resume) checkpoint.remove();
       keep_model_epochs(log_path, k, checkpoint.epochs_done("train"));
       fit(

@@ -16,8 +16,8 @@
 #include "engine/backend/system_info.h"
 #include "engine/core/allocator.h"
 #include "engine/core/build_info.h"
-#include "engine/dist/communicator.h"
 #include "engine/core/stop_signal.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "engine/nn/detect_anomaly.h"
 #include "engine/nn/init.h"
@@ -115,6 +115,7 @@ TrainConfig train_config_fields(const nlohmann::json& j) {
 }  // namespace
 
 void check_config(const TrainConfig& c) {
+  LETHE_CHECK(c.checkpoint_every >= 0, "--checkpoint-every must be ≥ 0, got ", c.checkpoint_every);
   (void)device_by_name(c.device);  // one line for an unknown name, or cuda without a device
   LETHE_CHECK(c.epochs >= 0, "--epochs must be ≥ 0, got ", c.epochs);
   LETHE_CHECK(c.batch >= 1, "--batch must be ≥ 1, got ", c.batch);
@@ -199,6 +200,7 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
     opt->set_lr(sched.lr_at(e));
     profile::Progress prog("epoch " + std::to_string(e + 1) + "/" + std::to_string(cfg.epochs),
                            static_cast<int64_t>(indices.size()));
+    if (checkpoint) checkpoint->hook_epoch(eo, "train", e, e == start, model, *opt);
     EpochStats st = train_epoch(model, *opt, train, indices, norm, eo, e, &prog);
     if (on_epoch) on_epoch(e, st, prog);
     if (checkpoint) checkpoint->save("train", e + 1, model, *opt);
@@ -287,6 +289,8 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   // --resume: the epoch checkpoint (model, optimizer, epochs done) and the log lines of those
   // epochs are kept; the options that change the result must be the ones it was written with.
   std::optional<EpochCheckpoint> checkpoint;
+  LETHE_CHECK(cfg.checkpoint_every == 0 || cfg.resume,
+              "--checkpoint-every needs --resume (the checkpoint is what --resume continues from)");
   if (cfg.resume) {
     LETHE_CHECK(cfg.sisa.empty() && !cfg.amnesiac && cfg.solver == "sgd",
                 "--resume: continues the epoch loop of plain training (not --sisa, --amnesiac or "
@@ -295,7 +299,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
                 " ranks would write one checkpoint file together)");
     nlohmann::json identity = cfg.to_json();
     for (const char* k : {"out", "threads", "eval_every"}) identity.erase(k);
-    checkpoint.emplace(dir + "/resume.safetensors", identity);
+    checkpoint.emplace(dir + "/resume.safetensors", identity, cfg.checkpoint_every);
   }
   keep_log_epochs(log_path, checkpoint ? checkpoint->epochs_done("train") : 0);
 

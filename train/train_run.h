@@ -50,6 +50,8 @@ struct TrainConfig {
   bool detect_anomaly = false;  // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
   // Continue a killed run in `out` from its last epoch checkpoint (train/epoch_checkpoint.h).
   bool resume = false;
+  // With --resume: also checkpoint every N steps inside an epoch (0: at epoch boundaries only).
+  int64_t checkpoint_every = 0;
 
   nlohmann::json to_json() const;
 };

@@ -73,7 +73,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     data::Batch b;
     std::vector<int64_t> y_host;
   };
-  auto next_batch = [&](Staged& s) {
+  auto next_batch = [&](Staged& s, bool upload = true) {
     while (loader.next(s.b)) {
       // batch norm needs > 1 sample (the whole batch decides, so every rank skips it alike)
       if (s.b.global_rows < 2 && model.is_training()) continue;
@@ -83,7 +83,7 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
           s.y_host[i] = o.relabel(s.b.indices[i], s.y_host[i], epoch);
         s.b.y = Tensor::from_vector_i64(s.b.y.shape(), s.y_host);
       }
-      if (uploader && !s.y_host.empty()) {
+      if (upload && uploader && !s.y_host.empty()) {
         std::vector<Tensor> up = uploader->upload({s.b.x, s.b.y});
         s.b.x = up[0];
         s.b.y = up[1];
@@ -93,7 +93,15 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     return false;
   };
   Staged cur, ahead;
-  bool have = next_batch(cur);
+  bool have = true;
+  if (o.resume_at) {  // the steps a mid-epoch checkpoint holds: drawn in order, not trained on
+    for (; step < o.resume_at->step && (have = next_batch(cur, false)); ++step)
+      if (progress) progress->advance(cur.b.global_rows, "resumed");
+    loss_sum = o.resume_at->loss_sum;
+    correct = o.resume_at->correct;
+    seen = o.resume_at->seen;
+  }
+  if (have) have = next_batch(cur);
   while (have) {
     const bool have_ahead = next_batch(ahead);  // its copy overlaps the step below
     data::Batch& b = cur.b;
@@ -122,11 +130,6 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     if (reducer) reducer->reduce(static_cast<double>(n) / static_cast<double>(b.global_rows));
     opt.step();
     if (o.after_step) o.after_step();
-    // SIGINT/SIGTERM (engine/core/stop_signal.h): stop between steps; the run's last epoch
-    // checkpoint is what --resume continues from.
-    if (const int sig = stop_requested())
-      LETHE_FAIL(step_prefix(at), "stopped by ", signal_name(sig),
-                 "; --resume continues from the last completed epoch");
     ++step;
     if (n > 0) {
       loss_sum += loss_v * n;
@@ -134,6 +137,18 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
       for (int64_t i = 0; i < n; ++i) correct += pred[i] == cur.y_host[i];
       seen += n;
     }
+    // SIGINT/SIGTERM (engine/core/stop_signal.h): stop between steps, saving the position when
+    // the run checkpoints (else --resume continues from its last completed epoch).
+    const int sig = stop_requested();
+    // (After an epoch's last step its end-of-epoch checkpoint follows: no periodic save.)
+    if (o.save_position &&
+        (sig || (o.checkpoint_every > 0 && step % o.checkpoint_every == 0 && have_ahead)))
+      o.save_position({step, loss_sum, correct, seen});
+    if (sig)
+      LETHE_FAIL(step_prefix(at), "stopped by ", signal_name(sig), "; --resume continues ",
+                 o.save_position ? "after step " + std::to_string(step) + " of epoch " +
+                                       std::to_string(epoch + 1)
+                                 : std::string("from the last completed epoch"));
     if (progress) {
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", seen ? loss_sum / seen : 0.0,
                     seen ? 100.0 * correct / seen : 0.0);

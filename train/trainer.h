@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ struct EpochStats {
   double seconds = 0;
   double samples_per_s = 0;
   int64_t rows = 0;  // rows this rank trained on (data-parallel: its slices; else all)
+};
+
+// Where a loop stands inside an epoch: the steps taken and the running figures of its stats, so a
+// run continued from here ends with the bits, and the log line, of one that never stopped.
+struct EpochPosition {
+  int64_t step = 0;
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
 };
 
 struct EpochOptions {
@@ -64,6 +73,12 @@ struct EpochOptions {
   const dist::Communicator* comm = nullptr;
   // The loop's name in a numerical-fault message (train/numerics.h).
   std::string check_name = "train";
+  // Mid-epoch checkpoints (train/epoch_checkpoint.h): `save_position` is called every
+  // `checkpoint_every` steps (0: never) and when SIGINT/SIGTERM stops the loop; `resume_at`
+  // skips the steps a checkpoint already holds (their batches are drawn, not trained on).
+  int64_t checkpoint_every = 0;
+  std::function<void(const EpochPosition&)> save_position;
+  std::optional<EpochPosition> resume_at;
 };
 
 // One pass over `indices` of `d` with optimizer steps; the model is put in train mode.

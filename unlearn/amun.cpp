@@ -134,8 +134,20 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
     profile::Progress prog("fine-tune " + std::to_string(e + 1) + "/" + std::to_string(epochs), n);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
-    char status[96];
+    // A mid-epoch checkpoint (train/epoch_checkpoint.h) of this epoch: its steps are skipped.
+    std::optional<train::EpochPosition> resume_at;
+    if (ctx.checkpoint && e == start) resume_at = ctx.checkpoint->position("amun fine-tune");
+    if (resume_at) {
+      std::fprintf(stderr, "amun fine-tune: resuming after step %lld of epoch %lld\n",
+                   static_cast<long long>(resume_at->step), static_cast<long long>(e + 1));
+      loss_sum = resume_at->loss_sum;
+      correct = resume_at->correct;
+      seen = resume_at->seen;
+    }
+    char status[96] = "";
     for (int64_t s = 0; s < n; s += ctx.opt.batch) {
+      const int64_t step = s / ctx.opt.batch;
+      if (resume_at && step < resume_at->step) continue;
       std::vector<int64_t> drows, arows;
       for (int64_t i = s; i < std::min(n, s + ctx.opt.batch); ++i)
         if (order[i] < nd)
@@ -172,19 +184,30 @@ void train_mixed(UnlearnContext& ctx, optim::SGD& opt, const std::vector<int64_t
         logits = cache ? model.forward_suffix(x, cache->cut()) : model.forward(ctx.norm.apply(x));
         return loss = ops::cross_entropy(logits, y);
       };
-      const train::StepCheck at{"unlearn amun", e, s / ctx.opt.batch};
+      const train::StepCheck at{"unlearn amun", e, step};
       train::anomaly_at_step(at, [&] { objective().backward(); });
       const double loss_v = train::checked_loss(at, loss, model, x, objective);
       opt.step();
       if (enforce) enforce->after_step();
-      if (const int sig = stop_requested())
-        LETHE_FAIL(train::step_prefix(at), "stopped by ", signal_name(sig),
-                   "; --resume continues from the last completed epoch");
       int64_t bn = y.numel();
       loss_sum += loss_v * bn;
       std::vector<int64_t> pred = eval::argmax_rows(logits), yv = y.to_vector_i64();
       for (int64_t i = 0; i < bn; ++i) correct += pred[i] == yv[i];
       seen += bn;
+      // SIGINT/SIGTERM stop between steps, with a checkpoint of the position when --resume
+      // keeps one; --checkpoint-every saves it periodically (not after an epoch's last step).
+      const int sig = stop_requested();
+      const int64_t every = ctx.checkpoint ? ctx.checkpoint->every_steps() : 0;
+      if (ctx.checkpoint &&
+          (sig || (every > 0 && (step + 1) % every == 0 && s + ctx.opt.batch < n))) {
+        const train::EpochPosition pos{step + 1, loss_sum, correct, seen};
+        ctx.checkpoint->save("amun fine-tune", e, model, opt, &pos);
+      }
+      if (sig)
+        LETHE_FAIL(train::step_prefix(at), "stopped by ", signal_name(sig), "; --resume continues ",
+                   ctx.checkpoint ? "after step " + std::to_string(step + 1) + " of epoch " +
+                                        std::to_string(e + 1)
+                                  : std::string("from the last completed epoch"));
       std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / seen,
                     100.0 * correct / seen);
       prog.advance(bn, status);

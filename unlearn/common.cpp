@@ -45,6 +45,7 @@ void run_epochs(UnlearnContext& ctx, optim::Optimizer& opt, const std::vector<in
     opt.set_lr(l);
     profile::Progress prog(phase + " " + std::to_string(e + 1) + "/" + std::to_string(epochs),
                            static_cast<int64_t>(indices.size()));
+    if (ctx.checkpoint) ctx.checkpoint->hook_epoch(o, phase, e, e == start, *ctx.model, opt);
     train::EpochStats st =
         train::train_epoch(*ctx.model, opt, *ctx.train, indices, ctx.norm, o, e, &prog);
     char status[96];

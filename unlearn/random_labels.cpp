@@ -77,10 +77,16 @@ class RandomLabels : public Method {
       attach_prefix_cache(ctx, eo, rows);
       int64_t forget_steps = 0, retain_steps = 0;
       auto scope = ctx.timer->scope("random-label");
+      // --resume: the checkpoint counts passes (two per epoch), the unit this loop finishes.
+      const std::string phase = "random-label salun passes";
+      const int64_t start = ctx.checkpoint ? ctx.checkpoint->restore(phase, *ctx.model, *opt) : 0;
       for (int64_t e = 0; e < epochs; ++e) {
         for (bool forget_pass : {true, false}) {
+          const int64_t pass = 2 * e + (forget_pass ? 0 : 1);
           const std::vector<int64_t>& idx = forget_pass ? ctx.split.forget : ctx.split.retain;
-          if (idx.empty()) continue;
+          if (idx.empty() || pass < start) continue;
+          if (ctx.checkpoint)
+            ctx.checkpoint->hook_epoch(eo, phase, pass, pass == start, *ctx.model, *opt);
           const int64_t before = steps;
           std::string phase = std::string(forget_pass ? "forget pass " : "retain pass ") +
                               std::to_string(e + 1) + "/" + std::to_string(epochs);
@@ -91,6 +97,7 @@ class RandomLabels : public Method {
           std::snprintf(status, sizeof status, "loss %.4f acc %.2f%%", st.loss, st.acc);
           prog.finish(status);
           (forget_pass ? forget_steps : retain_steps) += steps - before;
+          if (ctx.checkpoint) ctx.checkpoint->save(phase, pass + 1, *ctx.model, *opt);
         }
       }
       ctx.report["forget_steps"] = forget_steps;

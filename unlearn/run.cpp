@@ -86,6 +86,10 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   PhaseTimer timer;
   UnlearnContext ctx = make_context(orig, req.opt, req.out, &timer);
   std::optional<train::EpochCheckpoint> checkpoint;
+  LETHE_CHECK(req.checkpoint_every >= 0, "--checkpoint-every must be ≥ 0, got ",
+              req.checkpoint_every);
+  LETHE_CHECK(req.checkpoint_every == 0 || req.resume,
+              "--checkpoint-every needs --resume (the checkpoint is what --resume continues from)");
   if (req.resume) {
     // The methods whose training loops save and restore epoch checkpoints (run_epochs, amun's
     // fine-tune); the others would silently start over.
@@ -101,7 +105,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
                 " ranks would write one checkpoint file together)");
     nlohmann::json identity = unlearn_identity(req.from, req.method, req.forget, req.opt);
     identity["device"] = req.device;
-    checkpoint.emplace(req.out + "/resume.safetensors", identity);
+    checkpoint.emplace(req.out + "/resume.safetensors", identity, req.checkpoint_every);
     ctx.checkpoint = &*checkpoint;
   }
   std::optional<nn::DetectAnomaly> detect_anomaly;

@@ -15,8 +15,9 @@ struct UnlearnRequest {
   int64_t requests = 1;
   int threads = 0;
   bool overwrite = false;
-  bool detect_anomaly = false;  // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
-  bool resume = false;          // continue a killed run in `out` from its last epoch checkpoint
+  bool detect_anomaly = false;   // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
+  bool resume = false;           // continue a killed run in `out` from its last epoch checkpoint
+  int64_t checkpoint_every = 0;  // with resume: also every N steps inside an epoch
   UnlearnOptions opt;
 };
 

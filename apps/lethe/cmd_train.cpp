@@ -44,6 +44,10 @@ Command add_train(CLI::App& app) {
   sub->add_flag("--overwrite", cfg->overwrite, "replace results in an existing --out");
   sub->add_flag("--resume", cfg->resume,
                 "continue a killed or stopped run in --out from its last completed epoch");
+  sub->add_option("--checkpoint-every", cfg->checkpoint_every,
+                  "with --resume (or --reference-models): also checkpoint every N steps inside "
+                  "an epoch (0: at epoch ends only)")
+      ->capture_default_str();
   sub->add_flag("--detect-anomaly", cfg->detect_anomaly,
                 "name the first op and module producing NaN/Inf (slow: reads every tensor)");
   sub->add_option("--sisa", cfg->sisa,

@@ -41,6 +41,10 @@ Command add_unlearn(CLI::App& app) {
   sub->add_flag("--resume", r->resume,
                 "continue a killed or stopped run in --out from its last completed epoch "
                 "(ft, rl, salun, bs, amun, amun-salun, amnesiac)");
+  sub->add_option("--checkpoint-every", r->checkpoint_every,
+                  "with --resume: also checkpoint every N steps inside an epoch (0: at epoch "
+                  "ends only)")
+      ->capture_default_str();
   sub->add_flag("--detect-anomaly", r->detect_anomaly,
                 "name the first op and module producing NaN/Inf (slow: reads every tensor)");
   auto device = add_device_flags(sub);

@@ -57,7 +57,7 @@ kill_and_resume() {  # name, then the command (without --resume); kills it 4 tim
   out="$T/$name-killed"
   for i in 1 2 3 4; do
     [ -e "$out/metrics.json" ] && break
-    "$@" --resume --out "$out" >/dev/null 2>&1 &
+    "$@" --resume --out "$out" >/dev/null 2>>"$T/$name.attempts" &
     pid=$!
     seed=$((seed + 1))
     d=$(rand_sleep 0.3 1.2)
@@ -71,11 +71,11 @@ kill_and_resume() {  # name, then the command (without --resume); kills it 4 tim
     "$@" --resume --out "$out" >/dev/null 2>"$T/err" || { echo "FAIL: $name: resume"; cat "$T/err"; fail=1; }
   fi
   for f in ${RESULT_FILES:-model.safetensors}; do
-    cmp -s "$out/$f" "$T/$name-whole/$f" ||
+    cmp -s "$out/$f" "${WHOLE:-$T/$name-whole}/$f" ||
       { echo "FAIL: $name: killed and resumed $f differs from the uninterrupted one's"; fail=1; }
   done
-  if find "$out" -name resume.safetensors | grep -q .; then
-    echo "FAIL: $name: resume checkpoint left behind"; fail=1
+  if find "$out" -name 'resume.safetensors*' | grep -q .; then
+    echo "FAIL: $name: resume checkpoint (or a temporary of it) left behind"; fail=1
   fi
 }
 "$LETHE" train $TR --out "$T/train-whole" >/dev/null 2>&1 || { echo "FAIL: train"; fail=1; }
@@ -88,6 +88,49 @@ for m in ft amun; do
     { echo "FAIL: unlearn $m"; fail=1; }
   kill_and_resume "$m" "$LETHE" unlearn --from "$T/train-whole" --method $m $UF
 done
+# Checkpoints inside epochs (--checkpoint-every N steps): killed and resumed mid-epoch, the same
+# bytes; the log keeps one line per epoch.
+WHOLE="$T/train-whole" kill_and_resume train-steps "$LETHE" train $TR --checkpoint-every 7
+echo "train-steps: $(grep -c 'resuming after step' "$T/train-steps.attempts") mid-epoch resumes"
+[ "$(grep -c . "$T/train-steps-killed/log.jsonl")" -eq 5 ] || { echo "FAIL: train-steps: log.jsonl is not 5 lines"; fail=1; }
+WHOLE="$T/amun-whole" kill_and_resume amun-steps "$LETHE" unlearn --from "$T/train-whole" --method amun $UF --checkpoint-every 3
+echo "amun-steps: $(grep -c 'resuming after step' "$T/amun-steps.attempts") mid-epoch resumes"
+# rl's SalUn schedule checkpoints its passes (a forget pass, then a retain pass, per epoch).
+"$LETHE" unlearn --from "$T/train-whole" --method rl --opt schedule=salun $UF --out "$T/rl-salun-whole" \
+  >/dev/null 2>&1 || { echo "FAIL: unlearn rl schedule=salun"; fail=1; }
+kill_and_resume rl-salun "$LETHE" unlearn --from "$T/train-whole" --method rl --opt schedule=salun $UF --checkpoint-every 3
+# SIGTERM once the first mid-epoch checkpoint exists: a clean stop between steps, one line, exit
+# status 128 + 15; the stop saves its step, and the resumed run ends with the uninterrupted run's
+# bytes. (Waiting for the checkpoint rather than a random delay: the runs here take ~2 s.)
+stop_mid_epoch() {  # name, whole-run dir, then the command (without --resume/--out)
+  name="$1"
+  whole="$2"
+  shift 2
+  "$@" --checkpoint-every 5 --resume --out "$T/$name" >/dev/null 2>"$T/err" &
+  pid=$!
+  for i in $(seq 200); do [ -e "$T/$name/resume.safetensors" ] && break; sleep 0.02; done
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+  if [ -e "$T/$name/metrics.json" ]; then
+    echo "$name: SIGTERM came after the run finished; not checked"
+  else
+    [ "$rc" -eq 143 ] || { echo "FAIL: $name: SIGTERM exit status $rc, not 143"; fail=1; }
+    tail -n 1 "$T/err" | grep -q "^lethe: error: [a-z ]*: epoch [0-9]* step [0-9]*: stopped by SIGTERM; --resume continues after step [0-9]* of epoch [0-9]*$" ||
+      { echo "FAIL: $name: SIGTERM message"; cat "$T/err"; fail=1; }
+    "$@" --checkpoint-every 5 --resume --out "$T/$name" >/dev/null 2>"$T/err" ||
+      { echo "FAIL: $name: resume after SIGTERM"; cat "$T/err"; fail=1; }
+    grep -q "resuming after step" "$T/err" || { echo "FAIL: $name: did not resume mid-epoch"; cat "$T/err"; fail=1; }
+    echo "$name: stopped by SIGTERM, resumed: $(grep 'resuming after step' "$T/err")"
+  fi
+  cmp -s "$T/$name/model.safetensors" "$whole/model.safetensors" ||
+    { echo "FAIL: $name: stopped mid-epoch and resumed model differs"; fail=1; }
+}
+stop_mid_epoch term-steps "$T/train-whole" "$LETHE" train $TR
+stop_mid_epoch term-amun "$T/amun-whole" "$LETHE" unlearn --from "$T/train-whole" --method amun $UF
+one_line_error "--checkpoint-every needs --resume" \
+  "$LETHE" train $TR --checkpoint-every 5 --out "$T/noresume"
+
 # The reference-model job (its models resume at their epoch checkpoints): every model's weights
 # and pool logits, and the cache the attacks read, byte-identical to the uninterrupted job's.
 "$LETHE" train $TR --reference-models 3 --out "$T/refs-whole" >/dev/null 2>&1 ||
@@ -96,24 +139,6 @@ RESULT_FILES="ref_0/model.safetensors ref_1/model.safetensors ref_2/model.safete
   ref_0/logits.safetensors ref_2/logits.safetensors logits.safetensors inclusion.safetensors" \
   kill_and_resume refs "$LETHE" train $TR --reference-models 3
 [ "$(grep -c . "$T/refs-killed/log.jsonl")" -eq 15 ] || { echo "FAIL: resumed reference log.jsonl is not 15 lines"; fail=1; }
-# SIGTERM: a clean stop between steps, a one-line message, exit status 128 + 15, then resumable.
-"$LETHE" train $TR --resume --out "$T/term" >/dev/null 2>"$T/err" &
-pid=$!
-seed=$((seed + 1))
-sleep "$(rand_sleep 0.6 0.6)"
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-if [ -e "$T/term/metrics.json" ]; then
-  echo "SIGTERM came after the run finished; not checked"
-else
-  [ "$rc" -eq 143 ] || { echo "FAIL: SIGTERM exit status $rc, not 143"; fail=1; }
-  tail -n 1 "$T/err" | grep -q "^lethe: error: train: epoch [0-9]* step [0-9]*: stopped by SIGTERM; --resume continues" ||
-    { echo "FAIL: SIGTERM message"; cat "$T/err"; fail=1; }
-  "$LETHE" train $TR --resume --out "$T/term" >/dev/null 2>"$T/err" || { echo "FAIL: resume after SIGTERM"; cat "$T/err"; fail=1; }
-fi
-cmp -s "$T/term/model.safetensors" "$T/train-whole/model.safetensors" ||
-  { echo "FAIL: stopped and resumed model differs"; fail=1; }
 one_line_error "--resume: --method scrub does not checkpoint its epochs" \
   "$LETHE" unlearn --from "$T/train-whole" --method scrub $UF --resume --out "$T/scrub"
 # A checkpoint written with other options is refused, naming the option: kill a run as soon as
