@@ -31,6 +31,7 @@
 #include "train/adversarial.h"
 #include "train/amnesiac.h"
 #include "train/linear_head.h"
+#include "train/memory_estimate.h"
 #include "train/sisa_train.h"
 #include "train/trainer.h"
 
@@ -115,6 +116,7 @@ TrainConfig train_config_fields(const nlohmann::json& j) {
 }  // namespace
 
 void check_config(const TrainConfig& c) {
+  if (!c.max_memory.empty()) parse_memory_size(c.max_memory);
   LETHE_CHECK(c.checkpoint_every >= 0, "--checkpoint-every must be ≥ 0, got ", c.checkpoint_every);
   (void)device_by_name(c.device);  // one line for an unknown name, or cuda without a device
   LETHE_CHECK(c.epochs >= 0, "--epochs must be ≥ 0, got ", c.epochs);
@@ -261,6 +263,14 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   } else {
     model = models::build_model(mc);
   }
+  // Before anything of the batch's size is allocated: refuse a batch that cannot fit, naming
+  // the estimate. (Host memory only; the Newton solver's memory is the Hessian's, not a step's.)
+  if (cfg.device == "cpu" && cfg.solver == "sgd")
+    check_step_memory(
+        estimate_step_memory(mc, train,
+                             (std::min(cfg.batch, train.size()) + comm.size() - 1) / comm.size(),
+                             cfg.optimizer == "adamw" ? 2 : (cfg.momentum > 0 ? 1 : 0)),
+        cfg.max_memory.empty() ? 0 : parse_memory_size(cfg.max_memory), "train");
   // On a device the model stays resident for the whole run: parameters, gradients, optimizer
   // state and activations live in device memory; the batches are uploaded, the loss and the
   // logits read back, the checkpoint saved through cpu(). (SISA's shard models stay on the host

@@ -52,6 +52,9 @@ struct TrainConfig {
   bool resume = false;
   // With --resume: also checkpoint every N steps inside an epoch (0: at epoch boundaries only).
   int64_t checkpoint_every = 0;
+  // Refuse a --batch whose training step is estimated not to fit (train/memory_estimate.h):
+  // this many bytes ("4G", ...); "" = the machine's available memory.
+  std::string max_memory;
 
   nlohmann::json to_json() const;
 };

@@ -23,6 +23,7 @@
 #include "eval/group_fairness.h"
 #include "eval/predict.h"
 #include "models/checkpoint.h"
+#include "train/memory_estimate.h"
 #include "train/train_run.h"
 #include "unlearn/context.h"
 #include "unlearn/scope.h"
@@ -53,7 +54,15 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   // Host tensors (the batches before upload, small constants) run on the device's backend too.
   BackendGuard backend(req.device);
 
+  const size_t max_memory = req.max_memory.empty() ? 0 : train::parse_memory_size(req.max_memory);
   OriginalRun orig = load_original_run(req.from);
+  // A training step of the method's --batch (momentum SGD, as the methods' optimizers), before
+  // anything of that size is allocated. Methods that hold a second model (SCRUB, BS) need more.
+  if (device.is_cpu())
+    train::check_step_memory(
+        train::estimate_step_memory(orig.model_config, orig.data.train,
+                                    std::min(req.opt.batch, orig.data.train.size()), 1),
+        max_memory, "unlearn " + req.method);
   // On a device the model stays resident for the whole run, as in training (train/train_run):
   // the methods' batches are uploaded, losses and predictions read back, the checkpoint saved
   // through cpu().

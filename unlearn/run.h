@@ -18,6 +18,7 @@ struct UnlearnRequest {
   bool detect_anomaly = false;   // op-level NaN/Inf search (engine/nn/detect_anomaly.h)
   bool resume = false;           // continue a killed run in `out` from its last epoch checkpoint
   int64_t checkpoint_every = 0;  // with resume: also every N steps inside an epoch
+  std::string max_memory;        // refuse a --batch estimated not to fit ("" = available memory)
   UnlearnOptions opt;
 };
 

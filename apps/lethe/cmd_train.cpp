@@ -48,6 +48,9 @@ Command add_train(CLI::App& app) {
                   "with --resume (or --reference-models): also checkpoint every N steps inside "
                   "an epoch (0: at epoch ends only)")
       ->capture_default_str();
+  sub->add_option("--max-memory", cfg->max_memory,
+                  "refuse a --batch whose step is estimated to need more (e.g. 4G; default: the "
+                  "available memory)");
   sub->add_flag("--detect-anomaly", cfg->detect_anomaly,
                 "name the first op and module producing NaN/Inf (slow: reads every tensor)");
   sub->add_option("--sisa", cfg->sisa,

@@ -45,6 +45,9 @@ Command add_unlearn(CLI::App& app) {
                   "with --resume: also checkpoint every N steps inside an epoch (0: at epoch "
                   "ends only)")
       ->capture_default_str();
+  sub->add_option("--max-memory", r->max_memory,
+                  "refuse a --batch whose step is estimated to need more (e.g. 4G; default: the "
+                  "available memory)");
   sub->add_flag("--detect-anomaly", r->detect_anomaly,
                 "name the first op and module producing NaN/Inf (slow: reads every tensor)");
   auto device = add_device_flags(sub);

@@ -1,5 +1,6 @@
 // lethe: the command-line program. Errors print one line and exit non-zero; in a job of several
 // ranks (mpirun) the line names the rank and the whole job ends (engine/dist).
+#include <csignal>
 #include <cstdio>
 #include <vector>
 
@@ -13,6 +14,10 @@ int main(int argc, char** argv) {
   // Before any OpenMP region and before MPI starts: it may re-exec (engine/backend/omp_wait.h).
   lethe::reexec_with_yielding_omp_wait(argv);
   lethe::dist::Session mpi(argc, argv);  // MPI only when started by a launcher
+  // A file-size limit (ulimit -f) would kill the process mid-write with no word; ignored, the
+  // write fails with EFBIG like a full disk's ENOSPC, and the writer reports it in one line
+  // (results are written to a temporary name and renamed: the previous file stays).
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"lethe: a deep-learning engine for machine-unlearning research"};
   app.require_subcommand(1);
   std::vector<lethe::app::Command> cmds = {

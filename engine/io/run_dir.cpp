@@ -58,10 +58,10 @@ void write_json_atomic(const std::string& path, const nlohmann::json& j) {
 
 void append_jsonl(const std::string& path, const nlohmann::json& j) {
   std::ofstream f(path, std::ios::app);
-  LETHE_CHECK(f.good(), "cannot append to '", path, "'");
+  LETHE_CHECK(f.good(), "cannot append to '", path, "': ", std::strerror(errno));
   f << j.dump() << "\n";
   f.flush();
-  LETHE_CHECK(f.good(), "cannot append to '", path, "'");
+  LETHE_CHECK(f.good(), "cannot append to '", path, "': ", std::strerror(errno));
 }
 
 nlohmann::json read_json(const std::string& path) {

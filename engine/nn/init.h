@@ -21,6 +21,11 @@ class Generator {
   }
   uint64_t seed() const { return seed_; }
   uint64_t counter() const { return counter_; }
+  // Puts the generator back where seed() and counter() read it (a probe that must not draw).
+  void restore(uint64_t seed, uint64_t counter) {
+    seed_ = seed;
+    counter_ = counter;
+  }
   // The next stream key (advances the counter by one).
   uint64_t next_key();
   // One uniform double in [0, 1) (53 random bits; advances the counter by one).

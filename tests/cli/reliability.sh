@@ -131,6 +131,30 @@ stop_mid_epoch term-amun "$T/amun-whole" "$LETHE" unlearn --from "$T/train-whole
 one_line_error "--checkpoint-every needs --resume" \
   "$LETHE" train $TR --checkpoint-every 5 --out "$T/noresume"
 
+# A full disk (here a file-size limit, which fails writes with EFBIG as a full disk does with
+# ENOSPC): one line naming the file, and the previous result intact, byte for byte.
+cp -r "$T/train-whole" "$T/full"
+one_line_error "model.safetensors" \
+  sh -c "ulimit -f 100; exec \"$LETHE\" train $TR --seed 9 --overwrite --out \"$T/full\""
+tail -n 1 "$T/err" | grep -q "File too large" || { echo "FAIL: the write error does not say why"; cat "$T/err"; fail=1; }
+cmp -s "$T/train-whole/model.safetensors" "$T/full/model.safetensors" ||
+  { echo "FAIL: a failed write damaged the previous model.safetensors"; fail=1; }
+if ls "$T/full" | grep -q '\.tmp\.'; then echo "FAIL: temporary files left after a failed write"; fail=1; fi
+echo "disk full: $(tail -n 1 "$T/err")"
+
+# A batch that cannot fit is refused before it is allocated, naming the estimate: against the
+# machine's available memory (a full-width ResNet-18 on all of Fashion-MNIST in one batch needs
+# ~200 GiB) and against --max-memory; unlearn likewise.
+one_line_error "train: --batch 60000 needs an estimated" \
+  "$LETHE" train --model resnet18 --data fashion-mnist --batch 60000 --epochs 1 --out "$T/huge"
+tail -n 1 "$T/err" | grep -q "of available memory (MemAvailable); lower --batch" ||
+  { echo "FAIL: the refusal does not name the limit"; cat "$T/err"; fail=1; }
+one_line_error "more than the 1.0 MiB of --max-memory" \
+  "$LETHE" train $TR --max-memory 1M --out "$T/small"
+one_line_error "unlearn ft: --batch 64 needs an estimated" \
+  "$LETHE" unlearn --from "$T/train-whole" --method ft --forget random:60 --batch 64 --max-memory 1M --out "$T/small-ft"
+one_line_error "--max-memory: '4 apples' is not a size" "$LETHE" train $TR --max-memory "4 apples" --out "$T/bad"
+
 # The reference-model job (its models resume at their epoch checkpoints): every model's weights
 # and pool logits, and the cache the attacks read, byte-identical to the uninterrupted job's.
 "$LETHE" train $TR --reference-models 3 --out "$T/refs-whole" >/dev/null 2>&1 ||
