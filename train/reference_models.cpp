@@ -37,6 +37,9 @@ nlohmann::json recipe(const nlohmann::json& config) {
   for (const char* k :
        {"out", "threads", "threads_used", "overwrite", "build", "eval_every", "ranks"})
     r.erase(k);
+  // Options added after a job may have been written: at their default they are the recipe an
+  // older config.json (without the key) describes.
+  if (!r.value("sync_bn", false)) r.erase("sync_bn");
   return r;
 }
 

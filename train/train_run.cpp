@@ -53,6 +53,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"wd", wd},
           {"augment", augment},
           {"label_smoothing", label_smoothing},
+          {"sync_bn", sync_bn},
           {"seed", seed},
           {"threads", threads},
           {"device", device},
@@ -100,6 +101,7 @@ TrainConfig train_config_fields(const nlohmann::json& j) {
   c.wd = j.value("wd", c.wd);
   c.augment = j.value("augment", c.augment);
   c.label_smoothing = j.value("label_smoothing", c.label_smoothing);
+  c.sync_bn = j.value("sync_bn", c.sync_bn);
   c.seed = j.value("seed", c.seed);
   c.exclude = j.value("exclude", c.exclude);
   c.subset = j.value("subset", c.subset);
@@ -190,6 +192,7 @@ void fit(models::Classifier& model, const data::Dataset& train, const std::vecto
   eo.augment = parse_augment(cfg.augment, train);
   eo.seed = cfg.seed;
   eo.label_smoothing = cfg.label_smoothing;
+  eo.sync_bn = cfg.sync_bn;
   eo.comm = &dist::current();  // data-parallel under mpirun; units pass self()
   if (!cfg.adv_train.empty())
     eo.perturb = make_adversarial_perturb(model, norm, cfg.adv_train, train.is_image(), cfg.seed);

@@ -28,6 +28,7 @@ struct TrainConfig {
   double wd = 5e-4;
   std::string augment = "crop,flip";
   double label_smoothing = 0;
+  bool sync_bn = false;  // data-parallel: batch norm over the global batch (engine/dist)
   uint64_t seed = 0;
   int threads = 0;  // 0 = all cores
   std::string device = "cpu";

@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include "engine/dist/sync_batch_norm.h"
+
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -57,6 +59,9 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
                 "train: cached prefix features cannot be augmented or perturbed");
     lo.x_source = [c = o.cache](const std::vector<int64_t>& rows) { return c->gather(rows); };
   }
+  const bool sync_bn = o.sync_bn && comm.size() > 1;
+  LETHE_CHECK(!sync_bn || model.device().is_cpu(),
+              "--sync-bn: host models only (on a device it needs NCCL, which is not written)");
   data::Loader loader(d, indices, lo);
   loader.start_epoch(epoch);
   auto t0 = std::chrono::steady_clock::now();
@@ -75,8 +80,10 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
   };
   auto next_batch = [&](Staged& s, bool upload = true) {
     while (loader.next(s.b)) {
-      // batch norm needs > 1 sample (the whole batch decides, so every rank skips it alike)
+      // batch norm needs > 1 sample (the whole batch decides, so every rank skips it alike);
+      // synchronised batch norm also needs a row on every rank (each takes part in its sums)
       if (s.b.global_rows < 2 && model.is_training()) continue;
+      if (sync_bn && s.b.global_rows < comm.size()) continue;
       s.y_host = s.b.y.to_vector_i64();
       if (o.relabel) {
         for (size_t i = 0; i < s.y_host.size(); ++i)
@@ -120,7 +127,14 @@ EpochStats train_epoch(models::Classifier& model, optim::Optimizer& opt, const d
     double loss_v = 0;
     if (n > 0) {  // a rank's slice of a short last batch may be empty
       if (o.perturb) b.x = o.perturb(b.x, b.y);
-      anomaly_at_step(at, [&] { objective_of_batch().backward(); });
+      {
+        // Only around the step's own pass: a fault's replay below (one rank alone) must not
+        // enter collectives the other ranks are not in; it normalizes by its slice.
+        std::optional<dist::SyncBatchNormScope> sync;
+        if (sync_bn)
+          sync.emplace(comm, static_cast<double>(n) / static_cast<double>(b.global_rows));
+        anomaly_at_step(at, [&] { objective_of_batch().backward(); });
+      }
       // The read-back of a step: the loss (checked with the gradients, before the update, so a
       // fault never reaches the parameters: train/numerics.h) and the logits.
       loss_v = checked_loss(at, loss, model, b.x, objective_of_batch);

@@ -71,6 +71,9 @@ struct EpochOptions {
   // loss/acc of the returned stats are over the whole epoch of all ranks. nullptr = this process
   // alone.
   const dist::Communicator* comm = nullptr;
+  // Data-parallel only: BatchNorm layers normalize by the global batch's statistics
+  // (engine/dist/sync_batch_norm.h) instead of each rank's slice's (the default, as DDP).
+  bool sync_bn = false;
   // The loop's name in a numerical-fault message (train/numerics.h).
   std::string check_name = "train";
   // Mid-epoch checkpoints (train/epoch_checkpoint.h): `save_position` is called every

@@ -32,6 +32,8 @@ Command add_train(CLI::App& app) {
   sub->add_option("--wd", cfg->wd, "weight decay")->capture_default_str();
   sub->add_option("--augment", cfg->augment, "crop,flip|crop|flip|none")->capture_default_str();
   sub->add_option("--label-smoothing", cfg->label_smoothing)->capture_default_str();
+  sub->add_flag("--sync-bn", cfg->sync_bn,
+                "under mpirun: batch norm over the global batch, not each rank's slice");
   sub->add_option("--seed", cfg->seed)->capture_default_str();
   sub->add_option("--threads", cfg->threads, "0 = all cores")->capture_default_str();
   sub->add_option("--device", cfg->device,

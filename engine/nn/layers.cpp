@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "engine/dist/sync_batch_norm.h"
 #include "engine/ops/ops.h"
 #include "kernels/common/philox.h"
 
@@ -79,7 +80,11 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   LETHE_CHECK(x.defined() && x.dim() >= 2 && x.size(1) == num_features, "BatchNorm2d(",
               num_features, "): input ", x.defined() ? shape_str(x.shape()) : "undefined",
               " does not have ", num_features, " channels");
-  Tensor y = ops::batch_norm(x, weight, bias, running_mean, running_var, training_, momentum, eps);
+  // In a data-parallel step with --sync-bn: the global batch's statistics (engine/dist).
+  Tensor y =
+      training_ && dist::sync_batch_norm_group()
+          ? dist::sync_batch_norm(x, weight, bias, running_mean, running_var, momentum, eps)
+          : ops::batch_norm(x, weight, bias, running_mean, running_var, training_, momentum, eps);
   if (training_) num_batches_tracked.data<int64_t>()[0] += 1;  // after the checks succeeded
   return obs.done(y);
 }

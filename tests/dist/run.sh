@@ -52,6 +52,11 @@ check "[ \"\$(grep -c '\"test_acc\"' '$T/out')\" -eq 1 ]" "metrics printed by mo
 ok np 2 "$LETHE" train --model resnet18 --width 8 --data fashion-mnist --subset 128 --epochs 1 \
   --batch 64 --augment none --eval-every 0 --threads 1 --out "$T/resnet"
 check "grep -q '\"ranks\": 2' '$T/resnet/metrics.json'" "ResNet data-parallel run lacks metrics.json"
+# The same with synchronised batch norm (statistics of the global batch), recorded in config.json.
+ok np 2 "$LETHE" train --model resnet18 --width 8 --data fashion-mnist --subset 128 --epochs 1 \
+  --batch 64 --augment none --eval-every 0 --threads 1 --sync-bn --out "$T/resnet-sync"
+check "grep -q '\"sync_bn\": true' '$T/resnet-sync/config.json'" "--sync-bn is not in config.json"
+check "! cmp -s '$T/resnet/model.safetensors' '$T/resnet-sync/model.safetensors'" "--sync-bn changed nothing"
 # Data-parallel unlearning (ft's epochs are the shared loop).
 ok np 2 "$LETHE" unlearn --from "$T/dp" --method ft --forget random:0.1 --epochs 1 --threads 1 \
   --out "$T/dp-ft"
