@@ -9,6 +9,7 @@
 
 #include "data/random.h"
 #include "engine/core/error.h"
+#include "engine/dist/communicator.h"
 #include "engine/io/run_dir.h"
 #include "eval/run_eval.h"
 #include "unlearn/options.h"
@@ -240,17 +241,43 @@ nlohmann::json run_tune(const TuneRequest& req) {
   for (const TuneCandidate& c : cands) candidate_options(req, c);  // bad values fail early
   if (req.threads > 0) omp_set_num_threads(req.threads);
 
-  fs::create_directories(candidates_dir(req));
+  // Several ranks (mpirun): candidate i is rank i mod N's unit, unlearned and evaluated alone on
+  // that rank (UnitScope), so its directories are what one rank writes; rank 0 then reads every
+  // candidate back and writes the tables and the winner. --out must be seen by every rank.
+  const dist::Communicator& world = dist::current();
   const std::string ident_path = req.out + "/tune-request.json";
   nlohmann::json ident = request_identity(req);
-  if (fs::exists(ident_path) && !req.overwrite) {
-    nlohmann::json before = io::read_json(ident_path);
-    LETHE_CHECK(before == ident, "--out '", req.out, "' holds another search (", ident_path,
-                " differs); choose another directory or pass --overwrite");
+  if (world.is_root()) {
+    fs::create_directories(candidates_dir(req));
+    if (fs::exists(ident_path) && !req.overwrite) {
+      nlohmann::json before = io::read_json(ident_path);
+      LETHE_CHECK(before == ident, "--out '", req.out, "' holds another search (", ident_path,
+                  " differs); choose another directory or pass --overwrite");
+    }
+    if (req.overwrite && fs::exists(ident_path) && io::read_json(ident_path) != ident)
+      fs::remove_all(candidates_dir(req)), fs::create_directories(candidates_dir(req));
+    io::write_json_atomic(ident_path, ident);
   }
-  if (req.overwrite && fs::exists(ident_path) && io::read_json(ident_path) != ident)
-    fs::remove_all(candidates_dir(req)), fs::create_directories(candidates_dir(req));
-  io::write_json_atomic(ident_path, ident);
+  world.barrier();  // the directory is ready (or rank 0 failed and ended the job)
+  if (world.size() > 1) {
+    for (size_t i = static_cast<size_t>(world.rank()); i < cands.size(); i += world.size()) {
+      dist::UnitScope unit;
+      const bool reuse = candidate_complete(req, cands[i]);
+      const auto c0 = std::chrono::steady_clock::now();
+      CandidateResult r = run_tune_candidate(req, cands[i]);
+      std::fprintf(
+          stderr, "tune: %s[%zu/%zu] %s gap %.3f (%s)\n", dist::rank_prefix().c_str(), i + 1,
+          cands.size(), cands[i].name.c_str(), r.row.avg_gap,
+          reuse ? "complete, read back"
+                : (std::to_string(
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count())
+                       .substr(0, 6) +
+                   " s")
+                      .c_str());
+    }
+    world.barrier();  // every candidate is on disk
+    if (!world.is_root()) return {{"rank", world.rank()}, {"ranks", world.size()}};
+  }
 
   int64_t reusable = 0;
   for (const TuneCandidate& c : cands) reusable += candidate_complete(req, c);

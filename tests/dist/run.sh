@@ -132,6 +132,27 @@ for r in retrain-head retrain-all ft-head ft-all; do
     "sweep: $r differs between 1 and 2 ranks"
 done
 check "[ -s '$T/sweep2/sweep.json' ]" "sweep on 2 ranks wrote no sweep.json"
+# Tune candidates as units: every candidate's model, the tables' scores and the winner equal the
+# 1-rank search's; candidates 2 and 4 ran on rank 1; a rerun on 2 ranks redoes nothing.
+# (Overlapping classes, so that the candidates score differently.)
+ok "$LETHE" train --model mlp --data "synthetic:mixture:4:16:400:sep=0.5" --epochs 3 --batch 32 \
+  --augment none --threads 1 --out "$T/tune-orig"
+ok "$LETHE" unlearn --from "$T/tune-orig" --method retrain --forget random:0.1 --threads 1 --out "$T/rt"
+ok "$LETHE" eval --from "$T/rt" --forget-file "$T/rt/forget.txt" --mia svc --threads 1 --out "$T/rt-eval"
+TUNE="tune --from $T/tune-orig --method ft --forget random:0.1 --reference $T/rt-eval --gap svc --grid lr=0.01,0.1 epochs=1,2 --threads 1"
+ok "$LETHE" $TUNE --out "$T/tune1"
+ok np 2 "$LETHE" $TUNE --out "$T/tune2"
+check "grep -q 'tune: rank 1/2: \[2/4\]' '$T/err' && grep -q 'tune: rank 1/2: \[4/4\]' '$T/err'" \
+  "tune: candidates 2 and 4 did not run on rank 1"
+for c in $(ls "$T/tune1/candidates" | grep -v -- -eval); do
+  check "cmp -s '$T/tune1/candidates/$c/model.safetensors' '$T/tune2/candidates/$c/model.safetensors'" \
+    "tune: candidate $c differs between 1 and 2 ranks"
+done
+check "cmp -s '$T/tune1/winner.args' '$T/tune2/winner.args'" "tune: the winner differs between 1 and 2 ranks"
+check "[ \"\$(cut -f1-8,10 '$T/tune1/tune.tsv')\" = \"\$(cut -f1-8,10 '$T/tune2/tune.tsv')\" ]" \
+  "tune: scores differ between 1 and 2 ranks (tune.tsv without the time column)"
+ok np 2 "$LETHE" $TUNE --out "$T/tune2"
+check "[ \"\$(grep -c 'complete, read back' '$T/err')\" -ge 4 ]" "tune: a rerun on 2 ranks redid candidates"
 
 [ "$fail" -eq 0 ] && echo "dist cli: all checks passed"
 exit "$fail"
