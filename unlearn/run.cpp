@@ -227,20 +227,35 @@ nlohmann::json run_unlearning_seeds(const UnlearnRequest& req, int64_t seeds) {
               "' holds a single run; a seeds group needs a directory of its own");
   std::vector<uint64_t> list;
   for (int64_t i = 0; i < seeds; ++i) list.push_back(req.opt.seed + static_cast<uint64_t>(i));
-  for (uint64_t s : list) io::prepare_run_dir(seed_dir(req.out, s), req.overwrite, "--out");
+  // Several ranks (mpirun): seed i is rank i mod N's unit, run alone on that rank (UnitScope),
+  // bit-identical to the one-rank run of that seed; rank 0 reads every run back.
+  const dist::Communicator& world = dist::current();
+  if (world.is_root())
+    for (uint64_t s : list) io::prepare_run_dir(seed_dir(req.out, s), req.overwrite, "--out");
+  world.barrier();
+  for (size_t i = static_cast<size_t>(world.rank()); i < list.size(); i += world.size()) {
+    std::optional<dist::UnitScope> unit;
+    if (world.size() > 1) unit.emplace();
+    UnlearnRequest u = req;
+    u.out = seed_dir(req.out, list[i]);
+    u.opt.seed = list[i];
+    u.overwrite = true;  // checked above for all seeds at once
+    std::fprintf(stderr, "unlearn: %sseed %llu (%zu of %zu)\n", dist::rank_prefix().c_str(),
+                 static_cast<unsigned long long>(list[i]), i + 1, list.size());
+    run_unlearning(u);
+  }
+  world.barrier();  // every seed's run directory is complete
+  if (!world.is_root()) return {{"rank", world.rank()}, {"ranks", world.size()}};
   nlohmann::json runs = nlohmann::json::array();
   std::map<std::string, std::vector<double>> cols;
   for (uint64_t s : list) {
-    UnlearnRequest u = req;
-    u.out = seed_dir(req.out, s);
-    u.opt.seed = s;
-    u.overwrite = true;  // checked above for all seeds at once
-    std::fprintf(stderr, "unlearn: seed %llu (%zu of %zu)\n", static_cast<unsigned long long>(s),
-                 runs.size() + 1, list.size());
-    nlohmann::json m = run_unlearning(u);
-    runs.push_back({{"seed", s}, {"dir", u.out}});
-    for (const char* k : {"forget_acc", "retain_acc", "test_acc", "unlearn_s"})
-      cols[k].push_back(m.at(k).get<double>());
+    const std::string dir = seed_dir(req.out, s);
+    nlohmann::json m = io::read_json(dir + "/metrics.json");
+    runs.push_back({{"seed", s}, {"dir", dir}});
+    for (const char* k : {"forget_acc", "retain_acc", "test_acc", "unlearn_s"}) {
+      LETHE_CHECK(m.contains(k) && m[k].is_number(), dir, "/metrics.json: no number '", k, "'");
+      cols[k].push_back(m[k].get<double>());
+    }
   }
   nlohmann::json summary = nlohmann::json::object();
   for (const auto& [k, v] : cols) {

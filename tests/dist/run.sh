@@ -61,6 +61,15 @@ check "! cmp -s '$T/resnet/model.safetensors' '$T/resnet-sync/model.safetensors'
 ok np 2 "$LETHE" unlearn --from "$T/dp" --method ft --forget random:0.1 --epochs 1 --threads 1 \
   --out "$T/dp-ft"
 check "grep -q '\"ranks\": 2' '$T/dp-ft/metrics.json'" "unlearn metrics.json does not record 2 ranks"
+# --seeds: seed i is rank i mod 2's unit; each seed's model is the 1-rank run's, seeds.json on rank 0.
+SEEDS="unlearn --from $T/dp --method ft --forget random:0.1 --epochs 1 --threads 1 --seeds 3"
+ok "$LETHE" $SEEDS --out "$T/seeds1"
+ok np 2 "$LETHE" $SEEDS --out "$T/seeds2"
+for s in 0 1 2; do
+  check "cmp -s '$T/seeds1/seed-$s/model.safetensors' '$T/seeds2/seed-$s/model.safetensors'" \
+    "--seeds: seed $s differs between 1 and 2 ranks"
+done
+check "[ -s '$T/seeds2/seeds.json' ] && grep -q 'rank 1/2: seed 1' '$T/err'" "--seeds on 2 ranks: seed 1 not on rank 1, or no seeds.json"
 
 # Reference models: units spread over 2 ranks, bit for bit the models of 1 rank.
 REF="train --model mlp --data $DATA --epochs 1 --batch 32 --augment none --threads 1 --reference-models 4"
