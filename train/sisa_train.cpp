@@ -229,13 +229,38 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
   // Several ranks: shard s is rank s mod N's unit (trained alone, bit-identical to one rank at
   // equal --threads); rank 0 loads every shard's last checkpoint once all are written.
   const dist::Communicator& world = dist::current();  // world(), unless nested in a unit
-  // The run directory's sisa/ is this run's own: stale checkpoints of an overwritten run go.
-  if (world.is_root()) fs::remove_all(dir + "/sisa");
+  // --resume: a shard continues after its last complete slice checkpoint (each is written
+  // atomically, in slice order), bit-identical to an unbroken run because every stage restarts
+  // its optimizer, schedule and random streams from (seed, shard, slice) and the checkpoint holds
+  // the whole model state. sisa/identity.json binds the checkpoints to the options that made them.
+  nlohmann::json identity = cfg.to_json();
+  for (const char* k : {"out", "threads", "eval_every"}) identity.erase(k);
+  const std::string ident_path = dir + "/sisa/identity.json";
+  bool reuse = false;
+  if (cfg.resume && fs::exists(ident_path)) {
+    const nlohmann::json before = io::read_json(ident_path);
+    for (const auto& [k, v] : identity.items())
+      LETHE_CHECK(before.contains(k) && before[k] == v, "--resume: ", ident_path,
+                  " was written with ", k, " = ",
+                  before.contains(k) ? before[k].dump() : "(absent)", ", this run has ", v.dump(),
+                  " (use another --out, or the same options)");
+    reuse = true;
+  }
+  world.barrier();  // every rank has read identity.json before rank 0 rewrites it
+  // Otherwise the run directory's sisa/ is this run's own: stale checkpoints of an overwritten
+  // run go.
+  if (world.is_root()) {
+    if (!reuse) fs::remove_all(dir + "/sisa");
+    fs::create_directories(dir + "/sisa");
+    io::write_json_atomic(ident_path, identity);
+  }
   world.barrier();
   const std::map<std::string, std::string> meta = {{"normalize", norm.to_json().dump()}};
   const std::string log_path =
       dir +
       (world.is_root() ? "/log.jsonl" : "/log.rank-" + std::to_string(world.rank()) + ".jsonl");
+  // This rank's log is rewritten slice by slice below (reused slices marked).
+  if (fs::exists(log_path)) fs::remove(log_path);
   std::vector<int64_t> test_idx = data::all_indices(test);
   nlohmann::json shard_acc = nlohmann::json::array();
   std::vector<Tensor> test_logits;  // each shard's, evaluated once for every aggregate
@@ -254,9 +279,26 @@ SisaTrainResult train_sisa(const std::string& dir, const data::Dataset& train,
   };
   for (int64_t s = world.rank(); s < sp.shards; s += world.size()) {
     fs::create_directories(dir + "/sisa/shard-" + std::to_string(s));
+    int64_t done = 0;  // slices whose checkpoints a previous attempt completed
+    if (reuse)
+      while (done < sp.slices && fs::exists(dir + "/" + m.shards[s].slices[done].checkpoint))
+        ++done;
     std::shared_ptr<models::Classifier> model = sisa_init_model(mc, cfg.seed, s);
     models::save_checkpoint(dir + "/" + m.shards[s].init, *model, mc, meta);
-    for (int64_t r = 0; r < sp.slices; ++r) {
+    if (done > 0) {
+      model = models::load_checkpoint(dir + "/" + m.shards[s].slices[done - 1].checkpoint).model;
+      std::fprintf(stderr, "sisa: shard %lld/%lld resumes after slice %lld\n",
+                   static_cast<long long>(s + 1), static_cast<long long>(sp.shards),
+                   static_cast<long long>(done));
+    }
+    for (int64_t r = 0; r < done; ++r)
+      io::append_jsonl(log_path, {{"shard", s},
+                                  {"slice", r + 1},
+                                  {"seen", m.seen(s, r).size()},
+                                  {"epochs", e},
+                                  {"checkpoint", m.shards[s].slices[r].checkpoint},
+                                  {"reused", true}});
+    for (int64_t r = done; r < sp.slices; ++r) {
       std::vector<int64_t> seen = m.seen(s, r);
       std::fprintf(stderr, "sisa: shard %lld/%lld, slices 1..%lld (%zu samples, %lld epochs)\n",
                    static_cast<long long>(s + 1), static_cast<long long>(sp.shards),

@@ -304,17 +304,19 @@ nlohmann::json run_training(const TrainConfig& cfg) {
   std::optional<EpochCheckpoint> checkpoint;
   LETHE_CHECK(cfg.checkpoint_every == 0 || cfg.resume,
               "--checkpoint-every needs --resume (the checkpoint is what --resume continues from)");
-  if (cfg.resume) {
-    LETHE_CHECK(cfg.sisa.empty() && !cfg.amnesiac && cfg.solver == "sgd",
-                "--resume: continues the epoch loop of plain training (not --sisa, --amnesiac or "
-                "--solver newton)");
+  // --sisa resumes by slice checkpoints (train/sisa_train.cpp), on any count of ranks.
+  if (cfg.resume && cfg.sisa.empty()) {
+    LETHE_CHECK(!cfg.amnesiac && cfg.solver == "sgd",
+                "--resume: continues the epoch loop of plain or --sisa training (not --amnesiac "
+                "or --solver newton)");
     LETHE_CHECK(comm.size() == 1, "--resume: a single process only (", comm.size(),
                 " ranks would write one checkpoint file together)");
     nlohmann::json identity = cfg.to_json();
     for (const char* k : {"out", "threads", "eval_every"}) identity.erase(k);
     checkpoint.emplace(dir + "/resume.safetensors", identity, cfg.checkpoint_every);
   }
-  keep_log_epochs(log_path, checkpoint ? checkpoint->epochs_done("train") : 0);
+  if (cfg.sisa.empty())
+    keep_log_epochs(log_path, checkpoint ? checkpoint->epochs_done("train") : 0);
 
   if (root)
     std::fprintf(stderr, "train: %s on %s, %zu samples, %lld epochs, %d threads\n",

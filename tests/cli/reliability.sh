@@ -155,6 +155,14 @@ one_line_error "unlearn ft: --batch 64 needs an estimated" \
   "$LETHE" unlearn --from "$T/train-whole" --method ft --forget random:60 --batch 64 --max-memory 1M --out "$T/small-ft"
 one_line_error "--max-memory: '4 apples' is not a size" "$LETHE" train $TR --max-memory "4 apples" --out "$T/bad"
 
+# SISA training (--sisa S:R): a shard continues after its last complete slice checkpoint; every
+# shard's checkpoints, the manifest and model.safetensors byte-identical to the unbroken run's.
+"$LETHE" train $TR --sisa 3:2 --out "$T/sisa-whole" >/dev/null 2>&1 || { echo "FAIL: train --sisa"; fail=1; }
+RESULT_FILES="model.safetensors sisa/manifest.json $(cd "$T/sisa-whole" && find sisa -name '*.safetensors' | sort | tr '\n' ' ')" \
+  kill_and_resume sisa "$LETHE" train $TR --sisa 3:2
+echo "sisa: $(grep -c 'resumes after slice' "$T/sisa.attempts") shards resumed after a slice"
+[ "$(grep -c . "$T/sisa-killed/log.jsonl")" -eq 6 ] || { echo "FAIL: resumed SISA log.jsonl is not 6 lines"; fail=1; }
+
 # The reference-model job (its models resume at their epoch checkpoints): every model's weights
 # and pool logits, and the cache the attacks read, byte-identical to the uninterrupted job's.
 "$LETHE" train $TR --reference-models 3 --out "$T/refs-whole" >/dev/null 2>&1 ||
