@@ -9,7 +9,8 @@
 # Usage: scripts/fuzz.sh [target...]    (targets: safetensors idx cifar image csv config forget manifest)
 set -eu
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-REL="$ROOT/build/cpu-release"
+# FUZZ_RELEASE: another copy of the release libraries (e.g. a snapshot, while the build changes).
+REL="${FUZZ_RELEASE:-$ROOT/build/cpu-release}"
 OUT="$ROOT/build/fuzz"
 CXX="${FUZZ_CXX:-clang++}"
 SECONDS_EACH="${FUZZ_SECONDS:-60}"

@@ -100,6 +100,20 @@ void Communicator::broadcast(float* data, int64_t n) const {
 #endif
 }
 
+void Communicator::broadcast_bytes(void* data, int64_t n) const {
+#ifdef LETHE_HAVE_MPI
+  if (!world_ || size_ == 1) return;
+  auto* p = static_cast<char*>(data);
+  for (int64_t off = 0; off < n;) {
+    const int c = static_cast<int>(std::min<int64_t>(n - off, INT_MAX / 2));
+    MPI_Bcast(p + off, c, MPI_BYTE, 0, MPI_COMM_WORLD);
+    off += c;
+  }
+#else
+  (void)data, (void)n;
+#endif
+}
+
 void Communicator::barrier() const {
 #ifdef LETHE_HAVE_MPI
   if (world_ && size_ > 1) MPI_Barrier(MPI_COMM_WORLD);
@@ -155,7 +169,11 @@ bool mpi_compiled() {
 }
 
 bool nccl_compiled() {
-  return false;  // no NCCL path yet (docs/ARCHITECTURE.md, "Distribution")
+#if LETHE_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
 }
 
 nlohmann::json info() {
@@ -178,7 +196,12 @@ nlohmann::json info() {
   nlohmann::json nccl = {{"compiled", nccl_compiled()}};
   if (!nccl_compiled())
     nccl["status"] =
-        "not implemented: gradients of device tensors are staged through host memory for MPI";
+        "not in this build (a CUDA build with nccl.h): gradients of device tensors are staged "
+        "through host memory for MPI";
+  else
+    nccl["status"] =
+        "compiled, opened on the first data-parallel step of a model on CUDA (never run on a GPU "
+        "here); emu tensors use the staged MPI path";
   return {{"mpi", mpi}, {"nccl", nccl}};
 }
 

@@ -25,6 +25,7 @@ class Communicator {
   void allreduce_sum(int64_t* data, int64_t n) const;
   // Rank 0's values to every rank, in place.
   void broadcast(float* data, int64_t n) const;
+  void broadcast_bytes(void* data, int64_t n) const;
   void barrier() const;
 
   static const Communicator& world();
@@ -73,7 +74,7 @@ class Session {
 std::string rank_prefix();
 
 bool mpi_compiled();
-bool nccl_compiled();  // false: the NCCL path is not written yet
+bool nccl_compiled();  // a CUDA build with nccl.h: the device all-reduce (device_collectives.h)
 // What `lethe info` shows under "mpi": compiled, initialized, the library's version line, rank
 // and size; and "nccl": compiled.
 nlohmann::json info();

@@ -1,5 +1,9 @@
 #include "engine/dist/grad_reducer.h"
 
+#include "engine/autograd/autograd.h"
+#include "engine/dist/device_collectives.h"
+#include "engine/ops/ops.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -31,6 +35,33 @@ void GradientReducer::reduce(double weight) {
   ++calls_;
   const float w = static_cast<float>(weight);
   for (const std::vector<size_t>& b : buckets_) {
+    // Gradients on a device with a collective library (NCCL on CUDA): the bucket is packed,
+    // summed and unpacked on the device, ordered on its stream — no host copy.
+    if (DeviceAllreduce device_sum = device_allreduce_for(params_[b.front()])) {
+      NoGradGuard ng;
+      std::vector<Tensor> parts;
+      for (size_t k : b) {
+        if (!present_[k]) continue;
+        const Tensor& p = params_[k];
+        Tensor g = p.grad();
+        LETHE_CHECK(!g.defined() || g.dtype() == DType::F32,
+                    "gradient all-reduce: parameter gradients must be f32");
+        parts.push_back(g.defined() ? ops::reshape(ops::mul(g, weight), {p.numel()})
+                                    : Tensor::zeros({p.numel()}, DType::F32, p.device()));
+      }
+      if (parts.empty()) continue;
+      Tensor packed = ops::concat(parts, 0);
+      device_sum(comm_, packed);
+      ++calls_;
+      int64_t off = 0;
+      for (size_t k : b) {
+        if (!present_[k]) continue;
+        Tensor& p = params_[k];
+        p.set_grad(ops::reshape(ops::slice(packed, 0, off, off + p.numel()), p.shape()).clone());
+        off += p.numel();
+      }
+      continue;
+    }
     // Pack: the same layout on every rank (it depends only on the agreed presence flags).
     int64_t n = 0;
     for (size_t k : b) {

@@ -22,7 +22,10 @@
 #include <vector>
 
 #include "data/spec.h"
+#include "engine/backend/backend.h"
+#include "engine/core/device.h"
 #include "engine/dist/communicator.h"
+#include "engine/dist/device_collectives.h"
 #include "engine/dist/grad_reducer.h"
 #include "engine/nn/init.h"
 #include "engine/nn/layers.h"
@@ -130,6 +133,50 @@ TEST_SUITE("dist") {
     CHECK_FALSE(ps[3].grad().defined());
     // One all-reduce for the presence flags, then one per bucket holding a gradient (3 of 4).
     if (n > 1) CHECK(red.allreduce_calls() == 1 + 3);
+  }
+
+  // The device path of the reducer (what NCCL serves on CUDA): buckets packed, summed and
+  // unpacked on the device. NCCL cannot run here, so a stand-in all-reduce is registered for the
+  // emulated device (download, MPI, upload): the packing around it is what is tested.
+  TEST_CASE(
+      "gradient buckets on a device: packed and unpacked on the device by a device all-reduce") {
+    const dist::Communicator& world = dist::Communicator::world();
+    const int r = world.rank(), n = world.size();
+    static int calls = 0;
+    calls = 0;
+    dist::register_device_allreduce(
+        "emu",
+        [](const dist::Communicator& c, Tensor& buf) {
+          ++calls;
+          Tensor h = buf.cpu().clone();
+          c.allreduce_sum(h.data<float>(), h.numel());
+          buf.copy_(h);
+        },
+        "test stand-in");
+    const Device dev = device_by_name("emu");
+    std::vector<Tensor> ps = {Tensor::zeros({300}).to(dev), Tensor::zeros({5}).to(dev),
+                              Tensor::zeros({3}).to(dev), Tensor::zeros({7, 100}).to(dev)};
+    const std::vector<size_t> with_grad = {0, 1, 3};
+    for (size_t k : with_grad) {
+      std::vector<float> g(static_cast<size_t>(ps[k].numel()));
+      for (size_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>((r + 1) * (i % 7 + 1));
+      ps[k].set_grad(Tensor::from_vector(ps[k].shape(), g).to(dev));
+    }
+    dist::GradientReducer red(world, ps, 1024);  // buckets [700], [3, 5], [300]
+    red.reduce(1.0 / n);
+    for (size_t k : with_grad) {
+      Tensor g = ps[k].grad();
+      CHECK_FALSE(g.is_cpu());  // still on the device
+      std::vector<float> v = g.cpu().to_vector();
+      bool ok = v.size() == static_cast<size_t>(ps[k].numel());
+      for (size_t i = 0; ok && i < v.size(); ++i)
+        ok = std::fabs(v[i] - (n + 1) / 2.0 * (i % 7 + 1)) < 1e-5;
+      CHECK(ok);
+    }
+    CHECK_FALSE(ps[2].grad().defined());
+    CHECK(calls == (n > 1 ? 3 : 0));  // one per bucket holding a gradient (none on one rank)
+    dist::register_device_allreduce("emu", nullptr, "");
+    CHECK_FALSE(static_cast<bool>(dist::device_allreduce_for(ps[0])));
   }
 
   TEST_CASE("data-parallel: N ranks × batch 64/N equal one rank × batch 64 (MLP)") {

@@ -11,6 +11,9 @@
 #include "engine/core/error.h"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/views.cuh"
+#if defined(LETHE_CUDA_HOST) && LETHE_HAVE_NCCL
+#include "engine/backend/cuda/real/nccl_allreduce.h"
+#endif
 
 namespace lethe::LETHE_KNS {
 namespace {
@@ -313,11 +316,17 @@ std::string cuda_unavailable_reason() {
 Backend& cuda_device_backend() {
   std::string why = cuda_unavailable_reason();
   LETHE_CHECK(why.empty(), why);
+#if LETHE_HAVE_NCCL
+  kcuda::register_nccl_allreduce();  // gradients of CUDA tensors: NCCL, not host staging
+#endif
   return kcuda::device_backend_instance();
 }
 Device cuda_device() {
   std::string why = cuda_unavailable_reason();
   LETHE_CHECK(why.empty(), why);
+#if LETHE_HAVE_NCCL
+  kcuda::register_nccl_allreduce();
+#endif
   return kcuda::device_backend_instance().device();
 }
 #else
