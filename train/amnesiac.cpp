@@ -9,6 +9,7 @@
 #include "data/forget.h"
 #include "data/loader.h"
 #include "engine/core/error.h"
+#include "engine/io/json_checked.h"
 #include "engine/io/run_dir.h"
 #include "engine/io/tensor_io.h"
 
@@ -143,13 +144,13 @@ AmnesiacIndex read_amnesiac_index(const std::string& run_dir) {
   try {
     LETHE_CHECK(j.value("format", std::string()) == "lethe-amnesiac", "not an amnesiac index");
     ix.track = j.at("track").get<std::string>();
-    ix.tracked = j.at("tracked").get<std::vector<int64_t>>();
-    ix.train_size = j.at("train_size").get<int64_t>();
-    ix.bytes = j.value("bytes", int64_t{0});
+    ix.tracked = io::json_ints(j.at("tracked"), "tracked");
+    ix.train_size = io::json_int(j.at("train_size"), "train_size");
+    ix.bytes = j.contains("bytes") ? io::json_int(j.at("bytes"), "bytes") : 0;
     for (const auto& b : j.at("batches"))
-      ix.batches.push_back({b.at("file").get<std::string>(), b.at("epoch").get<int64_t>(),
-                            b.at("batch").get<int64_t>(),
-                            b.at("indices").get<std::vector<int64_t>>()});
+      ix.batches.push_back({b.at("file").get<std::string>(), io::json_int(b.at("epoch"), "epoch"),
+                            io::json_int(b.at("batch"), "batch"),
+                            io::json_ints(b.at("indices"), "indices")});
   } catch (const nlohmann::json::exception& e) {
     LETHE_FAIL(path, ": bad amnesiac index: ", e.what());
   } catch (const Error& e) {

@@ -4,6 +4,7 @@
 #include "train/sisa_train.h"
 
 #include "engine/core/parse.h"
+#include "engine/io/json_checked.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -107,22 +108,25 @@ SisaManifest SisaManifest::from_json(const nlohmann::json& j, const std::string&
   SisaManifest m;
   try {
     LETHE_CHECK(j.value("format", std::string()) == "lethe-sisa", "not a SISA manifest");
-    m.epochs_per_slice = j.at("epochs_per_slice").get<int64_t>();
-    m.seed = j.at("seed").get<uint64_t>();
-    m.train_size = j.at("train_size").get<int64_t>();
-    int64_t R = j.at("slices").get<int64_t>();
+    m.epochs_per_slice = io::json_int(j.at("epochs_per_slice"), "epochs_per_slice");
+    const nlohmann::json& seed = j.at("seed");
+    LETHE_CHECK(seed.is_number_integer() && (seed.is_number_unsigned() || seed.get<int64_t>() >= 0),
+                "seed: expected a non-negative integer, got ", seed.dump().substr(0, 40));
+    m.seed = seed.get<uint64_t>();
+    m.train_size = io::json_int(j.at("train_size"), "train_size");
+    int64_t R = io::json_int(j.at("slices"), "slices");
     for (const auto& sh : j.at("shard")) {
       SisaShard s;
       s.init = sh.at("init").get<std::string>();
       for (const auto& x : sh.at("slices"))
-        s.slices.push_back({x.at("indices").get<std::vector<int64_t>>(),
+        s.slices.push_back({io::json_ints(x.at("indices"), "indices"),
                             x.at("hash").get<std::string>(),
                             x.at("checkpoint").get<std::string>()});
       LETHE_CHECK(static_cast<int64_t>(s.slices.size()) == R, "shard ", m.shards.size(), " has ",
                   s.slices.size(), " slices, expected ", R);
       m.shards.push_back(std::move(s));
     }
-    LETHE_CHECK(m.num_shards() == j.at("shards").get<int64_t>(), "shard count mismatch");
+    LETHE_CHECK(m.num_shards() == io::json_int(j.at("shards"), "shards"), "shard count mismatch");
   } catch (const nlohmann::json::exception& e) {
     LETHE_FAIL(where, ": bad SISA manifest: ", e.what());
   } catch (const Error& e) {
