@@ -88,16 +88,7 @@ void Communicator::allreduce_sum(int64_t* data, int64_t n) const {
 }
 
 void Communicator::broadcast(float* data, int64_t n) const {
-#ifdef LETHE_HAVE_MPI
-  if (!world_ || size_ == 1) return;
-  for (int64_t off = 0; off < n;) {
-    const int c = static_cast<int>(std::min<int64_t>(n - off, INT_MAX / 2));
-    MPI_Bcast(data + off, c, MPI_FLOAT, 0, MPI_COMM_WORLD);
-    off += c;
-  }
-#else
-  (void)data, (void)n;
-#endif
+  broadcast_bytes(data, n * static_cast<int64_t>(sizeof(float)));  // a broadcast only copies
 }
 
 void Communicator::broadcast_bytes(void* data, int64_t n) const {
