@@ -2,8 +2,10 @@
 // this engine trains here), forward / backward-data / backward-weight through the engine's op,
 // on 1 and 2 threads; beside the same im2col + GEMM forward computed with OpenBLAS's SGEMM in
 // the same run. Human table on stderr, one JSON line on stdout.
-// Usage: bench_conv [batch] [group_columns] [winograd]   (group_columns: the CPU conv's image
-// grouping, engine/backend/cpu/conv.cpp, 0 = its default; winograd 0 turns F(2×2,3×3) off)
+// Usage: bench_conv [batch] [group_columns] [winograd] [shapes] [threads]  (group_columns: the CPU
+// conv's image grouping, engine/backend/cpu/conv.cpp, 0 = its default; winograd 0 turns
+// F(2×2,3×3) off; shapes: resnet50 (default) or narrow — ResNet-18 width 16 on 1×28×28, the
+// Fashion-MNIST protocol's model, use batch 128; threads: 1, 2 or 0 = both, the default)
 #include <omp.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "bench/openblas.h"
@@ -55,6 +58,14 @@ int main(int argc, char** argv) {
                static_cast<long long>(cpu_conv_group_columns()),
                cpu_conv_winograd() ? "on" : "off");
   // ResNet-50 (CIFAR stem) convolutions, one of each distinct shape.
+  const std::vector<Shape4> narrow = {
+      {"stem 3x3 1->16 @28", 1, 28, 16, 3, 1, 1},    {"l1 3x3 16->16 @28", 16, 28, 16, 3, 1, 1},
+      {"l2 3x3 16->32 s2 @28", 16, 28, 32, 3, 2, 1}, {"l2 1x1 16->32 s2 @28", 16, 28, 32, 1, 2, 0},
+      {"l2 3x3 32->32 @14", 32, 14, 32, 3, 1, 1},    {"l3 3x3 32->64 s2 @14", 32, 14, 64, 3, 2, 1},
+      {"l3 1x1 32->64 s2 @14", 32, 14, 64, 1, 2, 0}, {"l3 3x3 64->64 @7", 64, 7, 64, 3, 1, 1},
+      {"l4 3x3 64->128 s2 @7", 64, 7, 128, 3, 2, 1}, {"l4 1x1 64->128 s2 @7", 64, 7, 128, 1, 2, 0},
+      {"l4 3x3 128->128 @4", 128, 4, 128, 3, 1, 1},
+  };
   std::vector<Shape4> shapes = {
       {"stem 3x3 3->64 @32", 3, 32, 64, 3, 1, 1},
       {"l1 1x1 64->64 @32", 64, 32, 64, 1, 1, 0},
@@ -69,10 +80,13 @@ int main(int argc, char** argv) {
       {"l4 3x3 512->512 @4", 512, 4, 512, 3, 1, 1},
       {"l4 1x1 2048->512 @4", 2048, 4, 512, 1, 1, 0},
   };
+  if (argc > 4 && std::string(argv[4]) == "narrow") shapes = narrow;
+  const int only_threads = argc > 5 ? std::atoi(argv[5]) : 0;
   nlohmann::json out = nlohmann::json::array();
   std::fprintf(stderr, "%-24s %3s %10s %10s %10s %12s\n", "layer (batch N)", "thr", "fwd GF/s",
                "bwd-d GF/s", "bwd-w GF/s", "OpenBLAS fwd");
   for (int threads : {1, 2}) {
+    if (only_threads && threads != only_threads) continue;
     omp_set_num_threads(threads);
     if (ob.set_threads) ob.set_threads(threads);
     for (const Shape4& s : shapes) {

@@ -58,7 +58,11 @@ nlohmann::json run_bench(const BenchRequest& req) {
   nn::manual_seed(0);
   auto model = models::build_model(mc);
   std::vector<Tensor> params;
-  for (auto& [n, p] : model->named_parameters()) params.push_back(p);
+  int64_t param_count = 0;
+  for (auto& [n, p] : model->named_parameters()) {
+    params.push_back(p);
+    param_count += p.numel();
+  }
   optim::SGD opt(params, {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
   Tensor x = Tensor::uniform({req.batch, req.channels, req.image, req.image}, 0, 1, 1);
   std::vector<int64_t> yv(req.batch);
@@ -160,6 +164,7 @@ nlohmann::json run_bench(const BenchRequest& req) {
   j["device"] = req.device;
   j["bus_per_train_step"] = bus_j;
   j["model_config"] = mc.to_json();
+  j["params"] = param_count;
   j["batch"] = req.batch;
   j["image"] = req.image;
   j["threads"] = omp_get_max_threads();

@@ -270,9 +270,39 @@ Workspace carve(const Winograd3x3Geom& g, int64_t max_tiles, float* workspace) {
   return w;
 }
 
+// Per-thread chunks (narrow layers): a chunk's V and M stay in a core's L2 (≤ kCacheFloats for
+// both) while it goes through transform, 16 GEMMs and transform, instead of streaming tens of MiB
+// through DRAM three times; the threads take whole chunks (one parallel region per call, no
+// sync between the phases). Used when such a chunk still holds kMinCacheTiles tiles (the GEMMs'
+// N; below it the 6×16 / 12×32 micro-kernels idle) and there is a chunk for every thread; wide
+// layers (C + O ≳ 256) keep one big chunk whose 16 GEMMs are split over the threads.
+constexpr int64_t kCacheFloats = int64_t(96) << 10;  // 384 KiB
+constexpr int64_t kMinCacheTiles = 48;
+
+int64_t cache_chunk_tiles(const Winograd3x3Geom& g) {
+  const int64_t per_image = tiles_h(g) * tiles_w(g);
+  const int64_t fit = kCacheFloats / (kXi * std::max<int64_t>(g.C + g.O, 1));
+  return std::max(per_image, fit / per_image * per_image);
+}
+
+bool thread_chunks(const Winograd3x3Geom& g, int64_t max_tiles, int threads) {
+  const int64_t per_image = tiles_h(g) * tiles_w(g);
+  const int64_t chunk = images_per_chunk(g, max_tiles);
+  return chunk * per_image >= kMinCacheTiles &&
+         kXi * (g.C + g.O) * chunk * per_image <= 2 * kCacheFloats &&
+         (g.N + chunk - 1) / chunk >= threads;
+}
+
+int workspace_threads(const Winograd3x3Geom& g, int64_t max_tiles) {
+  const int threads = std::max(1, omp_get_max_threads());
+  return thread_chunks(g, max_tiles, threads) ? threads : 1;
+}
+
 }  // namespace
 
 int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
+  const int64_t cached = cache_chunk_tiles(g);
+  if (cached >= kMinCacheTiles && kXi * (g.C + g.O) * cached <= 2 * kCacheFloats) return cached;
   // V and M chunks together: 16·(C + O)·T floats ≤ 8 Mi floats (32 MiB); at least one image.
   const int64_t per_image = tiles_h(g) * tiles_w(g);
   const int64_t budget = (int64_t(8) << 20) / (kXi * std::max<int64_t>(g.C + g.O, 1));
@@ -281,7 +311,9 @@ int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
 
 int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles) {
   const int64_t T = images_per_chunk(g, max_tiles) * tiles_h(g) * tiles_w(g);
-  return kXi * g.O * g.C + kXi * (g.C + g.O) * T;
+  const int threads = workspace_threads(g, max_tiles);
+  // Filters: U (forward), or one dU per thread plus the sum (weight gradient).
+  return kXi * g.O * g.C * (threads > 1 ? threads + 1 : 1) + threads * kXi * (g.C + g.O) * T;
 }
 
 void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
@@ -290,6 +322,27 @@ void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
   const Workspace ws = carve(g, max_tiles, workspace);
   float *U = ws.filters, *V = ws.inputs, *M = ws.outputs;
   transform_filters(w, g, flip_transpose, U);
+  const int threads = omp_in_parallel() ? 1 : workspace_threads(g, max_tiles);
+  if (threads > 1) {
+    const int64_t slot = kXi * (g.C + g.O) * ws.chunk * ws.per_image;
+    const int64_t chunks = (g.N + ws.chunk - 1) / ws.chunk;
+#pragma omp parallel num_threads(threads)
+    {
+      float* Vt = V + omp_get_thread_num() * slot;
+      float* Mt = Vt + kXi * g.C * ws.chunk * ws.per_image;
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < chunks; ++k) {
+        const int64_t n0 = k * ws.chunk, count = std::min(ws.chunk, g.N - n0);
+        const int64_t T = count * ws.per_image;
+        transform_inputs(x, g, n0, count, T, Vt);
+        for (int xi = 0; xi < kXi; ++xi)
+          sgemm(false, false, g.O, T, g.C, 1.0f, U + xi * g.O * g.C, g.C, Vt + xi * g.C * T, T,
+                0.0f, Mt + xi * g.O * T, T);
+        transform_outputs(Mt, bias, g, n0, count, T, y);
+      }
+    }
+    return;
+  }
   for (int64_t n0 = 0; n0 < g.N; n0 += ws.chunk) {
     const int64_t count = std::min(ws.chunk, g.N - n0), T = count * ws.per_image;
     transform_inputs(x, g, n0, count, T, V);
@@ -306,6 +359,44 @@ void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const
                                int64_t max_tiles, float* workspace) {
   const Workspace ws = carve(g, max_tiles, workspace);
   float *dU = ws.filters, *V = ws.inputs, *dM = ws.outputs;
+  const int threads = omp_in_parallel() ? 1 : workspace_threads(g, max_tiles);
+  if (threads > 1) {
+    // Each thread sums its chunks' dU; the partial sums are added in thread order (deterministic
+    // for a fixed thread count: static schedule).
+    const int64_t filt = kXi * g.O * g.C;
+    const int64_t slot = kXi * (g.C + g.O) * ws.chunk * ws.per_image;
+    const int64_t chunks = (g.N + ws.chunk - 1) / ws.chunk;
+    float* partial = V + threads * slot;  // threads × [ξ][O][C], after the per-thread slots
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      float* Vt = V + t * slot;
+      float* Mt = Vt + kXi * g.C * ws.chunk * ws.per_image;
+      float* dUt = partial + t * filt;
+      bool first = true;
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < chunks; ++k) {
+        const int64_t n0 = k * ws.chunk, count = std::min(ws.chunk, g.N - n0);
+        const int64_t T = count * ws.per_image;
+        transform_inputs(x, g, n0, count, T, Vt);
+        transform_grad_outputs(dy, g, n0, count, T, Mt);
+        for (int xi = 0; xi < kXi; ++xi)
+          sgemm(false, true, g.O, g.C, T, 1.0f, Mt + xi * g.O * T, T, Vt + xi * g.C * T, T,
+                first ? 0.0f : 1.0f, dUt + xi * g.O * g.C, g.C);
+        first = false;
+      }
+      if (first) std::fill(dUt, dUt + filt, 0.0f);
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < filt; ++i) {
+        float s = partial[i];
+        for (int u = 1; u < threads; ++u) s += partial[u * filt + i];
+        dU[i] = s;
+      }
+    }
+    transform_filter_grads(dU, g, dw);
+    return;
+  }
   if (g.N == 0) std::fill(dU, dU + kXi * g.O * g.C, 0.0f);  // an empty batch: dw = 0
   for (int64_t n0 = 0; n0 < g.N; n0 += ws.chunk) {
     const int64_t count = std::min(ws.chunk, g.N - n0), T = count * ws.per_image;

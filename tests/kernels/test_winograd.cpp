@@ -4,6 +4,7 @@
 // bias; the weight gradient against a direct sum; guard floats after the output and the
 // workspace stay untouched.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdio>
@@ -211,5 +212,53 @@ TEST_SUITE("kernels") {
     CHECK(winograd_f2x3_workspace(g, t) * 4 <= (int64_t(33) << 20));
     Winograd3x3Geom big{2, 4096, 64, 64, 4096, 1, 1, 64, 64};  // one image exceeds the budget
     CHECK(winograd_f2x3_default_tiles(big) == 32 * 32);
+  }
+
+  TEST_CASE("winograd per-thread chunks: same results as one thread, within the direct sums") {
+    // 7×7 = 49 tiles per image (≥ the 48 that per-thread chunks need), 16 + 16 channels: the
+    // default chunk holds 3 images, so N = 7 gives chunks of 3, 3, 1 — a chunk for each of 2
+    // threads and a short last one.
+    const Winograd3x3Geom g = geom(7, 16, 14, 14, 16, 1);
+    const int64_t max_tiles = winograd_f2x3_default_tiles(g);
+    CHECK(max_tiles == 3 * 49);
+    const int saved = omp_get_max_threads();
+    int runs = 0;
+    for_each_isa([&](const char*) {
+      std::mt19937 rng(23);
+      std::uniform_real_distribution<float> dist(-1.f, 1.f);
+      std::vector<float> x(g.N * g.C * g.H * g.W), w(g.O * g.C * 9), dy(g.N * g.O * g.OH * g.OW);
+      for (auto& v : x) v = dist(rng);
+      for (auto& v : w) v = dist(rng);
+      for (auto& v : dy) v = dist(rng);
+      const std::vector<double> want_y = direct(x, w, {}, g, false);
+      const std::vector<double> want_dw = direct_weight_grad(x, dy, g);
+      std::vector<float> y1;
+      for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        omp_set_num_threads(threads);
+        constexpr float kGuard = 12345.f;
+        const int64_t ws = winograd_f2x3_workspace(g, max_tiles);
+        std::vector<float> y(want_y.size() + 8, kGuard), dw(want_dw.size() + 8, kGuard);
+        std::vector<float> work(ws + 8, kGuard);
+        winograd_f2x3(x.data(), w.data(), nullptr, y.data(), g, false, max_tiles, work.data());
+        winograd_f2x3_weight_grad(x.data(), dy.data(), dw.data(), g, max_tiles, work.data());
+        for (int i = 0; i < 8; ++i) {
+          CHECK(y[want_y.size() + i] == kGuard);
+          CHECK(dw[want_dw.size() + i] == kGuard);
+          CHECK(work[ws + i] == kGuard);
+        }
+        CHECK(relative_error(y, want_y) < 1e-5);
+        CHECK(relative_error(dw, want_dw) < 1e-5);
+        y.resize(want_y.size());
+        if (threads == 1) {
+          y1 = y;
+        } else {
+          CHECK(y == y1);  // a chunk's arithmetic does not depend on the thread that runs it
+        }
+        ++runs;
+      }
+    });
+    omp_set_num_threads(saved);
+    CHECK(runs == 2 * isa_paths());
   }
 }

@@ -1,9 +1,10 @@
 // The CPU convolution's paths (engine/backend/cpu/conv.cpp) at every image grouping: one image
 // per thread (G = 1), groups with a shorter last group, the whole batch in one GEMM; and with
 // Winograd on and off for the 3×3 stride-1 cases it takes (≥ 16 channels; pads 0, 1, 2, so the
-// backward-data convolution runs at pads 2, 1, 0). Forward and both backward products against
-// cpu_ref, on 1 and 2 threads, with guard-framed buffers. The backend harness covers only the
-// defaults.
+// backward-data convolution runs at pads 2, 1, 0; and large enough for Winograd's per-thread
+// chunks). Forward and both backward products against cpu_ref, on 1 and 2 threads (2 threads
+// with several groups take the per-thread group path), with guard-framed buffers. The backend
+// harness covers only the defaults.
 #include <doctest/doctest.h>
 #include <omp.h>
 
@@ -56,6 +57,9 @@ TEST_SUITE("ops") {
         {{3, 16, 6, 7}, {17, 16, 3, 3}, 1, 1, true},   // Winograd-eligible, OHW 42
         {{3, 16, 5, 5}, {16, 16, 3, 3}, 1, 0, false},  // Winograd, pad 0, OHW 9
         {{2, 17, 6, 6}, {16, 17, 3, 3}, 1, 2, true},   // Winograd, pad 2, OHW 64
+        // Winograd with per-thread chunks (49 tiles per image, 3 images per cache-sized chunk:
+        // chunks of 3 and 1 on 2 threads), OHW 196
+        {{4, 16, 14, 14}, {16, 16, 3, 3}, 1, 1, false},
     };
     int checked = 0;
     uint64_t seed = 700;
@@ -93,7 +97,7 @@ TEST_SUITE("ops") {
     }
     omp_set_num_threads(saved_threads);
     Allocator::instance().set_guard_mode(false);
-    CHECK(checked == 7 * 3 * 2 * 2 * testing::isa_paths());
+    CHECK(checked == 8 * 3 * 2 * 2 * testing::isa_paths());
   }
 
   TEST_CASE("cpu conv grouping knob: 0 restores the default") {

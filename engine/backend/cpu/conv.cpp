@@ -122,6 +122,19 @@ void group_columns(const float* x, const ConvShape& s, int64_t n0, int64_t gi, i
   for (int64_t i = 0; i < gi; ++i) kc::im2col(x + (n0 + i) * s.CHW, cols + i * s.OHW, s.g, ld);
 }
 
+// Narrow layers (small weights) with a group for every thread run each group whole on one thread
+// — gather, single-threaded GEMM, scatter — in one parallel region per call: splitting every
+// group's three steps over the threads cost three fork/joins per group, and with the yielding
+// OpenMP wait each is a futex wake-up (the 16→32 stride-2 conv of the narrow ResNet-18 took 3×
+// its bench time inside a training step). Wide layers keep the split GEMM: a whole-weight GEMM
+// per thread would pack the weights once per thread.
+constexpr int64_t kSmallWeights = int64_t(128) << 10;  // O·C·KH·KW floats (512 KiB)
+int group_threads(const ConvShape& s, int64_t G) {
+  const int T = nthreads();
+  if (T <= 1 || s.O * s.CKK > kSmallWeights) return 1;
+  return (s.N + G - 1) / G >= T ? T : 1;
+}
+
 // The columns of one image: the image itself for a pointwise convolution, else im2col into buf.
 const float* image_columns(const float* xn, const ConvShape& s, float* buf) {
   if (s.pw) return xn;
@@ -174,21 +187,29 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
     return;
   }
 
-  Tensor cols = Tensor::empty({CKK, G * OHW});
-  Tensor out = Tensor::empty({O, G * OHW});
-  float *colp = mf(cols), *outp = mf(out);
-  for (int64_t n0 = 0; n0 < N; n0 += G) {
-    const int64_t gi = std::min(G, N - n0), ld = gi * OHW;
-    group_columns(xp, s, n0, gi, ld, colp);
-    kc::sgemm(false, false, O, ld, CKK, 1.f, wp, CKK, colp, ld, 0.f, outp, ld);
+  // Per thread (one thread unless group_threads splits the groups): columns and GEMM output.
+  const int T = group_threads(s, G);
+  Tensor cols = Tensor::empty({T, CKK * G * OHW});
+  Tensor out = Tensor::empty({T, O * G * OHW});
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const int t = T > 1 ? omp_get_thread_num() : 0;
+    float *colp = mf(cols) + t * CKK * G * OHW, *outp = mf(out) + t * O * G * OHW;
+    const int64_t groups = (N + G - 1) / G;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < groups; ++k) {
+      const int64_t n0 = k * G, gi = std::min(G, N - n0), ld = gi * OHW;
+      group_columns(xp, s, n0, gi, ld, colp);
+      kc::sgemm(false, false, O, ld, CKK, 1.f, wp, CKK, colp, ld, 0.f, outp, ld);
 #pragma omp parallel for collapse(2) if (gi * O * OHW > kParallelGrain && nthreads() > 1)
-    for (int64_t i = 0; i < gi; ++i)
-      for (int64_t o = 0; o < O; ++o) {
-        const float* src = outp + o * ld + i * OHW;
-        float* dst = yp + ((n0 + i) * O + o) * OHW;
-        const float b = bp ? bp[o] : 0.f;
-        for (int64_t p = 0; p < OHW; ++p) dst[p] = src[p] + b;
-      }
+      for (int64_t i = 0; i < gi; ++i)
+        for (int64_t o = 0; o < O; ++o) {
+          const float* src = outp + o * ld + i * OHW;
+          float* dst = yp + ((n0 + i) * O + o) * OHW;
+          const float b = bp ? bp[o] : 0.f;
+          for (int64_t p = 0; p < OHW; ++p) dst[p] = src[p] + b;
+        }
+    }
   }
 }
 
@@ -225,22 +246,29 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
     return;
   }
 
-  Tensor dyg = Tensor::empty({O, G * OHW});
-  Tensor dcols = Tensor::empty({CKK, G * OHW});
-  float *dygp = mf(dyg), *dcolp = mf(dcols);
-  for (int64_t n0 = 0; n0 < N; n0 += G) {
-    const int64_t gi = std::min(G, N - n0), ld = gi * OHW;
-    copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
-    kc::sgemm(true, false, CKK, ld, O, 1.f, wp, CKK, dygp, ld, 0.f, dcolp, ld);
-    if (s.pw) {  // the column matrix is dx itself, grouped
-      copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.c, OHW);
-      continue;
-    }
+  const int T = group_threads(s, G);
+  Tensor dyg = Tensor::empty({T, O * G * OHW});
+  Tensor dcols = Tensor::empty({T, CKK * G * OHW});
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const int t = T > 1 ? omp_get_thread_num() : 0;
+    float *dygp = mf(dyg) + t * O * G * OHW, *dcolp = mf(dcols) + t * CKK * G * OHW;
+    const int64_t groups = (N + G - 1) / G;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < groups; ++k) {
+      const int64_t n0 = k * G, gi = std::min(G, N - n0), ld = gi * OHW;
+      copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
+      kc::sgemm(true, false, CKK, ld, O, 1.f, wp, CKK, dygp, ld, 0.f, dcolp, ld);
+      if (s.pw) {  // the column matrix is dx itself, grouped
+        copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.c, OHW);
+        continue;
+      }
 #pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
-    for (int64_t i = 0; i < gi; ++i) {
-      float* dxn = dxp + (n0 + i) * CHW;
-      std::memset(dxn, 0, CHW * sizeof(float));
-      kc::col2im_add(dcolp + i * OHW, dxn, g, ld);
+      for (int64_t i = 0; i < gi; ++i) {
+        float* dxn = dxp + (n0 + i) * CHW;
+        std::memset(dxn, 0, CHW * sizeof(float));
+        kc::col2im_add(dcolp + i * OHW, dxn, g, ld);
+      }
     }
   }
 }
@@ -282,6 +310,37 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
       float s = 0;
       for (int t = 0; t < T; ++t) s += pp[t * O * CKK + i];
       dwp[i] = s;
+    }
+  } else if (const int T = group_threads(s, G); T > 1) {
+    // Each thread sums its groups into its own dW; the partials are added in thread order
+    // (deterministic for a fixed thread count: static schedule).
+    Tensor dyg = Tensor::empty({T, O * G * OHW});
+    Tensor cols = Tensor::empty({T, CKK * G * OHW});
+    Tensor partial = Tensor::empty({T, O * CKK});
+#pragma omp parallel num_threads(T)
+    {
+      const int t = omp_get_thread_num();
+      float *dygp = mf(dyg) + t * O * G * OHW, *colp = mf(cols) + t * CKK * G * OHW;
+      float* acc = mf(partial) + t * O * CKK;
+      bool first = true;
+      const int64_t groups = (N + G - 1) / G;
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < groups; ++k) {
+        const int64_t n0 = k * G, gi = std::min(G, N - n0), ld = gi * OHW;
+        copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
+        group_columns(xp, s, n0, gi, ld, colp);
+        kc::sgemm(false, true, O, CKK, ld, 1.f, dygp, ld, colp, ld, first ? 0.f : 1.f, acc, CKK);
+        first = false;
+      }
+      if (first) std::memset(acc, 0, O * CKK * sizeof(float));
+#pragma omp barrier
+      const float* pp = cf(partial);
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < O * CKK; ++i) {
+        float v = pp[i];
+        for (int u = 1; u < T; ++u) v += pp[u * O * CKK + i];
+        dwp[i] = v;
+      }
     }
   } else {
     Tensor dyg = Tensor::empty({O, G * OHW});
