@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "data/normalization.h"
 #include "engine/autograd/autograd.h"
@@ -175,101 +177,99 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normaliza
   std::unique_ptr<profile::Progress> prog;
   if (o.progress) prog = std::make_unique<profile::Progress>("adversarial search", n);
 
-  for (int64_t start = 0; start < n; start += o.batch) {
-    const int64_t end = std::min(n, start + o.batch);
-    // The active samples: global indices, their sources, current points, labels and ε.
-    std::vector<int64_t> idx;
-    for (int64_t i = start; i < end; ++i) idx.push_back(i);
-    Tensor x0 = rows_of(r.adv, idx).to(dev);  // r.adv still holds the sources here
-    Tensor x = x0;
-    std::vector<double> eps(idx.size(), o.eps0);
-
-    // Records sample j of the active set as finished at point xj with prediction p.
-    auto finish = [&](size_t j, const float* xj, int64_t p, bool flipped) {
-      int64_t gi = idx[j];
-      std::copy(xj, xj + per, adv_all + gi * per);
-      r.pred[gi] = p;
-      r.eps[gi] = eps[j];
-      r.flipped[gi] = flipped ? 1 : 0;
-    };
-    // Drops finished samples (keep[j] == false) from the active set.
-    auto compact = [&](const std::vector<uint8_t>& keep, Tensor* g) {
-      std::vector<int64_t> rows, nidx;
-      std::vector<double> neps;
+  // A pool of at most o.batch samples in flight, each at its own ε level and step: a sample
+  // that flips (or exhausts its levels) leaves and the next one from the input takes its row, so
+  // every forward runs a full batch until the input is used up — with fixed batches, a batch
+  // ran on for hundreds of steps with the few samples that need many doublings.
+  // Per sample the arithmetic is the fixed-batch search's: `steps` steps per level, a check at
+  // the end of each level (its flips recorded with that level's ε), then ε doubles.
+  std::vector<int64_t> idx, level, taken;  // global index, ε level, steps taken in the level
+  std::vector<double> eps;
+  Tensor x0, x;  // sources and current points of the pool, on the model's device
+  int64_t next = 0;
+  auto refill = [&] {
+    const int64_t take = std::min(n - next, o.batch - static_cast<int64_t>(idx.size()));
+    if (take <= 0) return;
+    std::vector<int64_t> rows;
+    for (int64_t k = 0; k < take; ++k) {
+      rows.push_back(next + k);
+      idx.push_back(next + k);
+      level.push_back(0);
+      taken.push_back(0);
+      eps.push_back(o.eps0);
+    }
+    next += take;
+    Tensor fresh = rows_of(r.adv, rows).to(dev);  // r.adv holds the sources until a row finishes
+    x0 = x0.defined() ? ops::concat({x0, fresh}, 0) : fresh;
+    x = x.defined() ? ops::concat({x, fresh}, 0) : fresh;
+  };
+  refill();
+  while (!idx.empty()) {
+    Tensor yt = Tensor::from_vector_i64({static_cast<int64_t>(idx.size())}, [&] {
+      std::vector<int64_t> v;
+      for (int64_t gi : idx) v.push_back(labels[gi]);
+      return v;
+    }());
+    Tensor logits;
+    Tensor g = input_gradient(model, norm, x, yt, &logits);
+    const std::vector<int64_t> pred = eval::argmax_rows(logits);
+    // Misclassified: done at this ε. A level's steps all taken and still correct: the next
+    // level, or — after the last one — done without a flip (its final point kept).
+    std::vector<uint8_t> keep(idx.size(), 1);
+    std::vector<int64_t> done;
+    for (size_t j = 0; j < idx.size(); ++j) {
+      const bool flipped = pred[j] != labels[idx[j]];
+      if (flipped || (taken[j] == o.steps && level[j] == o.max_doublings)) {
+        keep[j] = 0;
+        done.push_back(static_cast<int64_t>(j));
+      } else if (taken[j] == o.steps) {
+        ++level[j];
+        taken[j] = 0;
+        eps[j] *= 2;  // still classified correctly: a larger ball
+      }
+    }
+    if (!done.empty()) {
+      Tensor xf = rows_of(x, done).cpu();  // only the finished points cross to the host
+      for (size_t k = 0; k < done.size(); ++k) {
+        const auto j = static_cast<size_t>(done[k]);
+        const int64_t gi = idx[j];
+        const bool flipped = pred[j] != labels[gi];
+        std::copy(xf.data<float>() + k * per, xf.data<float>() + (k + 1) * per, adv_all + gi * per);
+        r.pred[gi] = pred[j];
+        r.eps[gi] = eps[j];
+        r.flipped[gi] = flipped ? 1 : 0;
+        if (!flipped) ++r.never_flipped;
+      }
+      if (prog) prog->advance(static_cast<int64_t>(done.size()));
+      std::vector<int64_t> rows;
       for (size_t j = 0; j < keep.size(); ++j)
-        if (keep[j]) {
-          rows.push_back(static_cast<int64_t>(j));
-          nidx.push_back(idx[j]);
-          neps.push_back(eps[j]);
-        }
-      if (rows.size() == keep.size()) return;
-      idx = nidx;
-      eps = neps;
-      if (rows.empty()) return;
-      x0 = rows_of(x0, rows);
-      x = rows_of(x, rows);
-      if (g) *g = rows_of(*g, rows);
-    };
-    // Forward at the current points: samples now misclassified stop here. Returns the input
-    // gradient of the remaining ones (when `want_grad`).
-    auto check = [&](bool want_grad) {
-      Tensor yt = Tensor::from_vector_i64({static_cast<int64_t>(idx.size())}, [&] {
-        std::vector<int64_t> v;
-        for (int64_t gi : idx) v.push_back(labels[gi]);
-        return v;
-      }());
-      Tensor logits, g;
-      if (want_grad) {
-        g = input_gradient(model, norm, x, yt, &logits);
+        if (keep[j]) rows.push_back(static_cast<int64_t>(j));
+      auto pick = [&](auto& v) {
+        std::remove_reference_t<decltype(v)> out;
+        for (int64_t j : rows) out.push_back(v[static_cast<size_t>(j)]);
+        v = std::move(out);
+      };
+      pick(idx);
+      pick(level);
+      pick(taken);
+      pick(eps);
+      if (rows.empty()) {
+        x0 = Tensor();
+        x = Tensor();
       } else {
-        logits = logits_of(model, norm, x);
+        x0 = rows_of(x0, rows);
+        x = rows_of(x, rows);
+        g = rows_of(g, rows);
       }
-      std::vector<int64_t> pred = eval::argmax_rows(logits);
-      std::vector<uint8_t> keep(idx.size(), 1);
-      std::vector<int64_t> flipped;
-      for (size_t j = 0; j < idx.size(); ++j)
-        if (pred[j] != labels[idx[j]]) {
-          flipped.push_back(static_cast<int64_t>(j));
-          keep[j] = 0;
-        }
-      const auto done = static_cast<int64_t>(flipped.size());
-      if (done) {
-        // Only the finished points cross to the host.
-        Tensor xf = rows_of(x, flipped).cpu();
-        for (int64_t k = 0; k < done; ++k)
-          finish(static_cast<size_t>(flipped[k]), xf.data<float>() + k * per, pred[flipped[k]],
-                 true);
-      }
-      if (prog && done) prog->advance(done);
-      compact(keep, want_grad ? &g : nullptr);
-      return g;
-    };
-
-    for (int64_t level = 0; level <= o.max_doublings && !idx.empty(); ++level) {
-      for (int64_t s = 0; s < o.steps && !idx.empty(); ++s) {
-        Tensor g = check(true);
-        if (idx.empty()) break;
-        std::vector<float> ev(eps.begin(), eps.end());
-        Tensor eps_t = Tensor::from_vector(per_sample_shape(x), ev);
-        Tensor step = ops::mul(eps_t, o.step_frac);
-        x = ops::add(x, ops::mul(per_sample_normalize(g), step));
-        x = project_l2(x, x0, eps_t, o.box);
-      }
-      // Flips caused by the level's last step are recorded with this level's ε.
-      if (!idx.empty()) check(false);
-      if (level < o.max_doublings)
-        for (double& e : eps) e *= 2;  // still classified correctly: a larger ball
     }
-    if (!idx.empty()) {
-      // Never flipped within eps0·2^max_doublings: keep the final point, report it.
-      std::vector<int64_t> pred = eval::argmax_rows(logits_of(model, norm, x));
-      Tensor xc = ops::contiguous(x).cpu();
-      for (size_t j = 0; j < idx.size(); ++j) {
-        finish(j, xc.data<float>() + j * per, pred[j], false);
-        ++r.never_flipped;
-      }
-      if (prog) prog->advance(static_cast<int64_t>(idx.size()));
+    if (!idx.empty()) {  // one step for every sample in the pool, each with its own ε
+      std::vector<float> ev(eps.begin(), eps.end());
+      Tensor eps_t = Tensor::from_vector(per_sample_shape(x), ev);
+      x = ops::add(x, ops::mul(per_sample_normalize(g), ops::mul(eps_t, o.step_frac)));
+      x = project_l2(x, x0, eps_t, o.box);
+      for (int64_t& t : taken) ++t;
     }
+    refill();
   }
   // Distances from the sources, in double.
   std::vector<float> src = x01.to_vector();

@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "data/normalization.h"
 #include "data/random.h"
+#include "engine/ops/ops.h"
 #include "engine/profile/progress.h"
 
 namespace lethe::eval {
@@ -70,8 +71,11 @@ nlohmann::json run_robustness(models::Classifier& model, const data::Normalizati
       int64_t clean = 0, robust = 0, n = 0;
       MinEpsSamples me;
       me.split = s.name;
+      std::vector<Tensor> me_x, me_y;  // the split's batches, for one min-eps search
       std::optional<profile::Progress> prog;
-      if (opt.progress) prog.emplace(a.name + " " + s.name, static_cast<int64_t>(idx.size()));
+      // (min-eps: the search shows its own progress, over the whole split)
+      if (opt.progress && a.kind != AttackKind::MinEps)
+        prog.emplace(a.name + " " + s.name, static_cast<int64_t>(idx.size()));
       int64_t batch_no = 0;
       InputBox box;
       box.clamp = s.data->is_image();
@@ -79,15 +83,11 @@ nlohmann::json run_robustness(models::Classifier& model, const data::Normalizati
         std::vector<int64_t> pred0 = predict(model, norm, b.x);
         clean += count_correct(pred0, b.y);
         if (a.kind == AttackKind::MinEps) {
-          MinEpsOptions mo = a.min_eps;
-          mo.progress = false;
-          mo.box = box;
-          MinEpsResult r = minimal_eps_search(model, norm, b.x, b.y, mo);
-          robust += count_correct(r.pred, b.y);
+          // Collected and searched once per split below: the search's pool then stays full
+          // while samples finish at different levels, instead of draining batch by batch.
+          me_x.push_back(b.x);
+          me_y.push_back(b.y);
           me.indices.insert(me.indices.end(), b.indices.begin(), b.indices.end());
-          me.eps.insert(me.eps.end(), r.eps.begin(), r.eps.end());
-          me.dist.insert(me.dist.end(), r.dist.begin(), r.dist.end());
-          me.flipped.insert(me.flipped.end(), r.flipped.begin(), r.flipped.end());
         } else {
           Tensor adv;
           if (a.kind == AttackKind::Fgsm) {
@@ -104,6 +104,17 @@ nlohmann::json run_robustness(models::Classifier& model, const data::Normalizati
         n += b.y.numel();
         ++batch_no;
         if (prog) prog->advance(b.y.numel());
+      }
+      if (a.kind == AttackKind::MinEps && !me_x.empty()) {
+        MinEpsOptions mo = a.min_eps;
+        mo.progress = opt.progress;
+        mo.box = box;
+        const Tensor ys = ops::concat(me_y, 0);
+        MinEpsResult r = minimal_eps_search(model, norm, ops::concat(me_x, 0), ys, mo);
+        robust += count_correct(r.pred, ys);
+        me.eps = r.eps;
+        me.dist = r.dist;
+        me.flipped = r.flipped;
       }
       nlohmann::json r;
       r["n"] = n;

@@ -216,4 +216,38 @@ TEST_SUITE("eval") {
     MESSAGE("largest eps " << max_eps);
     CHECK(max_eps > o.eps0);  // some samples needed more than the first level
   }
+
+  TEST_CASE("minimal-eps search: the refilling pool gives each sample the result it gets alone") {
+    // Batch 7 over 64 samples: the pool refills as samples finish, so samples start at different
+    // iterations and share forwards with samples at other levels. Each must end as in a pool
+    // that never refills (batch ≥ n): same level, same flip, the same point up to the rounding
+    // of a different batch composition. Two settings: the default schedule (all flip), and one
+    // level of 3 steps (some never flip: their final point and ε0 are reported).
+    Fixture* f = fixture();
+    for (int64_t levels : {int64_t(12), int64_t(0)}) {
+      CAPTURE(levels);
+      eval::MinEpsOptions o;
+      o.progress = false;
+      o.max_doublings = levels;
+      if (levels == 0) o.steps = 3;
+      o.batch = 1000;
+      eval::MinEpsResult whole = eval::minimal_eps_search(*f->model, f->norm, f->x, f->y, o);
+      o.batch = 7;
+      eval::MinEpsResult pool = eval::minimal_eps_search(*f->model, f->norm, f->x, f->y, o);
+      CHECK(pool.never_flipped == whole.never_flipped);
+      if (levels == 0) CHECK(whole.never_flipped > 0);
+      const std::vector<float> a = whole.adv.to_vector(), b = pool.adv.to_vector();
+      const int64_t n = f->x.size(0), per = f->x.numel() / n;
+      for (int64_t i = 0; i < n; ++i) {
+        CAPTURE(i);
+        CHECK(pool.eps[i] == whole.eps[i]);
+        CHECK(pool.flipped[i] == whole.flipped[i]);
+        CHECK(pool.pred[i] == whole.pred[i]);
+        double worst = 0;
+        for (int64_t k = 0; k < per; ++k)
+          worst = std::max(worst, std::fabs(double(a[i * per + k]) - b[i * per + k]));
+        CHECK(worst < 1e-4);
+      }
+    }
+  }
 }
