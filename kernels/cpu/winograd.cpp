@@ -74,41 +74,41 @@ void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_trans
   }
 }
 
-// V[ξ][c][t] for the images [n0, n0 + count). Per tile row: the four input rows are copied into
-// a zero-padded buffer (no bounds tests after that), Bᵀ is applied down the rows for every column
-// at once, then B across the columns for every tile of the row at once: unit-stride or stride-2
-// loops that the compiler vectorises.
+// V[ξ][c][t] for the images [n0, n0 + count). Per (image, channel) the plane is copied into a
+// zero-padded buffer (no bounds tests after that); per tile row Bᵀ is applied down its four rows
+// for every column at once, then B across the columns for every tile of the row at once:
+// unit-stride or stride-2 loops that the compiler vectorises.
 void transform_inputs(const float* x, const Winograd3x3Geom& g, int64_t n0, int64_t count,
                       int64_t T, float* V) {
   const int64_t C = g.C, H = g.H, W = g.W, th = tiles_h(g), tw = tiles_w(g);
-  const int64_t width = 2 * tw + 2;  // input columns the tiles of a row read
+  const int64_t width = 2 * tw + 2;   // input columns the tiles of a row read
+  const int64_t height = 2 * th + 2;  // input rows the tile rows read
 #pragma omp parallel if (count * C * H * W > 16384 && !omp_in_parallel())
   {
-    std::vector<float> buf(static_cast<size_t>(8 * width));
-    float* rows = buf.data();              // 4 padded input rows
-    float* colt = buf.data() + 4 * width;  // Bᵀ applied down them
+    // The whole zero-padded plane once per (image, channel): each input row is copied once
+    // (consecutive tile rows share two rows) and no tile row pays for small fills and copies.
+    std::vector<float> buf(static_cast<size_t>(height * width + 4 * width), 0.0f);
+    float* padded = buf.data();
+    float* colt = buf.data() + height * width;  // Bᵀ applied down one tile row's four rows
+    // Columns of a padded row that hold input: s = q + pad_w for q in [0, W).
+    const int64_t s_lo = std::min<int64_t>(g.pad_w, width);
+    const int64_t s_hi = std::clamp<int64_t>(W + g.pad_w, s_lo, width);
+    // Rows of the padded plane that hold input: r = h + pad_h for h in [0, H).
+    const int64_t r_lo = std::min<int64_t>(g.pad_h, height);
+    const int64_t r_hi = std::clamp<int64_t>(H + g.pad_h, r_lo, height);
 #pragma omp for collapse(2)
     for (int64_t i = 0; i < count; ++i)
       for (int64_t c = 0; c < C; ++c) {
         const float* plane = x + ((n0 + i) * C + c) * H * W;
-        // Columns of the padded row that hold input: s = q + pad_w for q in [0, W).
-        const int64_t s_lo = std::min<int64_t>(g.pad_w, width);
-        const int64_t s_hi = std::clamp<int64_t>(W + g.pad_w, s_lo, width);
+        // Only the input part is rewritten: the zero border stays from the allocation.
+        for (int64_t r = r_lo; r < r_hi; ++r) {
+          const float* src = plane + (r - g.pad_h) * W + (s_lo - g.pad_w);
+          float* dst = padded + r * width + s_lo;
+          for (int64_t q = 0; q < s_hi - s_lo; ++q) dst[q] = src[q];
+        }
         for (int64_t ti = 0; ti < th; ++ti) {
-          for (int a = 0; a < 4; ++a) {
-            float* dst = rows + a * width;
-            const int64_t r = 2 * ti - g.pad_h + a;
-            if (r < 0 || r >= H) {
-              std::fill(dst, dst + width, 0.0f);
-              continue;
-            }
-            std::fill(dst, dst + s_lo, 0.0f);
-            std::copy(plane + r * W + (s_lo - g.pad_w), plane + r * W + (s_hi - g.pad_w),
-                      dst + s_lo);
-            std::fill(dst + s_hi, dst + width, 0.0f);
-          }
-          const float *d0 = rows, *d1 = rows + width, *d2 = rows + 2 * width,
-                      *d3 = rows + 3 * width;
+          const float* d0 = padded + 2 * ti * width;
+          const float *d1 = d0 + width, *d2 = d0 + 2 * width, *d3 = d0 + 3 * width;
           float *t0 = colt, *t1 = colt + width, *t2 = colt + 2 * width, *t3 = colt + 3 * width;
           for (int64_t q = 0; q < width; ++q) {
             t0[q] = d0[q] - d2[q];
