@@ -97,7 +97,10 @@ TEST_SUITE("eval") {
     for (auto& [n, b] : run->named_buffers())
       if (n == "layer2.0.bn1.num_batches_tracked")
         Tensor(b).copy_(Tensor::from_vector_i64({}, {999}));
-    for (const auto& row : eval::layer_effect(in, dir.string()).at("layers"))
+    // Held in a variable: a range-for over a member of the returned temporary would iterate a
+    // destroyed object (ASan: heap-use-after-free; C++20 does not extend that lifetime).
+    const nlohmann::json counted = eval::layer_effect(in, dir.string());
+    for (const auto& row : counted.at("layers"))
       if (row.at("layer") == "layer2.0.bn1") CHECK(row.at("buffer_rel_change").get<double>() == 0);
     // Fairness gaps (of each BN layer's input): layers before the change see the same input.
     CHECK(rows.at("bn1").at("d_fairness_gap").get<double>() == 0);
