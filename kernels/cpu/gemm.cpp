@@ -390,9 +390,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 
   // An exception cannot leave a parallel region; carry the first one out (bad_alloc of a buffer).
   std::exception_ptr error;
+  // Blocks are dealt round-robin over the team: the runtime may give fewer threads than asked
+  // (OMP_THREAD_LIMIT, OMP_DYNAMIC), and every block must still be computed.
 #pragma omp parallel num_threads(tm* tn)
-  {
-    const int t = omp_get_thread_num();
+  for (int t = omp_get_thread_num(); t < tm * tn; t += omp_get_num_threads()) {
     const int ti = t / tn, tj = t % tn;
     const int64_t i0 = std::min(M, m_tiles * ti / tm * cfg.mr);
     const int64_t i1 = std::min(M, m_tiles * (ti + 1) / tm * cfg.mr);

@@ -387,10 +387,11 @@ void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const
       }
       if (first) std::fill(dUt, dUt + filt, 0.0f);
 #pragma omp barrier
+      const int team = omp_get_num_threads();  // the partials written (the runtime may give less)
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < filt; ++i) {
         float s = partial[i];
-        for (int u = 1; u < threads; ++u) s += partial[u * filt + i];
+        for (int u = 1; u < team; ++u) s += partial[u * filt + i];
         dU[i] = s;
       }
     }

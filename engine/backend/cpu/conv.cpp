@@ -290,9 +290,11 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
     // Per-thread partial dW, summed at the end (deterministic for a fixed thread count).
     Tensor partial = Tensor::empty({T, O * CKK});
     Tensor scratch = s.pw ? Tensor() : Tensor::empty({T, CKK * OHW});
+    int team = 1;  // the partials written (the runtime may give fewer threads than T)
 #pragma omp parallel num_threads(T) if (T > 1)
     {
       const int t = omp_get_thread_num();
+      if (t == 0) team = omp_get_num_threads();
       float* acc = mf(partial) + static_cast<int64_t>(t) * O * CKK;
       float* buf = s.pw ? nullptr : mf(scratch) + static_cast<int64_t>(t) * CKK * OHW;
       bool first = true;
@@ -308,7 +310,7 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
     const float* pp = cf(partial);
     for (int64_t i = 0; i < O * CKK; ++i) {
       float s = 0;
-      for (int t = 0; t < T; ++t) s += pp[t * O * CKK + i];
+      for (int t = 0; t < team; ++t) s += pp[t * O * CKK + i];
       dwp[i] = s;
     }
   } else if (const int T = group_threads(s, G); T > 1) {
@@ -335,10 +337,11 @@ void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tenso
       if (first) std::memset(acc, 0, O * CKK * sizeof(float));
 #pragma omp barrier
       const float* pp = cf(partial);
+      const int team = omp_get_num_threads();  // the partials written (the runtime may give < T)
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < O * CKK; ++i) {
         float v = pp[i];
-        for (int u = 1; u < T; ++u) v += pp[u * O * CKK + i];
+        for (int u = 1; u < team; ++u) v += pp[u * O * CKK + i];
         dwp[i] = v;
       }
     }
