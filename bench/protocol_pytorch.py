@@ -130,10 +130,10 @@ def main():
     if a.worker:
         return worker(a)
     rows = []
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from compare_pytorch import has_torch  # (compare_pytorch imports torch only in its workers)
     for py in a.python.split(","):
-        if not (py and os.path.exists(py)):
-            continue
-        if subprocess.run([py, "-c", "import torch"], capture_output=True).returncode:
+        if not (py and os.path.exists(py) and has_torch(py)):
             continue
         out = subprocess.run([py, __file__, "--worker", "--threads", str(a.threads), "--subset",
                               str(a.subset), "--epochs", str(a.epochs)],

@@ -279,6 +279,12 @@ Workspace carve(const Winograd3x3Geom& g, int64_t max_tiles, float* workspace) {
 constexpr int64_t kCacheFloats = int64_t(96) << 10;  // 384 KiB
 constexpr int64_t kMinCacheTiles = 48;
 
+// A chunk of `tiles` tiles is worth running per thread: enough tiles for the GEMMs, and V and M
+// still near the L2 budget.
+bool cache_sized(const Winograd3x3Geom& g, int64_t tiles) {
+  return tiles >= kMinCacheTiles && kXi * (g.C + g.O) * tiles <= 2 * kCacheFloats;
+}
+
 int64_t cache_chunk_tiles(const Winograd3x3Geom& g) {
   const int64_t per_image = tiles_h(g) * tiles_w(g);
   const int64_t fit = kCacheFloats / (kXi * std::max<int64_t>(g.C + g.O, 1));
@@ -288,9 +294,7 @@ int64_t cache_chunk_tiles(const Winograd3x3Geom& g) {
 bool thread_chunks(const Winograd3x3Geom& g, int64_t max_tiles, int threads) {
   const int64_t per_image = tiles_h(g) * tiles_w(g);
   const int64_t chunk = images_per_chunk(g, max_tiles);
-  return chunk * per_image >= kMinCacheTiles &&
-         kXi * (g.C + g.O) * chunk * per_image <= 2 * kCacheFloats &&
-         (g.N + chunk - 1) / chunk >= threads;
+  return cache_sized(g, chunk * per_image) && (g.N + chunk - 1) / chunk >= threads;
 }
 
 int workspace_threads(const Winograd3x3Geom& g, int64_t max_tiles) {
@@ -302,7 +306,7 @@ int workspace_threads(const Winograd3x3Geom& g, int64_t max_tiles) {
 
 int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
   const int64_t cached = cache_chunk_tiles(g);
-  if (cached >= kMinCacheTiles && kXi * (g.C + g.O) * cached <= 2 * kCacheFloats) return cached;
+  if (cache_sized(g, cached)) return cached;
   // V and M chunks together: 16·(C + O)·T floats ≤ 8 Mi floats (32 MiB); at least one image.
   const int64_t per_image = tiles_h(g) * tiles_w(g);
   const int64_t budget = (int64_t(8) << 20) / (kXi * std::max<int64_t>(g.C + g.O, 1));

@@ -135,6 +135,23 @@ int group_threads(const ConvShape& s, int64_t G) {
   return (s.N + G - 1) / G >= T ? T : 1;
 }
 
+// Calls f(t, n0, gi, ld) for every group of G images (n0 its first image, gi its size, ld = gi·OHW
+// its column count); with T > 1 each of T threads takes whole groups and t names the thread's
+// scratch slot (0 when T = 1).
+template <class F>
+void for_each_group(const ConvShape& s, int64_t G, int T, F f) {
+  const int64_t groups = (s.N + G - 1) / G;
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const int t = T > 1 ? omp_get_thread_num() : 0;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < groups; ++k) {
+      const int64_t n0 = k * G, gi = std::min(G, s.N - n0);
+      f(t, n0, gi, gi * s.OHW);
+    }
+  }
+}
+
 // The columns of one image: the image itself for a pointwise convolution, else im2col into buf.
 const float* image_columns(const float* xn, const ConvShape& s, float* buf) {
   if (s.pw) return xn;
@@ -191,26 +208,19 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   const int T = group_threads(s, G);
   Tensor cols = Tensor::empty({T, CKK * G * OHW});
   Tensor out = Tensor::empty({T, O * G * OHW});
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    const int t = T > 1 ? omp_get_thread_num() : 0;
+  for_each_group(s, G, T, [&](int t, int64_t n0, int64_t gi, int64_t ld) {
     float *colp = mf(cols) + t * CKK * G * OHW, *outp = mf(out) + t * O * G * OHW;
-    const int64_t groups = (N + G - 1) / G;
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < groups; ++k) {
-      const int64_t n0 = k * G, gi = std::min(G, N - n0), ld = gi * OHW;
-      group_columns(xp, s, n0, gi, ld, colp);
-      kc::sgemm(false, false, O, ld, CKK, 1.f, wp, CKK, colp, ld, 0.f, outp, ld);
+    group_columns(xp, s, n0, gi, ld, colp);
+    kc::sgemm(false, false, O, ld, CKK, 1.f, wp, CKK, colp, ld, 0.f, outp, ld);
 #pragma omp parallel for collapse(2) if (gi * O * OHW > kParallelGrain && nthreads() > 1)
-      for (int64_t i = 0; i < gi; ++i)
-        for (int64_t o = 0; o < O; ++o) {
-          const float* src = outp + o * ld + i * OHW;
-          float* dst = yp + ((n0 + i) * O + o) * OHW;
-          const float b = bp ? bp[o] : 0.f;
-          for (int64_t p = 0; p < OHW; ++p) dst[p] = src[p] + b;
-        }
-    }
-  }
+    for (int64_t i = 0; i < gi; ++i)
+      for (int64_t o = 0; o < O; ++o) {
+        const float* src = outp + o * ld + i * OHW;
+        float* dst = yp + ((n0 + i) * O + o) * OHW;
+        const float b = bp ? bp[o] : 0.f;
+        for (int64_t p = 0; p < OHW; ++p) dst[p] = src[p] + b;
+      }
+  });
 }
 
 void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx,
@@ -249,28 +259,21 @@ void CpuBackend::conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor
   const int T = group_threads(s, G);
   Tensor dyg = Tensor::empty({T, O * G * OHW});
   Tensor dcols = Tensor::empty({T, CKK * G * OHW});
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    const int t = T > 1 ? omp_get_thread_num() : 0;
+  for_each_group(s, G, T, [&](int t, int64_t n0, int64_t gi, int64_t ld) {
     float *dygp = mf(dyg) + t * O * G * OHW, *dcolp = mf(dcols) + t * CKK * G * OHW;
-    const int64_t groups = (N + G - 1) / G;
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < groups; ++k) {
-      const int64_t n0 = k * G, gi = std::min(G, N - n0), ld = gi * OHW;
-      copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
-      kc::sgemm(true, false, CKK, ld, O, 1.f, wp, CKK, dygp, ld, 0.f, dcolp, ld);
-      if (s.pw) {  // the column matrix is dx itself, grouped
-        copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.c, OHW);
-        continue;
-      }
-#pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
-      for (int64_t i = 0; i < gi; ++i) {
-        float* dxn = dxp + (n0 + i) * CHW;
-        std::memset(dxn, 0, CHW * sizeof(float));
-        kc::col2im_add(dcolp + i * OHW, dxn, g, ld);
-      }
+    copy_image_rows(dyp + n0 * O * OHW, O * OHW, OHW, dygp, OHW, ld, gi, O, OHW);
+    kc::sgemm(true, false, CKK, ld, O, 1.f, wp, CKK, dygp, ld, 0.f, dcolp, ld);
+    if (s.pw) {  // the column matrix is dx itself, grouped
+      copy_image_rows(dcolp, OHW, ld, dxp + n0 * CHW, CHW, OHW, gi, g.c, OHW);
+      return;
     }
-  }
+#pragma omp parallel for if (gi * CKK * OHW > kParallelGrain && nthreads() > 1)
+    for (int64_t i = 0; i < gi; ++i) {
+      float* dxn = dxp + (n0 + i) * CHW;
+      std::memset(dxn, 0, CHW * sizeof(float));
+      kc::col2im_add(dcolp + i * OHW, dxn, g, ld);
+    }
+  });
 }
 
 void CpuBackend::conv2d_backward_weight(const Tensor& dy, const Tensor& x, Tensor& dw, Tensor& db,
