@@ -8,7 +8,8 @@
 // Packing layout: A as MR-row micro-panels, k-major (for each k, MR consecutive values of a
 // column of op(A)); B as NR-column micro-panels, k-major (for each k, NR consecutive values of a
 // row of op(B)). Both are zero-padded to full MR/NR so the micro-kernel always runs a full tile;
-// it writes only the valid m×n corner of C. Packing absorbs both transposes.
+// it writes only the valid m×n corner of C. Packing absorbs both transposes; on the AVX2 and
+// AVX-512 paths the strided packs run as 8×8 register transposes (gemm_pack.h, gemm_avx2.cpp).
 // Register tile: AVX-512 12×32 (24 zmm accumulators), AVX2 6×16 (12 ymm), scalar 4×8.
 // Threading: C is cut into a tm×tn grid of MR/NR-aligned blocks, one per OpenMP thread; each
 // thread runs the blocked loops on its block with its own 64-byte-aligned packing buffers, so
@@ -29,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/gemm_pack.h"
 #include "kernels/cpu/parallel.h"
 
 namespace lethe::kernels::cpu {
@@ -40,6 +42,79 @@ void sgemm_ukernel_avx512_12x32(int64_t kc, const float* ap, const float* bp, fl
                                 int m, int n, float alpha, float beta);
 void sgemm_ukernel_avx2_6x16(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
                              int m, int n, float alpha, float beta);
+}  // namespace detail
+
+namespace detail {
+
+// Packs rows [0, mc) × k [0, kc) of op(A) (already offset to the block origin) into MR-row
+// micro-panels: dst[p*kc*MR + k*MR + r] = op(A)[p*MR + r][k], zero beyond mc.
+template <int MR>
+void pack_a(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += kc * MR) {
+    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i0));
+    if (trans) {  // op(A)[i][k] = a[k*lda + i]: each k is a contiguous run of MR values
+      const float* src = a + i0;
+      if (rows == MR) {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[k * lda + r];
+        }
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[k * lda + r] : 0.0f;
+        }
+      }
+    } else {  // op(A)[i][k] = a[i*lda + k]: MR row streams interleaved
+      const float* src = a + i0 * lda;
+      if (rows == MR) {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * lda + k];
+        }
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[r * lda + k] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// Packs k [0, kc) × columns [0, nc) of op(B) into NR-column micro-panels:
+// dst[p*kc*NR + k*NR + c] = op(B)[k][p*NR + c], zero beyond nc.
+template <int NR>
+void pack_b(bool trans, const float* b, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += kc * NR) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - j0));
+    if (!trans) {  // op(B)[k][j] = b[k*ldb + j]: each k is a contiguous run of NR values
+      const float* src = b + j0;
+      if (cols == NR) {
+        for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, src + k * ldb, NR * 4);
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? src[k * ldb + c] : 0.0f;
+        }
+      }
+    } else {  // op(B)[k][j] = b[j*ldb + k]: NR column streams interleaved
+      const float* src = b + j0 * ldb;
+      if (cols == NR) {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int c = 0; c < NR; ++c) dst[k * NR + c] = src[c * ldb + k];
+        }
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? src[c * ldb + k] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+template void pack_a<4>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_a<6>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_a<12>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_b<8>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_b<16>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_b<32>(bool, const float*, int64_t, int64_t, int64_t, float*);
+
 }  // namespace detail
 
 namespace {
@@ -142,68 +217,6 @@ struct PackBuffer {
 thread_local PackBuffer t_pack_a;
 thread_local PackBuffer t_pack_b;
 
-// Packs rows [0, mc) × k [0, kc) of op(A) (already offset to the block origin) into MR-row
-// micro-panels: dst[p*kc*MR + k*MR + r] = op(A)[p*MR + r][k], zero beyond mc.
-template <int MR>
-void pack_a(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst) {
-  for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += kc * MR) {
-    const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i0));
-    if (trans) {  // op(A)[i][k] = a[k*lda + i]: each k is a contiguous run of MR values
-      const float* src = a + i0;
-      if (rows == MR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[k * lda + r];
-        }
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[k * lda + r] : 0.0f;
-        }
-      }
-    } else {  // op(A)[i][k] = a[i*lda + k]: MR row streams interleaved
-      const float* src = a + i0 * lda;
-      if (rows == MR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * lda + k];
-        }
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[r * lda + k] : 0.0f;
-        }
-      }
-    }
-  }
-}
-
-// Packs k [0, kc) × columns [0, nc) of op(B) into NR-column micro-panels:
-// dst[p*kc*NR + k*NR + c] = op(B)[k][p*NR + c], zero beyond nc.
-template <int NR>
-void pack_b(bool trans, const float* b, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
-  for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += kc * NR) {
-    const int cols = static_cast<int>(std::min<int64_t>(NR, nc - j0));
-    if (!trans) {  // op(B)[k][j] = b[k*ldb + j]: each k is a contiguous run of NR values
-      const float* src = b + j0;
-      if (cols == NR) {
-        for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * NR, src + k * ldb, NR * 4);
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? src[k * ldb + c] : 0.0f;
-        }
-      }
-    } else {  // op(B)[k][j] = b[j*ldb + k]: NR column streams interleaved
-      const float* src = b + j0 * ldb;
-      if (cols == NR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int c = 0; c < NR; ++c) dst[k * NR + c] = src[c * ldb + k];
-        }
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? src[c * ldb + k] : 0.0f;
-        }
-      }
-    }
-  }
-}
-
 using PackFn = void (*)(bool trans, const float* src, int64_t ld, int64_t rows, int64_t cols,
                         float* dst);
 
@@ -220,11 +233,31 @@ struct Config {
 // 256, which fit the B micro-panel in L1 but lost more to C traffic than it won. The 64 KiB B
 // micro-panel and the 96×512×4 = 192 KiB A block both stream from L2, within its bandwidth
 // (~15 B/cycle needed); the KC×NC B panel (≤ 8 MiB) lives in L3.
-const Config kAvx512{12,         32,        512, 96, 4096, detail::sgemm_ukernel_avx512_12x32,
-                     pack_a<12>, pack_b<32>};
-const Config kAvx2{6, 16, 256, 192, 4096, detail::sgemm_ukernel_avx2_6x16, pack_a<6>, pack_b<16>};
-const Config kScalar{kScalarMr,         kScalarNr,        256, 128, 2048, ukernel_scalar,
-                     pack_a<kScalarMr>, pack_b<kScalarNr>};
+// The AVX-512 path packs with the AVX2 routines (every AVX-512 CPU has AVX2).
+const Config kAvx512{12,
+                     32,
+                     512,
+                     96,
+                     4096,
+                     detail::sgemm_ukernel_avx512_12x32,
+                     detail::pack_a_avx2<12>,
+                     detail::pack_b_avx2<32>};
+const Config kAvx2{6,
+                   16,
+                   256,
+                   192,
+                   4096,
+                   detail::sgemm_ukernel_avx2_6x16,
+                   detail::pack_a_avx2<6>,
+                   detail::pack_b_avx2<16>};
+const Config kScalar{kScalarMr,
+                     kScalarNr,
+                     256,
+                     128,
+                     2048,
+                     ukernel_scalar,
+                     detail::pack_a<kScalarMr>,
+                     detail::pack_b<kScalarNr>};
 
 const Config& config_for(GemmIsa isa) {
   switch (isa) {

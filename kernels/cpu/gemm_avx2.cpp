@@ -2,9 +2,13 @@
 // Per k step: two aligned loads of the packed B row, 6 broadcasts of packed A, 12 FMAs. 12
 // independent chains hide the FMA latency of 2 pipes × 4-5 cycles, and 12 + 2 + 2 fits the 16
 // ymm registers. Only this file (and gemm_avx512.cpp) is compiled with the wide ISA.
+// Also here: the AVX2 packing routines (gemm_pack.h), used by the AVX2 and AVX-512 paths.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
+
+#include "kernels/cpu/gemm_pack.h"
 
 namespace lethe::kernels::cpu::detail {
 
@@ -92,5 +96,105 @@ void sgemm_ukernel_avx2_6x16(int64_t kc, const float* __restrict ap, const float
 }
 
 #undef LETHE_GEMM_STEP
+
+namespace {
+
+// Rows r[0..7] of an 8×8 block become its columns (unpack pairs, shuffle quads, swap halves).
+inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// The first `n` (4, 6 or 8) floats of v to dst.
+inline void store_first(float* dst, __m256 v, int n) {
+  if (n == 8) {
+    _mm256_storeu_ps(dst, v);
+    return;
+  }
+  _mm_storeu_ps(dst, _mm256_castps256_ps128(v));
+  if (n == 6) _mm_storel_pi(reinterpret_cast<__m64*>(dst + 4), _mm256_extractf128_ps(v, 1));
+}
+
+}  // namespace
+
+// A not transposed: a full MR-row panel is MR row streams; per 8 k, each group of up to 8 rows is
+// loaded (zero rows beyond MR), transposed, and stored as 8 k-rows of that group's width.
+template <int MR>
+void pack_a_avx2(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst) {
+  static_assert(MR == 6 || MR == 12, "groups of 8 rows, then 4 or 6");
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += kc * MR) {
+    const int64_t rows = std::min<int64_t>(MR, mc - i0);
+    if (trans || rows < MR || kc < 8) {  // contiguous runs already, or an edge panel
+      pack_a<MR>(trans, trans ? a + i0 : a + i0 * lda, lda, rows, kc, dst);
+      continue;
+    }
+    const float* src = a + i0 * lda;
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      for (int g = 0; g < MR; g += 8) {
+        const int width = std::min(8, MR - g);
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i)
+          r[i] = i < width ? _mm256_loadu_ps(src + (g + i) * lda + k) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int i = 0; i < 8; ++i) store_first(dst + (k + i) * MR + g, r[i], width);
+      }
+    }
+    for (; k < kc; ++k)
+      for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * lda + k];
+  }
+}
+
+// B transposed: a full NR-column panel is NR column streams; per 8 k, each group of 8 columns is
+// loaded, transposed and stored as 8 k-rows. B not transposed: 8-float copies per k.
+template <int NR>
+void pack_b_avx2(bool trans, const float* b, int64_t ldb, int64_t kc, int64_t nc, float* dst) {
+  static_assert(NR % 8 == 0, "groups of 8 columns");
+  for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += kc * NR) {
+    const int64_t cols = std::min<int64_t>(NR, nc - j0);
+    if (cols < NR) {  // the edge panel, zero-padded by the portable code
+      pack_b<NR>(trans, trans ? b + j0 * ldb : b + j0, ldb, kc, cols, dst);
+      continue;
+    }
+    if (!trans) {
+      const float* src = b + j0;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int c = 0; c < NR; c += 8)
+          _mm256_storeu_ps(dst + k * NR + c, _mm256_loadu_ps(src + k * ldb + c));
+      continue;
+    }
+    const float* src = b + j0 * ldb;
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      for (int g = 0; g < NR; g += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (g + i) * ldb + k);
+        transpose8(r);
+        for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (k + i) * NR + g, r[i]);
+      }
+    }
+    for (; k < kc; ++k)
+      for (int c = 0; c < NR; ++c) dst[k * NR + c] = src[c * ldb + k];
+  }
+}
+
+template void pack_a_avx2<6>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_a_avx2<12>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_b_avx2<16>(bool, const float*, int64_t, int64_t, int64_t, float*);
+template void pack_b_avx2<32>(bool, const float*, int64_t, int64_t, int64_t, float*);
 
 }  // namespace lethe::kernels::cpu::detail

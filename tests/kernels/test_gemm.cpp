@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_pack.h"
 
 namespace {
 
@@ -231,6 +233,62 @@ TEST_SUITE("kernels") {
       }
     }
     CHECK(failures == 0);
+  }
+
+  // The AVX2 packs (used by the AVX2 and AVX-512 paths) against the portable ones, bit for bit:
+  // every panel width the two paths use, both transposes, edge panels, K tails of 1..7 after the
+  // 8-wide blocks, padded leading dimensions (padding holds NaN), and a guard after the output.
+  // Run directly, so the AVX-512 path's 12- and 32-wide packs are checked on AVX2-only hosts too.
+  TEST_CASE("sgemm packing: AVX2 packs equal the portable ones") {
+    if (!cpu::gemm_isa_supported(cpu::GemmIsa::Avx2)) {
+      std::printf("sgemm packing: AVX2 SKIPPED (this CPU lacks it or LETHE_ISA excludes it)\n");
+      return;
+    }
+    namespace d = lethe::kernels::cpu::detail;
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    int64_t cases = 0, mismatches = 0;
+    auto check = [&](auto portable, auto avx2, bool is_b, int width, bool trans, int64_t rows,
+                     int64_t kc, int64_t pad) {
+      // The source: `rows` entries along M (A) or N (B) by kc, stored as the pack reads it (A
+      // not transposed and B transposed hold those entries as rows of length kc).
+      const bool rows_outer = is_b ? trans : !trans;
+      const int64_t outer = rows_outer ? rows : kc, inner = rows_outer ? kc : rows;
+      const int64_t ld = inner + pad;
+      std::vector<float> src(static_cast<size_t>(outer * ld), nan);
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) src[o * ld + i] = dist(rng);
+      const int64_t panels = (rows + width - 1) / width;
+      const size_t size = static_cast<size_t>(panels * kc * width) + kGuard;
+      std::vector<float> want(size, kSentinel), got(size, kSentinel);
+      if (is_b) {  // pack_b takes (kc, nc), pack_a (mc, kc)
+        portable(trans, src.data(), ld, kc, rows, want.data());
+        avx2(trans, src.data(), ld, kc, rows, got.data());
+      } else {
+        portable(trans, src.data(), ld, rows, kc, want.data());
+        avx2(trans, src.data(), ld, rows, kc, got.data());
+      }
+      ++cases;
+      if (std::memcmp(want.data(), got.data(), size * sizeof(float)) != 0) {
+        ++mismatches;
+        FAIL_CHECK("width ", width, " trans ", trans, " rows ", rows, " kc ", kc, " pad ", pad);
+      }
+    };
+    for (const bool trans : {false, true})
+      for (const int64_t kc : {1, 7, 8, 9, 16, 23, 64})
+        for (const int64_t pad : {0, 3}) {
+          for (const int64_t mc : {1, 5, 6, 7, 12, 13, 25})
+            check(d::pack_a<6>, d::pack_a_avx2<6>, false, 6, trans, mc, kc, pad);
+          for (const int64_t mc : {1, 11, 12, 13, 24, 37})
+            check(d::pack_a<12>, d::pack_a_avx2<12>, false, 12, trans, mc, kc, pad);
+          for (const int64_t nc : {1, 15, 16, 17, 32, 45})
+            check(d::pack_b<16>, d::pack_b_avx2<16>, true, 16, trans, nc, kc, pad);
+          for (const int64_t nc : {1, 31, 32, 33, 64, 77})
+            check(d::pack_b<32>, d::pack_b_avx2<32>, true, 32, trans, nc, kc, pad);
+        }
+    CHECK(cases == 700);
+    CHECK(mismatches == 0);
   }
 
   TEST_CASE("sgemm called inside a parallel region") {
