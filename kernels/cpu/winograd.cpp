@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/winograd_blocked.h"
 
 namespace lethe::kernels::cpu {
 namespace {
@@ -35,8 +36,11 @@ int64_t images_per_chunk(const Winograd3x3Geom& g, int64_t max_tiles) {
 // Per output channel the nine taps are first gathered tap-major (f[k][c]), so both products run
 // as unit-stride loops over c that vectorise and U is written in contiguous runs (the per-(o, c)
 // scalar version took 2% of a resnet50 step).
-void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose, float* U) {
+// co: the blocked path's layout U[ξ][c][o] instead of U[ξ][o][c] (strided stores; U is small).
+void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose, bool co,
+                       float* U) {
   const int64_t O = g.O, C = g.C;
+  const int64_t cs = co ? O : 1;  // stride of c in U
 #pragma omp parallel if (O * C > 4096 && !omp_in_parallel())
   {
     std::vector<float> buf(static_cast<size_t>(21 * C));
@@ -59,15 +63,17 @@ void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_trans
       }
       for (int a = 0; a < 4; ++a) {  // (G f) Gᵀ
         const float *s0 = t + (a * 3) * C, *s1 = t + (a * 3 + 1) * C, *s2 = t + (a * 3 + 2) * C;
-        float* u0 = U + ((a * 4 + 0) * O + o) * C;
-        float* u1 = U + ((a * 4 + 1) * O + o) * C;
-        float* u2 = U + ((a * 4 + 2) * O + o) * C;
-        float* u3 = U + ((a * 4 + 3) * O + o) * C;
+        // Position ξ of (o, c = 0): U[ξ][o][0] or U[ξ][0][o]; both are ξ·O·C + o·(C or 1).
+        const int64_t oo = co ? o : o * C;
+        float* u0 = U + (a * 4 + 0) * O * C + oo;
+        float* u1 = U + (a * 4 + 1) * O * C + oo;
+        float* u2 = U + (a * 4 + 2) * O * C + oo;
+        float* u3 = U + (a * 4 + 3) * O * C + oo;
         for (int64_t c = 0; c < C; ++c) {
-          u0[c] = s0[c];
-          u1[c] = 0.5f * (s0[c] + s1[c] + s2[c]);
-          u2[c] = 0.5f * (s0[c] - s1[c] + s2[c]);
-          u3[c] = s2[c];
+          u0[c * cs] = s0[c];
+          u1[c * cs] = 0.5f * (s0[c] + s1[c] + s2[c]);
+          u2[c * cs] = 0.5f * (s0[c] - s1[c] + s2[c]);
+          u3[c * cs] = s2[c];
         }
       }
     }
@@ -244,16 +250,18 @@ void transform_grad_outputs(const float* dy, const Winograd3x3Geom& g, int64_t n
   }
 }
 
-// dw[o][c] = Gᵀ dU[·][o][c] G (4×4 -> 3×3), Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
-void transform_filter_grads(const float* dU, const Winograd3x3Geom& g, float* dw) {
+// dw[o][c] = Gᵀ dU[·][o][c] G (4×4 -> 3×3), Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]. co: dU is the
+// blocked path's dU[ξ][c][o].
+void transform_filter_grads(const float* dU, const Winograd3x3Geom& g, bool co, float* dw) {
   const int64_t O = g.O, C = g.C;
 #pragma omp parallel for collapse(2) if (O * C > 4096 && !omp_in_parallel())
   for (int64_t o = 0; o < O; ++o)
     for (int64_t c = 0; c < C; ++c) {
       float t[3][4];  // Gᵀ dU
       for (int b = 0; b < 4; ++b) {
-        const float d0 = dU[((0 * 4 + b) * O + o) * C + c], d1 = dU[((1 * 4 + b) * O + o) * C + c],
-                    d2 = dU[((2 * 4 + b) * O + o) * C + c], d3 = dU[((3 * 4 + b) * O + o) * C + c];
+        const int64_t oc = co ? c * O + o : o * C + c;  // (o, c) within one ξ
+        const float d0 = dU[(0 * 4 + b) * O * C + oc], d1 = dU[(1 * 4 + b) * O * C + oc],
+                    d2 = dU[(2 * 4 + b) * O * C + oc], d3 = dU[(3 * 4 + b) * O * C + oc];
         t[0][b] = d0 + 0.5f * (d1 + d2);
         t[1][b] = 0.5f * (d1 - d2);
         t[2][b] = 0.5f * (d1 + d2) + d3;
@@ -315,6 +323,65 @@ int workspace_threads(const Winograd3x3Geom& g, int64_t max_tiles) {
   return thread_chunks(g, max_tiles, threads) ? threads : 1;
 }
 
+// The two data layouts: the portable one (V[ξ][c][t], M[ξ][o][t], U[ξ][o][c]; transforms
+// vectorised along tile rows) and, when the CPU path is AVX2 or wider and C and O are multiples of
+// 8, the channel-blocked one (V[ξ][t][c], M[ξ][t][o], U[ξ][c][o]; winograd_blocked.h). Each
+// transform and GEMM below takes the layout's own form; chunking and threading are shared.
+struct Layout {
+  const Winograd3x3Geom& g;
+  bool blocked;
+
+  explicit Layout(const Winograd3x3Geom& geom)
+      : g(geom), blocked(gemm_isa() != GemmIsa::Scalar && geom.C % 8 == 0 && geom.O % 8 == 0) {}
+
+  void filters(const float* w, bool flip_transpose, float* U) const {
+    transform_filters(w, g, flip_transpose, blocked, U);
+  }
+  void inputs(const float* x, int64_t n0, int64_t count, int64_t T, float* V) const {
+    if (blocked)
+      detail::winograd_inputs_c8_avx2(x, g, n0, count, T, V);
+    else
+      transform_inputs(x, g, n0, count, T, V);
+  }
+  void outputs(const float* M, const float* bias, int64_t n0, int64_t count, int64_t T,
+               float* y) const {
+    if (blocked)
+      detail::winograd_outputs_c8_avx2(M, bias, g, n0, count, T, y);
+    else
+      transform_outputs(M, bias, g, n0, count, T, y);
+  }
+  void grad_outputs(const float* dy, int64_t n0, int64_t count, int64_t T, float* dM) const {
+    if (blocked)
+      detail::winograd_grad_outputs_c8_avx2(dy, g, n0, count, T, dM);
+    else
+      transform_grad_outputs(dy, g, n0, count, T, dM);
+  }
+  // M_ξ = U_ξ · V_ξ over the chunk's T tiles (blocked: M_ξ[T, O] = V_ξ[T, C] · U_ξ[C, O]).
+  void gemm(int xi, int64_t T, const float* U, const float* V, float* M) const {
+    const int64_t O = g.O, C = g.C;
+    if (blocked)
+      sgemm(false, false, T, O, C, 1.0f, V + xi * T * C, C, U + xi * C * O, O, 0.0f, M + xi * T * O,
+            O);
+    else
+      sgemm(false, false, O, T, C, 1.0f, U + xi * O * C, C, V + xi * C * T, T, 0.0f, M + xi * O * T,
+            T);
+  }
+  // dU_ξ (+)= dM_ξ · V_ξᵀ over the tiles (blocked: dU_ξ[C, O] = V_ξ[T, C]ᵀ · dM_ξ[T, O]).
+  void weight_gemm(int xi, int64_t T, const float* dM, const float* V, float beta,
+                   float* dU) const {
+    const int64_t O = g.O, C = g.C;
+    if (blocked)
+      sgemm(true, false, C, O, T, 1.0f, V + xi * T * C, C, dM + xi * T * O, O, beta,
+            dU + xi * C * O, O);
+    else
+      sgemm(false, true, O, C, T, 1.0f, dM + xi * O * T, T, V + xi * C * T, T, beta,
+            dU + xi * O * C, C);
+  }
+  void filter_grads(const float* dU, float* dw) const {
+    transform_filter_grads(dU, g, blocked, dw);
+  }
+};
+
 }  // namespace
 
 int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
@@ -324,6 +391,10 @@ int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g) {
   const int64_t per_image = tiles_h(g) * tiles_w(g);
   const int64_t budget = (int64_t(8) << 20) / (kXi * std::max<int64_t>(g.C + g.O, 1));
   return std::max(per_image, budget / per_image * per_image);
+}
+
+bool winograd_f2x3_channel_blocked(const Winograd3x3Geom& g) {
+  return Layout(g).blocked;
 }
 
 int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles) {
@@ -337,8 +408,9 @@ void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
                    const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
                    float* workspace) {
   const Workspace ws = carve(g, max_tiles, workspace);
+  const Layout layout(g);
   float *U = ws.filters, *V = ws.inputs, *M = ws.outputs;
-  transform_filters(w, g, flip_transpose, U);
+  layout.filters(w, flip_transpose, U);
   const int threads = omp_in_parallel() ? 1 : workspace_threads(g, max_tiles);
   if (threads > 1) {
     const int64_t slot = kXi * (g.C + g.O) * ws.chunk * ws.per_image;
@@ -351,30 +423,27 @@ void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
       for (int64_t k = 0; k < chunks; ++k) {
         const int64_t n0 = k * ws.chunk, count = std::min(ws.chunk, g.N - n0);
         const int64_t T = count * ws.per_image;
-        transform_inputs(x, g, n0, count, T, Vt);
-        for (int xi = 0; xi < kXi; ++xi)
-          sgemm(false, false, g.O, T, g.C, 1.0f, U + xi * g.O * g.C, g.C, Vt + xi * g.C * T, T,
-                0.0f, Mt + xi * g.O * T, T);
-        transform_outputs(Mt, bias, g, n0, count, T, y);
+        layout.inputs(x, n0, count, T, Vt);
+        for (int xi = 0; xi < kXi; ++xi) layout.gemm(xi, T, U, Vt, Mt);
+        layout.outputs(Mt, bias, n0, count, T, y);
       }
     }
     return;
   }
   for (int64_t n0 = 0; n0 < g.N; n0 += ws.chunk) {
     const int64_t count = std::min(ws.chunk, g.N - n0), T = count * ws.per_image;
-    transform_inputs(x, g, n0, count, T, V);
+    layout.inputs(x, n0, count, T, V);
     // 16 independent GEMMs: one per thread at a time, each single-threaded (no inner sync).
 #pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
-    for (int xi = 0; xi < kXi; ++xi)
-      sgemm(false, false, g.O, T, g.C, 1.0f, U + xi * g.O * g.C, g.C, V + xi * g.C * T, T, 0.0f,
-            M + xi * g.O * T, T);
-    transform_outputs(M, bias, g, n0, count, T, y);
+    for (int xi = 0; xi < kXi; ++xi) layout.gemm(xi, T, U, V, M);
+    layout.outputs(M, bias, n0, count, T, y);
   }
 }
 
 void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const Winograd3x3Geom& g,
                                int64_t max_tiles, float* workspace) {
   const Workspace ws = carve(g, max_tiles, workspace);
+  const Layout layout(g);
   float *dU = ws.filters, *V = ws.inputs, *dM = ws.outputs;
   const int threads = omp_in_parallel() ? 1 : workspace_threads(g, max_tiles);
   if (threads > 1) {
@@ -383,7 +452,7 @@ void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const
     const int64_t filt = kXi * g.O * g.C;
     const int64_t slot = kXi * (g.C + g.O) * ws.chunk * ws.per_image;
     const int64_t chunks = (g.N + ws.chunk - 1) / ws.chunk;
-    float* partial = V + threads * slot;  // threads × [ξ][O][C], after the per-thread slots
+    float* partial = V + threads * slot;  // threads × dU, after the per-thread slots
 #pragma omp parallel num_threads(threads)
     {
       const int t = omp_get_thread_num();
@@ -395,11 +464,10 @@ void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const
       for (int64_t k = 0; k < chunks; ++k) {
         const int64_t n0 = k * ws.chunk, count = std::min(ws.chunk, g.N - n0);
         const int64_t T = count * ws.per_image;
-        transform_inputs(x, g, n0, count, T, Vt);
-        transform_grad_outputs(dy, g, n0, count, T, Mt);
+        layout.inputs(x, n0, count, T, Vt);
+        layout.grad_outputs(dy, n0, count, T, Mt);
         for (int xi = 0; xi < kXi; ++xi)
-          sgemm(false, true, g.O, g.C, T, 1.0f, Mt + xi * g.O * T, T, Vt + xi * g.C * T, T,
-                first ? 0.0f : 1.0f, dUt + xi * g.O * g.C, g.C);
+          layout.weight_gemm(xi, T, Mt, Vt, first ? 0.0f : 1.0f, dUt);
         first = false;
       }
       if (first) std::fill(dUt, dUt + filt, 0.0f);
@@ -412,21 +480,19 @@ void winograd_f2x3_weight_grad(const float* x, const float* dy, float* dw, const
         dU[i] = s;
       }
     }
-    transform_filter_grads(dU, g, dw);
+    layout.filter_grads(dU, dw);
     return;
   }
   if (g.N == 0) std::fill(dU, dU + kXi * g.O * g.C, 0.0f);  // an empty batch: dw = 0
   for (int64_t n0 = 0; n0 < g.N; n0 += ws.chunk) {
     const int64_t count = std::min(ws.chunk, g.N - n0), T = count * ws.per_image;
-    transform_inputs(x, g, n0, count, T, V);
-    transform_grad_outputs(dy, g, n0, count, T, dM);
+    layout.inputs(x, n0, count, T, V);
+    layout.grad_outputs(dy, n0, count, T, dM);
     const float beta = n0 == 0 ? 0.0f : 1.0f;  // later chunks accumulate
 #pragma omp parallel for schedule(dynamic) if (!omp_in_parallel())
-    for (int xi = 0; xi < kXi; ++xi)
-      sgemm(false, true, g.O, g.C, T, 1.0f, dM + xi * g.O * T, T, V + xi * g.C * T, T, beta,
-            dU + xi * g.O * g.C, g.C);
+    for (int xi = 0; xi < kXi; ++xi) layout.weight_gemm(xi, T, dM, V, beta, dU);
   }
-  transform_filter_grads(dU, g, dw);
+  layout.filter_grads(dU, dw);
 }
 
 }  // namespace lethe::kernels::cpu

@@ -7,7 +7,9 @@
 // the GEMMs do 2.25× fewer flops than im2col's, paid for with the transforms' memory passes.
 // Layout: U[ξ][o][c], V[ξ][c][t], M[ξ][o][t] with t = (image·tiles_h + ti)·tiles_w + tj, so each
 // GEMM is row-major with unit-stride columns. Threads: transforms split over (image, channel),
-// the 16 GEMMs over ξ (one single-threaded GEMM each). The weight gradient runs the same
+// the 16 GEMMs over ξ (one single-threaded GEMM each); narrow layers run whole chunks per thread.
+// On the AVX2/AVX-512 paths with C and O multiples of 8 the transforms work on 8 channels per
+// vector in a channel-minor layout instead (winograd_blocked.h). The weight gradient runs the same
 // machinery transposed: dU_ξ[O, C] = dM_ξ[O, T] · V_ξ[C, T]ᵀ with dM = A dY Aᵀ, dw = Gᵀ dU G.
 #pragma once
 #include <cstdint>
@@ -25,6 +27,10 @@ struct Winograd3x3Geom {
 int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles);
 // Tiles per chunk chosen for a geometry (bounds the workspace to ~32 MiB).
 int64_t winograd_f2x3_default_tiles(const Winograd3x3Geom& g);
+
+// Whether this geometry runs in the channel-blocked layout on the current CPU path (AVX2 or wider,
+// C and O multiples of 8: winograd_blocked.h) rather than the portable one. Same workspace size.
+bool winograd_f2x3_channel_blocked(const Winograd3x3Geom& g);
 
 // y[N, O, OH, OW] = conv3x3(x, w) + bias (bias may be null); y is fully written.
 // w is [O, C, 3, 3]. With flip_transpose, w is instead an [C, O, 3, 3] tensor applied rotated by

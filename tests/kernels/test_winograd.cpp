@@ -2,7 +2,9 @@
 // double: odd and even sizes (ragged last tile), pads 0/1/2, chunks of one image, several images
 // with a shorter last chunk, and the whole batch; the flipped-transposed (backward-data) mode;
 // bias; the weight gradient against a direct sum; guard floats after the output and the
-// workspace stay untouched.
+// workspace stay untouched. Both data layouts: the portable one, and the channel-blocked one that
+// the AVX2/AVX-512 paths take when C and O are multiples of 8 (cases below, and the per-thread
+// test).
 #include <doctest/doctest.h>
 #include <omp.h>
 
@@ -11,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/winograd.h"
 #include "tests/support/isa.h"
 
@@ -92,6 +95,10 @@ TEST_SUITE("kernels") {
         {2, 3, 6, 5, 2, 0},  // no padding
         {2, 6, 5, 6, 3, 2},  // pad 2
         {1, 2, 3, 3, 2, 1},  // a single tile-and-a-bit
+        // C and O multiples of 8: the channel-blocked layout on the AVX2 and AVX-512 paths.
+        {3, 8, 7, 9, 16, 1},    // odd: ragged tiles, a partial 8-column block of the planes
+        {2, 16, 17, 18, 8, 0},  // no padding, two whole 8-column blocks and a rest
+        {2, 8, 5, 6, 8, 2},     // pad 2
     };
     int runs = 0;
     double worst = 0;
@@ -129,7 +136,7 @@ TEST_SUITE("kernels") {
       }
     });
     std::printf("winograd weight gradient: %d runs, worst relative error %.2e\n", runs, worst);
-    CHECK(runs == 15 * isa_paths());
+    CHECK(runs == 24 * isa_paths());
   }
 
   TEST_CASE("winograd with an empty batch: the weight gradient is zero, nothing else is written") {
@@ -159,6 +166,12 @@ TEST_SUITE("kernels") {
         {2, 6, 5, 6, 3, 2, false, false},  // pad 2 (backward-data of a pad-0 convolution)
         {3, 5, 7, 7, 4, 1, false, true},   // flipped-transposed filters
         {1, 2, 3, 3, 2, 1, true, true},    // a single tile-and-a-bit
+        // C and O multiples of 8: the channel-blocked layout on the AVX2 and AVX-512 paths.
+        {3, 8, 7, 9, 16, 1, true, false},     // odd sizes, bias, a partial 8-column block
+        {2, 16, 17, 18, 8, 0, false, false},  // no padding, two whole 8-column blocks and a rest
+        {2, 8, 5, 6, 8, 2, true, false},      // pad 2
+        {3, 8, 7, 7, 16, 1, false, true},     // flipped-transposed filters
+        {1, 24, 3, 3, 8, 1, true, true},      // a single tile-and-a-bit, three channel blocks
     };
     int runs = 0;
     double worst = 0;
@@ -167,6 +180,10 @@ TEST_SUITE("kernels") {
       std::uniform_real_distribution<float> dist(-1.f, 1.f);
       for (const Case& k : cases) {
         const Winograd3x3Geom g = geom(k.N, k.C, k.H, k.W, k.O, k.pad);
+        // The layout taken is the one named: blocked exactly off the scalar path with C, O % 8 ==
+        // 0.
+        CHECK(winograd_f2x3_channel_blocked(g) ==
+              (gemm_isa() != GemmIsa::Scalar && k.C % 8 == 0 && k.O % 8 == 0));
         std::vector<float> x(g.N * g.C * g.H * g.W), w(g.O * g.C * 9), b;
         for (auto& v : x) v = dist(rng);
         for (auto& v : w) v = dist(rng);
@@ -202,7 +219,7 @@ TEST_SUITE("kernels") {
       }
     });
     std::printf("winograd: %d runs, worst relative error %.2e\n", runs, worst);
-    CHECK(runs == 18 * isa_paths());
+    CHECK(runs == 33 * isa_paths());
   }
 
   TEST_CASE("winograd default chunk holds whole images and bounds the workspace") {
