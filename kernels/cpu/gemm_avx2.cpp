@@ -119,7 +119,23 @@ void pack_a_avx2(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc
   static_assert(MR == 6 || MR == 12, "groups of 8 rows, then 4 or 6");
   for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += kc * MR) {
     const int64_t rows = std::min<int64_t>(MR, mc - i0);
-    if (trans || rows < MR || kc < 8) {  // contiguous runs already, or an edge panel
+    if (trans && rows == MR) {  // a contiguous run of MR per k: 4 + 2 (or 8 + 4) floats
+      const float* src = a + i0;
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* s = src + k * lda;
+        float* d = dst + k * MR;
+        if constexpr (MR == 12) {
+          _mm256_storeu_ps(d, _mm256_loadu_ps(s));
+          _mm_storeu_ps(d + 8, _mm_loadu_ps(s + 8));
+        } else {
+          _mm_storeu_ps(d, _mm_loadu_ps(s));
+          _mm_storel_pi(reinterpret_cast<__m64*>(d + 4),
+                        _mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(s + 4)));
+        }
+      }
+      continue;
+    }
+    if (trans || rows < MR || kc < 8) {  // an edge panel, or too short for a transpose
       pack_a<MR>(trans, trans ? a + i0 : a + i0 * lda, lda, rows, kc, dst);
       continue;
     }

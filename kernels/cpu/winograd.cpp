@@ -35,45 +35,45 @@ int64_t images_per_chunk(const Winograd3x3Geom& g, int64_t max_tiles) {
 // U[ξ][o][c] = (G g Gᵀ)[ξ] for the effective filter g = w[o][c] (or its flipped transpose).
 // Per output channel the nine taps are first gathered tap-major (f[k][c]), so both products run
 // as unit-stride loops over c that vectorise and U is written in contiguous runs (the per-(o, c)
-// scalar version took 2% of a resnet50 step).
-// co: the blocked path's layout U[ξ][c][o] instead of U[ξ][o][c] (strided stores; U is small).
+// scalar version took 2% of a resnet50 step). co: the blocked path's layout U[ξ][c][o]; the roles
+// of o and c swap (per input channel, runs over o), so its stores stay contiguous too.
 void transform_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose, bool co,
                        float* U) {
   const int64_t O = g.O, C = g.C;
-  const int64_t cs = co ? O : 1;  // stride of c in U
+  const int64_t P = co ? C : O, Q = co ? O : C;  // U[ξ][p][q]: p outer, q the contiguous run
 #pragma omp parallel if (O * C > 4096 && !omp_in_parallel())
   {
-    std::vector<float> buf(static_cast<size_t>(21 * C));
-    float* __restrict f = buf.data();          // f[k][c], k = 3i + j
-    float* __restrict t = buf.data() + 9 * C;  // (G f)[a][j][c]
+    std::vector<float> buf(static_cast<size_t>(21 * Q));
+    float* __restrict f = buf.data();          // f[k][q], k = 3i + j
+    float* __restrict t = buf.data() + 9 * Q;  // (G f)[a][j][q]
 #pragma omp for schedule(static)
-    for (int64_t o = 0; o < O; ++o) {
-      for (int64_t c = 0; c < C; ++c)
+    for (int64_t p = 0; p < P; ++p) {
+      for (int64_t q = 0; q < Q; ++q) {
+        const int64_t o = co ? q : p, c = co ? p : q;
         for (int k = 0; k < 9; ++k)  // flipped: w is [C][O][3][3], tap k read rotated by 180°
-          f[k * C + c] = flip_transpose ? w[(c * O + o) * 9 + (8 - k)] : w[(o * C + c) * 9 + k];
+          f[k * Q + q] = flip_transpose ? w[(c * O + o) * 9 + (8 - k)] : w[(o * C + c) * 9 + k];
+      }
       for (int j = 0; j < 3; ++j) {
-        const float *f0 = f + j * C, *f1 = f + (3 + j) * C, *f2 = f + (6 + j) * C;
-        float *t0 = t + j * C, *t1 = t + (3 + j) * C, *t2 = t + (6 + j) * C, *t3 = t + (9 + j) * C;
-        for (int64_t c = 0; c < C; ++c) {
-          t0[c] = f0[c];
-          t1[c] = 0.5f * (f0[c] + f1[c] + f2[c]);
-          t2[c] = 0.5f * (f0[c] - f1[c] + f2[c]);
-          t3[c] = f2[c];
+        const float *f0 = f + j * Q, *f1 = f + (3 + j) * Q, *f2 = f + (6 + j) * Q;
+        float *t0 = t + j * Q, *t1 = t + (3 + j) * Q, *t2 = t + (6 + j) * Q, *t3 = t + (9 + j) * Q;
+        for (int64_t q = 0; q < Q; ++q) {
+          t0[q] = f0[q];
+          t1[q] = 0.5f * (f0[q] + f1[q] + f2[q]);
+          t2[q] = 0.5f * (f0[q] - f1[q] + f2[q]);
+          t3[q] = f2[q];
         }
       }
       for (int a = 0; a < 4; ++a) {  // (G f) Gᵀ
-        const float *s0 = t + (a * 3) * C, *s1 = t + (a * 3 + 1) * C, *s2 = t + (a * 3 + 2) * C;
-        // Position ξ of (o, c = 0): U[ξ][o][0] or U[ξ][0][o]; both are ξ·O·C + o·(C or 1).
-        const int64_t oo = co ? o : o * C;
-        float* u0 = U + (a * 4 + 0) * O * C + oo;
-        float* u1 = U + (a * 4 + 1) * O * C + oo;
-        float* u2 = U + (a * 4 + 2) * O * C + oo;
-        float* u3 = U + (a * 4 + 3) * O * C + oo;
-        for (int64_t c = 0; c < C; ++c) {
-          u0[c * cs] = s0[c];
-          u1[c * cs] = 0.5f * (s0[c] + s1[c] + s2[c]);
-          u2[c * cs] = 0.5f * (s0[c] - s1[c] + s2[c]);
-          u3[c * cs] = s2[c];
+        const float *s0 = t + (a * 3) * Q, *s1 = t + (a * 3 + 1) * Q, *s2 = t + (a * 3 + 2) * Q;
+        float* u0 = U + ((a * 4 + 0) * P + p) * Q;
+        float* u1 = U + ((a * 4 + 1) * P + p) * Q;
+        float* u2 = U + ((a * 4 + 2) * P + p) * Q;
+        float* u3 = U + ((a * 4 + 3) * P + p) * Q;
+        for (int64_t q = 0; q < Q; ++q) {
+          u0[q] = s0[q];
+          u1[q] = 0.5f * (s0[q] + s1[q] + s2[q]);
+          u2[q] = 0.5f * (s0[q] - s1[q] + s2[q]);
+          u3[q] = s2[q];
         }
       }
     }
