@@ -42,6 +42,8 @@ void sgemm_ukernel_avx512_12x32(int64_t kc, const float* ap, const float* bp, fl
                                 int m, int n, float alpha, float beta);
 void sgemm_ukernel_avx2_6x16(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
                              int m, int n, float alpha, float beta);
+void sgemm_ukernel_avx2_6x16_rows(int64_t kc, const float* a, int64_t lda, const float* bp,
+                                  float* c, int64_t ldc, int m, int n, float alpha, float beta);
 }  // namespace detail
 
 namespace detail {
@@ -219,6 +221,9 @@ thread_local PackBuffer t_pack_b;
 
 using PackFn = void (*)(bool trans, const float* src, int64_t ld, int64_t rows, int64_t cols,
                         float* dst);
+// A micro-kernel that reads A in place (rows lda apart, k contiguous) instead of packed.
+using RowsUkernelFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* bp, float* c,
+                               int64_t ldc, int m, int n, float alpha, float beta);
 
 struct Config {
   int mr, nr;  // register tile
@@ -227,6 +232,7 @@ struct Config {
   int64_t nc;  // N block (multiple of nr): the KC×NC packed B panel sits in L2/L3
   UkernelFn fn;
   PackFn pack_a, pack_b;  // instantiated for this mr / nr
+  RowsUkernelFn rows_fn;  // null: A is always packed
 };
 
 // AVX-512 (measured on Zen 5: 48 KiB L1d, 1 MiB L2): KC 512 halves the passes over C compared with
@@ -241,7 +247,8 @@ const Config kAvx512{12,
                      4096,
                      detail::sgemm_ukernel_avx512_12x32,
                      detail::pack_a_avx2<12>,
-                     detail::pack_b_avx2<32>};
+                     detail::pack_b_avx2<32>,
+                     nullptr};
 const Config kAvx2{6,
                    16,
                    256,
@@ -249,7 +256,8 @@ const Config kAvx2{6,
                    4096,
                    detail::sgemm_ukernel_avx2_6x16,
                    detail::pack_a_avx2<6>,
-                   detail::pack_b_avx2<16>};
+                   detail::pack_b_avx2<16>,
+                   detail::sgemm_ukernel_avx2_6x16_rows};
 const Config kScalar{kScalarMr,
                      kScalarNr,
                      256,
@@ -257,7 +265,8 @@ const Config kScalar{kScalarMr,
                      2048,
                      ukernel_scalar,
                      detail::pack_a<kScalarMr>,
-                     detail::pack_b<kScalarNr>};
+                     detail::pack_b<kScalarNr>,
+                     nullptr};
 
 const Config& config_for(GemmIsa isa) {
   switch (isa) {
@@ -291,7 +300,11 @@ void gemm_block(const Config& cfg, bool trans_a, bool trans_b, int64_t M, int64_
   const int64_t mc_max = even_block(M, cfg.mc, mr);
   const int64_t nc_max = even_block(N, cfg.nc, nr);
   float* bpack = t_pack_b.get(static_cast<size_t>(kc_max * ceil_div(nc_max, nr) * nr));
-  float* apack = t_pack_a.get(static_cast<size_t>(kc_max * ceil_div(mc_max, mr) * mr));
+  // Packing A pays when each packed panel feeds many column panels; with N ≤ 4 of them (the
+  // channel-blocked Winograd's T×C by C×O products, O ≤ 64) it is a second pass over A for nothing.
+  const bool direct_a = cfg.rows_fn && !trans_a && N <= 4 * nr;
+  float* apack =
+      direct_a ? nullptr : t_pack_a.get(static_cast<size_t>(kc_max * ceil_div(mc_max, mr) * mr));
 
   for (int64_t jc = 0; jc < N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, N - jc);
@@ -302,6 +315,19 @@ void gemm_block(const Config& cfg, bool trans_a, bool trans_b, int64_t M, int64_
       cfg.pack_b(trans_b, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, bpack);
       for (int64_t ic = 0; ic < M; ic += mc_max) {
         const int64_t mc = std::min(mc_max, M - ic);
+        if (direct_a) {  // A read in place: no pack
+          const float* a = A + ic * lda + pc;
+          for (int64_t jr = 0; jr < nc; jr += nr) {
+            const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));
+            const float* bp = bpack + (jr / nr) * kc * nr;
+            float* c = C + ic * ldc + jc + jr;
+            for (int64_t ir = 0; ir < mc; ir += mr) {
+              const int m = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+              cfg.rows_fn(kc, a + ir * lda, lda, bp, c + ir * ldc, ldc, m, n, alpha, beta_k);
+            }
+          }
+          continue;
+        }
         cfg.pack_a(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, apack);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int n = static_cast<int>(std::min<int64_t>(nr, nc - jr));

@@ -29,6 +29,42 @@ constexpr int kNr = 16;
     }                                                           \
   } while (0)
 
+// C[m×n] = alpha · acc + beta · C from the 6×16 accumulators (beta == 0: C not read). A partial
+// tile goes through a scratch tile so that nothing outside m×n is read or written.
+inline void store_tile(const __m256 c0[kMr], const __m256 c1[kMr], float* c, int64_t ldc, int m,
+                       int n, float alpha, float beta) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256 vb = _mm256_set1_ps(beta);
+  if (m == kMr && n == kNr) {
+#pragma GCC unroll 8
+    for (int i = 0; i < kMr; ++i) {
+      float* row = c + i * ldc;
+      __m256 r0 = _mm256_mul_ps(c0[i], va), r1 = _mm256_mul_ps(c1[i], va);
+      if (beta != 0.0f) {
+        r0 = _mm256_fmadd_ps(_mm256_loadu_ps(row), vb, r0);
+        r1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8), vb, r1);
+      }
+      _mm256_storeu_ps(row, r0);
+      _mm256_storeu_ps(row + 8, r1);
+    }
+    return;
+  }
+  alignas(32) float tile[kMr * kNr];
+#pragma GCC unroll 8
+  for (int i = 0; i < kMr; ++i) {
+    _mm256_store_ps(tile + i * kNr, _mm256_mul_ps(c0[i], va));
+    _mm256_store_ps(tile + i * kNr + 8, _mm256_mul_ps(c1[i], va));
+  }
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    if (beta != 0.0f) {
+      for (int j = 0; j < n; ++j) row[j] = tile[i * kNr + j] + beta * row[j];
+    } else {
+      for (int j = 0; j < n; ++j) row[j] = tile[i * kNr + j];
+    }
+  }
+}
+
 }  // namespace
 
 // C[m×n] (row stride ldc) = alpha * Ap·Bp + beta * C for m ≤ 6, n ≤ 16.
@@ -63,37 +99,35 @@ void sgemm_ukernel_avx2_6x16(int64_t kc, const float* __restrict ap, const float
     bp += kNr;
   }
 
-  const __m256 va = _mm256_set1_ps(alpha);
-  const __m256 vb = _mm256_set1_ps(beta);
-  if (m == kMr && n == kNr) {
+  store_tile(c0, c1, c, ldc, m, n, alpha, beta);
+}
+
+// The same tile with A read in place: row i of A at a + i·lda, k contiguous (A not transposed),
+// so sgemm need not pack A when each A panel is used by few column panels (N ≤ 64). Rows at and
+// beyond m repeat row m − 1 (read, never stored), so nothing past the m valid rows is touched.
+void sgemm_ukernel_avx2_6x16_rows(int64_t kc, const float* __restrict a, int64_t lda,
+                                  const float* __restrict bp, float* c, int64_t ldc, int m, int n,
+                                  float alpha, float beta) {
+  const float* row[kMr];
 #pragma GCC unroll 8
-    for (int i = 0; i < kMr; ++i) {
-      float* row = c + i * ldc;
-      __m256 r0 = _mm256_mul_ps(c0[i], va), r1 = _mm256_mul_ps(c1[i], va);
-      if (beta != 0.0f) {
-        r0 = _mm256_fmadd_ps(_mm256_loadu_ps(row), vb, r0);
-        r1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8), vb, r1);
-      }
-      _mm256_storeu_ps(row, r0);
-      _mm256_storeu_ps(row + 8, r1);
-    }
-    return;
-  }
-  // Partial tile: go through a scratch tile so that nothing outside m×n is read or written.
-  alignas(32) float tile[kMr * kNr];
+  for (int i = 0; i < kMr; ++i) row[i] = a + std::min(i, m - 1) * lda;
+  __m256 c0[kMr], c1[kMr];
 #pragma GCC unroll 8
   for (int i = 0; i < kMr; ++i) {
-    _mm256_store_ps(tile + i * kNr, _mm256_mul_ps(c0[i], va));
-    _mm256_store_ps(tile + i * kNr + 8, _mm256_mul_ps(c1[i], va));
+    c0[i] = _mm256_setzero_ps();
+    c1[i] = _mm256_setzero_ps();
   }
-  for (int i = 0; i < m; ++i) {
-    float* row = c + i * ldc;
-    if (beta != 0.0f) {
-      for (int j = 0; j < n; ++j) row[j] = tile[i * kNr + j] + beta * row[j];
-    } else {
-      for (int j = 0; j < n; ++j) row[j] = tile[i * kNr + j];
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(bp + k * kNr);
+    const __m256 b1 = _mm256_load_ps(bp + k * kNr + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < kMr; ++i) {
+      const __m256 av = _mm256_broadcast_ss(row[i] + k);
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
     }
   }
+  store_tile(c0, c1, c, ldc, m, n, alpha, beta);
 }
 
 #undef LETHE_GEMM_STEP

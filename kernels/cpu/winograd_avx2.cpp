@@ -19,39 +19,59 @@ int64_t tiles_of(int64_t n) {
   return (n + 1) / 2;
 }
 
+// Lanes [0, n) of a mask for the masked loads and stores (n ≤ 8).
+__m256i first_lanes(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 // P[(r0 + h)·width + s0 + w][k] = src[k·plane + h·W + w] for h < H, w < W: eight channel planes
 // (plane floats apart) into an interleaved plane at row r0, column s0. The rest of P is untouched.
+// A row's last W mod 8 columns go through masked loads (nothing past the row is read): the small
+// planes of the deep layers (7, 4 columns) are all tail.
 void interleave(const float* src, int64_t plane, int64_t H, int64_t W, int64_t r0, int64_t s0,
                 int64_t width, float* P) {
+  const int64_t rest = W % 8;
+  const __m256i mask = first_lanes(rest);
   for (int64_t h = 0; h < H; ++h) {
     const float* s = src + h * W;
     float* d = P + ((r0 + h) * width + s0) * 8;
     int64_t w = 0;
+    __m256 r[8];
     for (; w + 8 <= W; w += 8) {
-      __m256 r[8];
       for (int k = 0; k < 8; ++k) r[k] = _mm256_loadu_ps(s + k * plane + w);
       transpose8(r);
       for (int k = 0; k < 8; ++k) _mm256_storeu_ps(d + (w + k) * 8, r[k]);
     }
-    for (; w < W; ++w)
-      for (int k = 0; k < 8; ++k) d[w * 8 + k] = s[k * plane + w];
+    if (rest) {
+      for (int k = 0; k < 8; ++k) r[k] = _mm256_maskload_ps(s + k * plane + w, mask);
+      transpose8(r);
+      for (int64_t k = 0; k < rest; ++k) _mm256_storeu_ps(d + (w + k) * 8, r[k]);
+    }
   }
 }
 
-// The inverse for rows [0, H) and columns [0, W) of P (row stride width): dst[k·plane + h·W + w].
+// The inverse for rows [0, H) and columns [0, W) of P (row stride width): dst[k·plane + h·W + w];
+// the tail through masked stores.
 void deinterleave(const float* P, int64_t width, int64_t H, int64_t W, int64_t plane, float* dst) {
+  const int64_t rest = W % 8;
+  const __m256i mask = first_lanes(rest);
   for (int64_t h = 0; h < H; ++h) {
     const float* s = P + h * width * 8;
     float* d = dst + h * W;
     int64_t w = 0;
+    __m256 r[8];
     for (; w + 8 <= W; w += 8) {
-      __m256 r[8];
       for (int k = 0; k < 8; ++k) r[k] = _mm256_loadu_ps(s + (w + k) * 8);
       transpose8(r);
       for (int k = 0; k < 8; ++k) _mm256_storeu_ps(d + k * plane + w, r[k]);
     }
-    for (; w < W; ++w)
-      for (int k = 0; k < 8; ++k) d[k * plane + w] = s[w * 8 + k];
+    if (rest) {
+      for (int k = 0; k < 8; ++k)
+        r[k] = k < rest ? _mm256_loadu_ps(s + (w + k) * 8) : _mm256_setzero_ps();
+      transpose8(r);
+      for (int k = 0; k < 8; ++k) _mm256_maskstore_ps(d + k * plane + w, mask, r[k]);
+    }
   }
 }
 
