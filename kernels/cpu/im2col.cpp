@@ -30,6 +30,9 @@ void im2col(const float* x, float* cols, const ConvGeometry& g, int64_t ld) {
           for (int64_t ow = 0; ow < ow_lo; ++ow) out[ow] = 0.f;
           if (g.stride_w == 1) {
             if (ow_hi > ow_lo) std::memcpy(out + ow_lo, in + iw0 + ow_lo, (ow_hi - ow_lo) * 4);
+          } else if (g.stride_w == 2) {  // a literal stride: GCC vectorises the gather (shuffles)
+            const float* src = in + iw0;
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow] = src[2 * ow];
           } else {
             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow] = in[ow * g.stride_w + iw0];
           }
@@ -53,7 +56,12 @@ void col2im_add(const float* cols, float* dx, const ConvGeometry& g, int64_t ld)
           int64_t iw0 = kw - g.pad_w;
           int64_t ow_lo = iw0 >= 0 ? 0 : (-iw0 + g.stride_w - 1) / g.stride_w;
           int64_t ow_hi = std::clamp<int64_t>((g.w - iw0 + g.stride_w - 1) / g.stride_w, 0, g.ow);
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * g.stride_w + iw0] += in[ow];
+          if (g.stride_w == 2) {  // literal stride, as in im2col
+            float* dst = out + iw0;
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[2 * ow] += in[ow];
+          } else {
+            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * g.stride_w + iw0] += in[ow];
+          }
         }
       }
   }
