@@ -3,8 +3,8 @@
 # the main job's original (ResNet-18 width 8, 5000 images, no augmentation), REFS reference
 # models for RMIA, retrain with SEEDS seeds, then every method tuned by `lethe tune` (its grid
 # below, scored by AMUN's average gap to the evaluated retrain seeds group) and rerun at its
-# tuned setting with SEEDS seeds; every run evaluated with online RMIA (FT AUC) and SVC-MIA on the
-# same forget set. Writes $OUT/table/compare.md (mean ± sd per column, the spread marked) and
+# tuned setting with SEEDS seeds (DEFAULTS: some also at their untuned defaults); every run evaluated
+# with online RMIA (FT AUC) and SVC-MIA on the same forget set. Writes $OUT/table/compare.md (mean ± sd per column, the spread marked) and
 # prints AMUN's published CIFAR-10 numbers beside it.
 #
 # Resumable: every step is skipped when its result is complete (a run directory's metrics.json
@@ -26,6 +26,9 @@ FORGET="${FORGET:-random:0.1}"
 REFS="${REFS:-16}"
 SEEDS="${SEEDS:-3}"
 METHODS="${METHODS:-ft rl ga l1 bs salun amun amun-salun scrub}"
+# Also run these methods at their own defaults (no tuning), seeded like the tuned ones, as rows
+# "<method>-default": the table then shows whether tuning beat the default (issue 18).
+DEFAULTS="${DEFAULTS:-ft amun}"
 THREADS="${THREADS:-1}"
 MIA="${MIA:-rmia-online,svc}"
 # Grids bracket each method's default (unlearn/<method>.cpp says where it comes from).
@@ -98,6 +101,16 @@ for m in $METHODS; do
     s=$((s + 1))
   done
   evals="$evals $OUT/$m-eval"
+done
+
+for m in $DEFAULTS; do
+  stamp "$m at its default setting, $SEEDS seeds"
+  s=0
+  while [ "$s" -lt "$SEEDS" ]; do
+    run_seed "$m" "$s" "$OUT/$m-default"
+    s=$((s + 1))
+  done
+  evals="$evals $OUT/$m-default-eval"
 done
 
 "$LETHE" compare $evals --reference "$REF" --out "$OUT/table" > /dev/null
