@@ -78,7 +78,13 @@ while [ "$s" -lt "$SEEDS" ]; do
 done
 REF="$OUT/retrain-eval"  # a seeds group: compare and tune measure gaps to its means
 
-evals="$REF"
+# The original itself on the same forget set: the row every method starts from.
+stamp "original evaluated"
+done_run "$OUT/original-eval" ||
+  "$LETHE" eval --from "$OUT/original" --forget-file "$OUT/retrain/seed-0/forget.txt" --mia "$MIA" \
+    --references "$OUT/refs" --threads "$THREADS" --out "$OUT/original-eval" --overwrite > /dev/null
+
+evals="$OUT/original-eval $REF"
 for m in $METHODS; do
   grid=$(eval echo "\${GRID_$(echo "$m" | tr '-' '_')}")
   stamp "tune $m: $grid"
