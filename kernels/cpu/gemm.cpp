@@ -54,28 +54,13 @@ template <int MR>
 void pack_a(bool trans, const float* a, int64_t lda, int64_t mc, int64_t kc, float* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += kc * MR) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - i0));
-    if (trans) {  // op(A)[i][k] = a[k*lda + i]: each k is a contiguous run of MR values
-      const float* src = a + i0;
-      if (rows == MR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[k * lda + r];
-        }
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[k * lda + r] : 0.0f;
-        }
-      }
-    } else {  // op(A)[i][k] = a[i*lda + k]: MR row streams interleaved
-      const float* src = a + i0 * lda;
-      if (rows == MR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * lda + k];
-        }
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < rows ? src[r * lda + k] : 0.0f;
-        }
-      }
+    // Rows past `rows` (the edge panel) are zero. The wide ISA paths pack full panels in
+    // gemm_avx2.cpp, so this loop serves the scalar path and edge panels only.
+    const float* src = trans ? a + i0 : a + i0 * lda;
+    const int64_t row_step = trans ? 1 : lda, k_step = trans ? lda : 1;
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int r = 0; r < MR; ++r)
+        dst[k * MR + r] = r < rows ? src[r * row_step + k * k_step] : 0.0f;
     }
   }
 }
@@ -97,14 +82,8 @@ void pack_b(bool trans, const float* b, int64_t ldb, int64_t kc, int64_t nc, flo
       }
     } else {  // op(B)[k][j] = b[j*ldb + k]: NR column streams interleaved
       const float* src = b + j0 * ldb;
-      if (cols == NR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int c = 0; c < NR; ++c) dst[k * NR + c] = src[c * ldb + k];
-        }
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? src[c * ldb + k] : 0.0f;
-        }
+      for (int64_t k = 0; k < kc; ++k) {
+        for (int c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? src[c * ldb + k] : 0.0f;
       }
     }
   }
