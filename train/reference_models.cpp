@@ -99,7 +99,7 @@ nlohmann::json run_reference_training(const TrainConfig& cfg, int64_t models) {
   const bool root = world.is_root();
   auto t_start = std::chrono::steady_clock::now();
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
-  if (root) io::prepare_run_dir(cfg.out, cfg.overwrite);
+  if (root) io::prepare_run_dir(cfg.out, cfg.overwrite, "--out", cfg.resume);
   world.barrier();
   const std::string dir = cfg.out;
 

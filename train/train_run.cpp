@@ -228,7 +228,7 @@ nlohmann::json run_training(const TrainConfig& cfg) {
               " ranks)");
   auto t_start = std::chrono::steady_clock::now();
   if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
-  if (root) io::prepare_run_dir(cfg.out, cfg.overwrite);
+  if (root) io::prepare_run_dir(cfg.out, cfg.overwrite, "--out", cfg.resume);
   comm.barrier();  // the directory exists before any rank writes its log there
   namespace fs = std::filesystem;
   const std::string dir = cfg.out;

@@ -85,7 +85,7 @@ nlohmann::json run_unlearning(const UnlearnRequest& req) {
   const bool root = comm.is_root();
   LETHE_CHECK(comm.size() == 1 || (req.method != "newton" && req.method != "fair-newton"),
               "--method ", req.method, " runs on one rank (started with ", comm.size(), " ranks)");
-  if (root) io::prepare_run_dir(req.out, req.overwrite);
+  if (root) io::prepare_run_dir(req.out, req.overwrite, "--out", req.resume);
   comm.barrier();
 
   // Successive requests: a seeded order of the forget set cut into `requests` parts.

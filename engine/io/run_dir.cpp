@@ -15,13 +15,18 @@
 namespace lethe::io {
 namespace fs = std::filesystem;
 
-void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& option) {
+void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& option,
+                     bool resuming) {
   LETHE_CHECK(!dir.empty(), option, ": an output directory is required");
   std::error_code ec;
   if (fs::exists(dir, ec)) {
     LETHE_CHECK(fs::is_directory(dir, ec), option, " '", dir, "' exists and is not a directory");
-    bool has_results = fs::exists(fs::path(dir) / "metrics.json", ec) ||
-                       fs::exists(fs::path(dir) / "model.safetensors", ec);
+    const fs::path d(dir);
+    bool has_results = fs::exists(d / "metrics.json", ec) || fs::exists(d / "model.safetensors", ec);
+    // A run writes metrics.json last and deletes its checkpoint after it: a resumed run whose
+    // finish was cut short (results partly written, or the checkpoint still there) is unfinished.
+    if (resuming)
+      has_results = fs::exists(d / "metrics.json", ec) && !fs::exists(d / "resume.safetensors", ec);
     LETHE_CHECK(!has_results || overwrite, option, " '", dir,
                 "' already holds results; choose another directory or pass --overwrite");
     return;

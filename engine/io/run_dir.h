@@ -8,8 +8,11 @@
 namespace lethe::io {
 
 // Creates DIR (and parents). If DIR already holds results (metrics.json or
-// model.safetensors) and !overwrite, throws an error naming DIR and the option.
-void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& option = "--out");
+// model.safetensors) and !overwrite, throws an error naming DIR and the option. With
+// `resuming` (--resume), only a finished run counts: metrics.json written and no
+// resume.safetensors left (a kill between the last writes must not block the resume).
+void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& option = "--out",
+                     bool resuming = false);
 
 // Atomic write of text (temp file in the same directory, fsync, rename).
 void write_text_atomic(const std::string& path, const std::string& text);

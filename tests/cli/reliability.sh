@@ -51,12 +51,14 @@ echo "kill points drawn with seed $seed"
 rand_sleep() {  # a random delay in [lo, lo + span) seconds, from $seed (advance it first)
   awk -v s="$seed" -v lo="$1" -v span="$2" 'BEGIN { srand(s); printf "%.2f", lo + rand() * span }'
 }
+# A run is finished once metrics.json is written and its checkpoint deleted (in that order).
+finished() { [ -e "$1/metrics.json" ] && [ ! -e "$1/resume.safetensors" ]; }
 kill_and_resume() {  # name, then the command (without --resume); kills it 4 times, then finishes
   name="$1"
   shift
   out="$T/$name-killed"
   for i in 1 2 3 4; do
-    [ -e "$out/metrics.json" ] && break
+    finished "$out" && break
     "$@" --resume --out "$out" >/dev/null 2>>"$T/$name.attempts" &
     pid=$!
     seed=$((seed + 1))
@@ -67,7 +69,7 @@ kill_and_resume() {  # name, then the command (without --resume); kills it 4 tim
     fi
     wait "$pid" 2>/dev/null
   done
-  if [ ! -e "$out/metrics.json" ]; then
+  if ! finished "$out"; then
     "$@" --resume --out "$out" >/dev/null 2>"$T/err" || { echo "FAIL: $name: resume"; cat "$T/err"; fail=1; }
   fi
   for f in ${RESULT_FILES:-model.safetensors}; do
@@ -130,6 +132,33 @@ stop_mid_epoch term-steps "$T/train-whole" "$LETHE" train $TR
 stop_mid_epoch term-amun "$T/amun-whole" "$LETHE" unlearn --from "$T/train-whole" --method amun $UF
 one_line_error "--checkpoint-every needs --resume" \
   "$LETHE" train $TR --checkpoint-every 5 --out "$T/noresume"
+# A kill inside the finish (after model.safetensors, or after metrics.json, but before the
+# checkpoint is deleted) leaves results beside resume.safetensors: --resume must take the
+# directory as unfinished and end with the uninterrupted bytes, not refuse it as finished.
+# Made deterministic by SIGTERM at a checkpoint, then the whole run's result files copied in.
+cut_finish() {  # name, whole-run dir, files of the finish already written, then the command
+  name="$1"
+  whole="$2"
+  files="$3"
+  shift 3
+  "$@" --checkpoint-every 5 --resume --out "$T/$name" >/dev/null 2>"$T/err" &
+  pid=$!
+  for i in $(seq 200); do [ -e "$T/$name/resume.safetensors" ] && break; sleep 0.02; done
+  kill -TERM "$pid"
+  wait "$pid"
+  if finished "$T/$name"; then echo "$name: SIGTERM came after the run finished; not checked"; return; fi
+  for f in $files; do cp "$whole/$f" "$T/$name/$f"; done
+  printf 'garbage' >"$T/$name/model.safetensors"  # a result of the cut finish, not the final one
+  "$@" --checkpoint-every 5 --resume --out "$T/$name" >/dev/null 2>"$T/err" ||
+    { echo "FAIL: $name: resume after a cut finish ($files)"; cat "$T/err"; fail=1; }
+  cmp -s "$T/$name/model.safetensors" "$whole/model.safetensors" ||
+    { echo "FAIL: $name: resumed after a cut finish, model differs"; fail=1; }
+  [ ! -e "$T/$name/resume.safetensors" ] || { echo "FAIL: $name: checkpoint left behind"; fail=1; }
+  echo "$name: finish cut after $files, resumed"
+}
+cut_finish cut-ft-model "$T/ft-whole" "config.json forget.txt" \
+  "$LETHE" unlearn --from "$T/train-whole" --method ft $UF
+cut_finish cut-train-metrics "$T/train-whole" "config.json metrics.json" "$LETHE" train $TR
 
 # A full disk (here a file-size limit, which fails writes with EFBIG as a full disk does with
 # ENOSPC): one line naming the file, and the previous result intact, byte for byte.
