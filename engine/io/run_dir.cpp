@@ -22,7 +22,8 @@ void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& 
   if (fs::exists(dir, ec)) {
     LETHE_CHECK(fs::is_directory(dir, ec), option, " '", dir, "' exists and is not a directory");
     const fs::path d(dir);
-    bool has_results = fs::exists(d / "metrics.json", ec) || fs::exists(d / "model.safetensors", ec);
+    bool has_results =
+        fs::exists(d / "metrics.json", ec) || fs::exists(d / "model.safetensors", ec);
     // A run writes metrics.json last and deletes its checkpoint after it: a resumed run whose
     // finish was cut short (results partly written, or the checkpoint still there) is unfinished.
     if (resuming)
