@@ -119,7 +119,10 @@ void add_normalization(Table& add_op) {
             mk("x[3,6,4,4]", {rn({3, 6, 4, 4}), rn({6}), rn({6}), rn({6}), pos({6})},
                {true, true, true, false, false}),
             mk("x[1,3,1,1]", {rn({1, 3, 1, 1}), rn({3}), rn({3}), rn({3}), pos({3})},
-               {true, true, true, false, false})};
+               {true, true, true, false, false}),
+            // Frozen affine (attacks, AMUN's search): only dx is asked for.
+            mk("x[2,4,5,5] frozen w,b", {rn({2, 4, 5, 5}), rn({4}), rn({4}), rn({4}), pos({4})},
+               {true, false, false, false, false})};
       },
       [](In x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], false, 0.1, 1e-5); });
   add_op(

@@ -194,6 +194,18 @@ void batchnorm_backward_impl(const float* dy, const float* x, const float* weigh
   for (int64_t c = 0; c < C; ++c) {
     const float mu = mean[c];
     const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    if (!training && !dweight && !dbias) {
+      // Eval mode, frozen affine (attacks, AMUN's search): dx = dy · γ/σ, a function of dy
+      // alone — the gradient sums (a pass over x and dy in double) have no reader.
+      if (!dx) continue;
+      const float gi = static_cast<float>((weight ? weight[c] : 1.0) * inv);
+      for (int64_t n = 0; n < N; ++n) {
+        const float* __restrict g = dy + (n * C + c) * S;
+        float* __restrict o = dx + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i) o[i] = g[i] * gi;
+      }
+      continue;
+    }
     const GradSums gs = grad_sums(x + c * S, dy + c * S, N, S, C * S, mu);
     // In training the forward centred x on the double batch mean; the saved float mean is off
     // by δ (up to half an ulp of |mean|, not small beside σ when |mean| ≫ σ): undo that shift.

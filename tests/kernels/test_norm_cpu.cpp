@@ -48,6 +48,15 @@ std::vector<float> run_all() {
                               var.data(), N, C, S, 1e-5, training, dx.data(), dw.data(), db.data());
       keep(dx), keep(dw), keep(db);
     }
+    {  // eval mode with frozen γ, β (attacks): only dx, which must equal the general path's
+      std::vector<float> dx(x.size()), dx_all(x.size()), dw(C), db(C);
+      cpu::batchnorm_backward(dy.data(), x.data(), w.data(), mean.data(), var.data(), N, C, S, 1e-5,
+                              false, dx.data(), nullptr, nullptr);
+      cpu::batchnorm_backward(dy.data(), x.data(), w.data(), mean.data(), var.data(), N, C, S, 1e-5,
+                              false, dx_all.data(), dw.data(), db.data());
+      for (size_t i = 0; i < dx.size(); ++i) REQUIRE(dx[i] == dx_all[i]);
+      keep(dx);
+    }
   }
   for (const int64_t D : {1, 13, 192}) {
     const int64_t R = 37;
