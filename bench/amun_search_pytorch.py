@@ -176,7 +176,7 @@ def run_lethe(a, out):
     s = m["method_report"]["adversarial_search"]
     return {"side": "Lethe", "search_s": m["phases_s"]["adversarial search"], "n": a.forget,
             "never_flipped": s.get("never_flipped"), "eps_mean": s["eps"]["mean"],
-            "eps_median": s["eps"]["median"]}
+            "eps_median": s["eps"]["median"], "gradient_rows": s.get("input_gradient_rows")}
 
 
 def main():

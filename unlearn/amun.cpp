@@ -82,7 +82,8 @@ nlohmann::json summarize_search(const eval::MinEpsResult& r) {
   return {{"count", r.eps.size()},
           {"eps", stats(r.eps)},
           {"l2_distance", stats(r.dist)},
-          {"never_flipped", r.never_flipped}};
+          {"never_flipped", r.never_flipped},
+          {"input_gradient_rows", r.gradient_rows}};
 }
 
 namespace {

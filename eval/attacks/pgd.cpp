@@ -212,6 +212,7 @@ MinEpsResult minimal_eps_search(models::Classifier& model, const data::Normaliza
     }());
     Tensor logits;
     Tensor g = input_gradient(model, norm, x, yt, &logits);
+    r.gradient_rows += static_cast<int64_t>(idx.size());
     const std::vector<int64_t> pred = eval::argmax_rows(logits);
     // Misclassified: done at this ε. A level's steps all taken and still correct: the next
     // level, or — after the last one — done without a flip (its final point kept).

@@ -75,6 +75,7 @@ struct MinEpsResult {
   std::vector<double> dist;      // ‖adv − x‖₂
   std::vector<uint8_t> flipped;  // 1 when pred != y
   int64_t never_flipped = 0;
+  int64_t gradient_rows = 0;  // rows of forward + input gradient the search ran (its work)
 };
 
 // AMUN's minimal-ε search: per sample, untargeted L2 PGD with step ε/10 along the per-sample

@@ -236,6 +236,12 @@ TEST_SUITE("eval") {
       eval::MinEpsResult pool = eval::minimal_eps_search(*f->model, f->norm, f->x, f->y, o);
       CHECK(pool.never_flipped == whole.never_flipped);
       if (levels == 0) CHECK(whole.never_flipped > 0);
+      // The work: every sample is evaluated once per step it takes plus its final check — the
+      // same count however the pool is composed; with one level of 3 steps, at most 4 each.
+      const int64_t n_rows = f->x.size(0);
+      CHECK(pool.gradient_rows == whole.gradient_rows);
+      CHECK(whole.gradient_rows >= n_rows);
+      if (levels == 0) CHECK(whole.gradient_rows <= 4 * n_rows);
       const std::vector<float> a = whole.adv.to_vector(), b = pool.adv.to_vector();
       const int64_t n = f->x.size(0), per = f->x.numel() / n;
       for (int64_t i = 0; i < n; ++i) {
