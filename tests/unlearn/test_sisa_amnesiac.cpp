@@ -325,6 +325,37 @@ TEST_SUITE("unlearn") {
     CHECK_NOTHROW(
         run_unlearn(tmp / "orig", "amnesiac", "random:4", tmp / "last1", false, "last:1"));
 
+    CHECK(ft.at("method_report").at("fine_tune_adv_train") == "");
+
+    // An adversarially trained original is repaired adversarially: the same original with its
+    // config.json saying no --adv-train gives the same subtraction and a different repair, and
+    // the same config gives the same bits.
+    train::TrainConfig at = small_config(tmp / "at");
+    at.amnesiac = true;
+    at.adv_train = "pgd:eps=0.1,steps=2";
+    train::run_training(at);
+    fs::copy(tmp / "at", tmp / "at-plain", fs::copy_options::recursive);
+    nlohmann::json atc = io::read_json(tmp / "at-plain/config.json");
+    atc["adv_train"] = "";
+    io::write_json_atomic(tmp / "at-plain/config.json", atc);
+    nlohmann::json ra = run_unlearn(tmp / "at", "amnesiac", "random:4", tmp / "at-u");
+    nlohmann::json rb = run_unlearn(tmp / "at", "amnesiac", "random:4", tmp / "at-u2");
+    nlohmann::json rp = run_unlearn(tmp / "at-plain", "amnesiac", "random:4", tmp / "at-p");
+    CHECK(ra.at("method_report").at("fine_tune_adv_train") == at.adv_train);
+    CHECK(rp.at("method_report").at("fine_tune_adv_train") == "");
+    CHECK(ra.at("method_report").at("batches_undone") ==
+          rp.at("method_report").at("batches_undone"));
+    auto ma = models::load_checkpoint(tmp / "at-u/model.safetensors");
+    auto mb = models::load_checkpoint(tmp / "at-u2/model.safetensors");
+    auto mp = models::load_checkpoint(tmp / "at-p/model.safetensors");
+    int differ = 0, same = 0;
+    for (const auto& [n, t] : ma.model->named_parameters()) {
+      same += same_bits(t, mb.model->find_tensor(n));
+      differ += !same_bits(t, mp.model->find_tensor(n));
+    }
+    CHECK(same == static_cast<int>(ma.model->named_parameters().size()));
+    CHECK(differ > 0);
+
     // A run without --amnesiac, and a forget sample outside --amnesiac-track, are refused.
     train::TrainConfig plain = small_config(tmp / "plain");
     plain.epochs = 1;
