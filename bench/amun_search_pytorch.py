@@ -26,7 +26,6 @@ Usage: bench/amun_search_pytorch.py --run RUN [--lethe build/cpu-release/lethe] 
 import argparse
 import gzip
 import json
-import math
 import os
 import struct
 import subprocess
@@ -156,8 +155,7 @@ def worker(a):
                 factor = torch.minimum(e / (per_sample_norm(d) + 1e-12), torch.ones_like(e))
                 x = (x0 + d * factor).clamp(0, 1)
             taken[:] = [t + 1 for t in taken]
-        if not idx_p or len(idx_p) < batch:
-            refill()
+        refill()  # (a no-op while the pool is full)
     search_s = time.perf_counter() - t0
     found_eps.sort()
     print(json.dumps({"side": f"torch {torch.__version__}", "search_s": search_s, "n": n,
@@ -195,15 +193,13 @@ def main():
     if not a.run:
         ap.error("--run RUN is required (lethe train --model resnet18 --width 16 --data fashion-mnist)")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from compare_pytorch import has_torch
+    from compare_pytorch import torch_pythons, write_json_atomic
     rows = []
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "amun")
         rows.append(run_lethe(a, out))  # also writes forget.txt, the rows every side searches
         print(f"Lethe: {rows[-1]['search_s']:.1f} s", file=sys.stderr)
-        for py in a.python.split(","):
-            if not (py and os.path.exists(py) and has_torch(py)):
-                continue
+        for py in torch_pythons(a.python):
             r = subprocess.run([py, __file__, "--worker", "--threads", str(a.threads), "--batch",
                                 str(a.batch), "--run", a.run, "--lethe-out", out],
                                stdout=subprocess.PIPE, text=True, check=True).stdout
@@ -219,10 +215,7 @@ def main():
     fastest = min(r["search_s"] for r in rows if r["side"] != "Lethe") if len(rows) > 1 else None
     if fastest:
         print(f"Lethe / faster PyTorch: {rows[0]['search_s'] / fastest:.2f}")
-    tmp = "amun_search_compare.json.tmp"
-    with open(tmp, "w") as f:
-        json.dump(rows, f, indent=2)
-    os.replace(tmp, "amun_search_compare.json")
+    write_json_atomic("amun_search_compare.json", rows)
 
 
 if __name__ == "__main__":

@@ -228,6 +228,18 @@ def has_torch(python):
     return subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0
 
 
+def torch_pythons(spec):
+    """The interpreters of a comma-separated --python list that exist and import torch."""
+    return [p for p in spec.split(",") if p and os.path.exists(p) and has_torch(p)]
+
+
+def write_json_atomic(path, obj):
+    """Writes obj as JSON to a temporary name, then renames it (never a half-written file)."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -258,7 +270,7 @@ def main():
         torch.set_num_threads(a.threads)
         print(json.dumps(bench_torch(a.worker, a.steps, a.warmup, a.pgd_steps)))
         return
-    pythons = [p for p in a.python.split(",") if p and os.path.exists(p) and has_torch(p)]
+    pythons = torch_pythons(a.python)
     if not pythons:
         print("compare_pytorch: no interpreter with torch (apt-get install python3-torch, or "
               "../shared/tools/install_torch2.sh)")
@@ -313,10 +325,7 @@ def main():
     for r in rows:
         print(r)
     raw["host"] = {"cpu": cpu_model(), "isa": isa, "threads": a.threads, "torch": versions}
-    tmp = "bench_compare.json.tmp"
-    with open(tmp, "w") as f:
-        json.dump(raw, f, indent=2)
-    os.replace(tmp, "bench_compare.json")
+    write_json_atomic("bench_compare.json", raw)
 
 
 if __name__ == "__main__":

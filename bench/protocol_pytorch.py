@@ -131,10 +131,9 @@ def main():
         return worker(a)
     rows = []
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from compare_pytorch import has_torch  # (compare_pytorch imports torch only in its workers)
-    for py in a.python.split(","):
-        if not (py and os.path.exists(py) and has_torch(py)):
-            continue
+    # (compare_pytorch imports torch only in its workers)
+    from compare_pytorch import torch_pythons, write_json_atomic
+    for py in torch_pythons(a.python):
         out = subprocess.run([py, __file__, "--worker", "--threads", str(a.threads), "--subset",
                               str(a.subset), "--epochs", str(a.epochs)],
                              stdout=subprocess.PIPE, text=True, check=True).stdout
@@ -152,10 +151,7 @@ def main():
         te = f"{r['test_acc']:.2f}" if r["test_acc"] is not None else "?"
         rss = f"{r['peak_rss'] / 2**20:.0f}" if r["peak_rss"] else "?"
         print(f"| {r['side']} | {r['wall_s']:.1f} | {ep} | {tr} | {te} | {rss} |")
-    tmp = "protocol_compare.json.tmp"
-    with open(tmp, "w") as f:
-        json.dump(rows, f, indent=2)
-    os.replace(tmp, "protocol_compare.json")
+    write_json_atomic("protocol_compare.json", rows)
 
 
 if __name__ == "__main__":

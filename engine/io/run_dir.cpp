@@ -22,12 +22,11 @@ void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& 
   if (fs::exists(dir, ec)) {
     LETHE_CHECK(fs::is_directory(dir, ec), option, " '", dir, "' exists and is not a directory");
     const fs::path d(dir);
-    bool has_results =
-        fs::exists(d / "metrics.json", ec) || fs::exists(d / "model.safetensors", ec);
+    const bool metrics = fs::exists(d / "metrics.json", ec);
     // A run writes metrics.json last and deletes its checkpoint after it: a resumed run whose
     // finish was cut short (results partly written, or the checkpoint still there) is unfinished.
-    if (resuming)
-      has_results = fs::exists(d / "metrics.json", ec) && !fs::exists(d / "resume.safetensors", ec);
+    const bool has_results = resuming ? metrics && !fs::exists(d / "resume.safetensors", ec)
+                                      : metrics || fs::exists(d / "model.safetensors", ec);
     LETHE_CHECK(!has_results || overwrite, option, " '", dir,
                 "' already holds results; choose another directory or pass --overwrite");
     return;

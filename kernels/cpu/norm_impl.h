@@ -194,11 +194,11 @@ void batchnorm_backward_impl(const float* dy, const float* x, const float* weigh
   for (int64_t c = 0; c < C; ++c) {
     const float mu = mean[c];
     const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    const float gi = static_cast<float>((weight ? weight[c] : 1.0) * inv);
     if (!training && !dweight && !dbias) {
       // Eval mode, frozen affine (attacks, AMUN's search): dx = dy · γ/σ, a function of dy
       // alone — the gradient sums (a pass over x and dy in double) have no reader.
       if (!dx) continue;
-      const float gi = static_cast<float>((weight ? weight[c] : 1.0) * inv);
       for (int64_t n = 0; n < N; ++n) {
         const float* __restrict g = dy + (n * C + c) * S;
         float* __restrict o = dx + (n * C + c) * S;
@@ -214,7 +214,6 @@ void batchnorm_backward_impl(const float* dy, const float* x, const float* weigh
     if (dweight) dweight[c] = static_cast<float>(sdyx);
     if (dbias) dbias[c] = static_cast<float>(sdy);
     if (!dx) continue;
-    const float gi = static_cast<float>((weight ? weight[c] : 1.0) * inv);
     const float k1 = training ? static_cast<float>(sdy / m) : 0.f;
     const float k2 = training ? static_cast<float>(sdyx / m * inv) : 0.f;
     const float df = static_cast<float>(delta);

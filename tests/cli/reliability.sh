@@ -104,16 +104,21 @@ kill_and_resume rl-salun "$LETHE" unlearn --from "$T/train-whole" --method rl --
 # SIGTERM once the first mid-epoch checkpoint exists: a clean stop between steps, one line, exit
 # status 128 + 15; the stop saves its step, and the resumed run ends with the uninterrupted run's
 # bytes. (Waiting for the checkpoint rather than a random delay: the runs here take ~2 s.)
+term_at_checkpoint() {  # out dir, then the command; SIGTERM once its first checkpoint exists (rc)
+  dir="$1"
+  shift
+  "$@" --checkpoint-every 5 --resume --out "$dir" >/dev/null 2>"$T/err" &
+  pid=$!
+  for i in $(seq 200); do [ -e "$dir/resume.safetensors" ] && break; sleep 0.02; done
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+}
 stop_mid_epoch() {  # name, whole-run dir, then the command (without --resume/--out)
   name="$1"
   whole="$2"
   shift 2
-  "$@" --checkpoint-every 5 --resume --out "$T/$name" >/dev/null 2>"$T/err" &
-  pid=$!
-  for i in $(seq 200); do [ -e "$T/$name/resume.safetensors" ] && break; sleep 0.02; done
-  kill -TERM "$pid"
-  wait "$pid"
-  rc=$?
+  term_at_checkpoint "$T/$name" "$@"
   if [ -e "$T/$name/metrics.json" ]; then
     echo "$name: SIGTERM came after the run finished; not checked"
   else
@@ -141,11 +146,7 @@ cut_finish() {  # name, whole-run dir, files of the finish already written, then
   whole="$2"
   files="$3"
   shift 3
-  "$@" --checkpoint-every 5 --resume --out "$T/$name" >/dev/null 2>"$T/err" &
-  pid=$!
-  for i in $(seq 200); do [ -e "$T/$name/resume.safetensors" ] && break; sleep 0.02; done
-  kill -TERM "$pid"
-  wait "$pid"
+  term_at_checkpoint "$T/$name" "$@"
   if finished "$T/$name"; then echo "$name: SIGTERM came after the run finished; not checked"; return; fi
   for f in $files; do cp "$whole/$f" "$T/$name/$f"; done
   printf 'garbage' >"$T/$name/model.safetensors"  # a result of the cut finish, not the final one
