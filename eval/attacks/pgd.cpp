@@ -12,6 +12,7 @@
 
 #include "data/normalization.h"
 #include "engine/autograd/autograd.h"
+#include "engine/backend/frozen_params.h"
 #include "engine/ops/ops.h"
 #include "engine/profile/progress.h"
 #include "eval/predict.h"
@@ -19,10 +20,12 @@
 namespace lethe::eval {
 namespace {
 
-// Eval mode and frozen parameters for the lifetime of an attack; both restored afterwards.
+// Eval mode and frozen parameters for the lifetime of an attack; both restored afterwards. The
+// backend is told the parameters do not change (FrozenParams), so it derives forms of them once.
 class AttackMode {
  public:
-  explicit AttackMode(models::Classifier& m) : m_(m), was_training_(m.is_training()) {
+  explicit AttackMode(models::Classifier& m)
+      : m_(m), was_training_(m.is_training()), frozen_(parameters_of(m)) {
     for (auto& [n, p] : m.named_parameters()) {
       params_.push_back(p);
       flags_.push_back(p.requires_grad());
@@ -38,8 +41,14 @@ class AttackMode {
   AttackMode& operator=(const AttackMode&) = delete;
 
  private:
+  static std::vector<Tensor> parameters_of(models::Classifier& m) {
+    std::vector<Tensor> ps;
+    for (auto& [n, p] : m.named_parameters()) ps.push_back(p);
+    return ps;
+  }
   models::Classifier& m_;
   bool was_training_;
+  FrozenParams frozen_;
   std::vector<Tensor> params_;
   std::vector<bool> flags_;
 };

@@ -404,13 +404,26 @@ int64_t winograd_f2x3_workspace(const Winograd3x3Geom& g, int64_t max_tiles) {
   return kXi * g.O * g.C * (threads > 1 ? threads + 1 : 1) + threads * kXi * (g.C + g.O) * T;
 }
 
+int64_t winograd_f2x3_filter_floats(const Winograd3x3Geom& g) {
+  return kXi * g.O * g.C;
+}
+
+void winograd_f2x3_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose,
+                           float* filters) {
+  Layout(g).filters(w, flip_transpose, filters);
+}
+
 void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
                    const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
-                   float* workspace) {
+                   float* workspace, const float* filters) {
   const Workspace ws = carve(g, max_tiles, workspace);
   const Layout layout(g);
-  float *U = ws.filters, *V = ws.inputs, *M = ws.outputs;
-  layout.filters(w, flip_transpose, U);
+  const float* U = filters;
+  float *V = ws.inputs, *M = ws.outputs;
+  if (!U) {
+    layout.filters(w, flip_transpose, ws.filters);
+    U = ws.filters;
+  }
   const int threads = omp_in_parallel() ? 1 : workspace_threads(g, max_tiles);
   if (threads > 1) {
     const int64_t slot = kXi * (g.C + g.O) * ws.chunk * ws.per_image;

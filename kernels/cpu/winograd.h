@@ -36,9 +36,18 @@ bool winograd_f2x3_channel_blocked(const Winograd3x3Geom& g);
 // w is [O, C, 3, 3]. With flip_transpose, w is instead an [C, O, 3, 3] tensor applied rotated by
 // 180° and with its two channel axes swapped — the backward-data convolution of a forward conv
 // whose weight that is. `workspace` holds winograd_f2x3_workspace(g, max_tiles) floats.
+// `filters`, when not null, is w already transformed by winograd_f2x3_filters (same geometry,
+// same flip_transpose, same CPU path): the call then skips the filter transform and reads w not
+// at all — a caller whose weights do not change between calls (attacks) transforms them once.
 void winograd_f2x3(const float* x, const float* w, const float* bias, float* y,
                    const Winograd3x3Geom& g, bool flip_transpose, int64_t max_tiles,
-                   float* workspace);
+                   float* workspace, const float* filters = nullptr);
+
+// The transformed filters U of w, in the layout winograd_f2x3 uses for g on the current CPU path
+// (winograd_f2x3_channel_blocked): winograd_f2x3_filter_floats(g) floats.
+int64_t winograd_f2x3_filter_floats(const Winograd3x3Geom& g);
+void winograd_f2x3_filters(const float* w, const Winograd3x3Geom& g, bool flip_transpose,
+                           float* filters);
 
 // dw[O, C, 3, 3] = ∂L/∂w of y = conv3x3(x, w) given dy[N, O, OH, OW], summed over the batch
 // (dw fully written; no bias gradient). Same geometry, chunking and workspace size as the forward.

@@ -1,13 +1,14 @@
 // F(2×2, 3×3) Winograd convolution (kernels/cpu/winograd.h) against a direct convolution in
 // double: odd and even sizes (ragged last tile), pads 0/1/2, chunks of one image, several images
 // with a shorter last chunk, and the whole batch; the flipped-transposed (backward-data) mode;
-// bias; the weight gradient against a direct sum; guard floats after the output and the
-// workspace stay untouched. Both data layouts: the portable one, and the channel-blocked one that
-// the AVX2/AVX-512 paths take when C and O are multiples of 8 (cases below, and the per-thread
-// test).
+// bias; filters transformed beforehand (same bits); the weight gradient against a direct sum; guard
+// floats after the output and the workspace stay untouched. Both data layouts: the portable one,
+// and the channel-blocked one that the AVX2/AVX-512 paths take when C and O are multiples of 8
+// (cases below, and the per-thread test).
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -215,6 +216,16 @@ TEST_SUITE("kernels") {
           CHECK(err < 1e-5);
           worst = std::max(worst, err);
           ++runs;
+          // The filters transformed beforehand (a frozen weight, engine/backend/frozen_params.h):
+          // the same bits, and w not read at all (passed as null).
+          const int64_t fl = winograd_f2x3_filter_floats(g);
+          CHECK(fl == 16 * g.O * g.C);
+          std::vector<float> U(fl + 8, kGuard), y2(want.size(), kGuard);
+          winograd_f2x3_filters(w.data(), g, k.flip, U.data());
+          for (int i = 0; i < 8; ++i) CHECK(U[fl + i] == kGuard);
+          winograd_f2x3(x.data(), nullptr, k.bias ? b.data() : nullptr, y2.data(), g, k.flip,
+                        max_tiles, work.data(), U.data());
+          CHECK(std::equal(y2.begin(), y2.end(), y.begin()));
         }
       }
     });

@@ -23,6 +23,7 @@
 
 #include "engine/backend/cpu/cpu.h"
 #include "engine/backend/cpu/cpu_common.h"
+#include "engine/backend/frozen_params.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
 #include "kernels/cpu/winograd.h"
@@ -64,12 +65,19 @@ WinogradRun winograd_run(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, 
   return {wg, tiles, Tensor::empty({kc::winograd_f2x3_workspace(wg, tiles)})};
 }
 
-// conv3x3 stride 1 of x[N, C, H, W] into y[N, O, OH, OW] by Winograd.
+// conv3x3 stride 1 of x[N, C, H, W] into y[N, O, OH, OW] by Winograd. A frozen weight
+// (engine/backend/frozen_params.h: attacks) is transformed once per form and layout.
 void winograd_conv(const float* x, const float* w, const float* bias, float* y, int64_t N,
                    int64_t C, int64_t H, int64_t W, int64_t O, int64_t pad_h, int64_t pad_w,
                    bool flip_transpose) {
   WinogradRun r = winograd_run(N, C, H, W, O, pad_h, pad_w);
-  kc::winograd_f2x3(x, w, bias, y, r.g, flip_transpose, r.tiles, mf(r.work));
+  const bool blocked = kc::winograd_f2x3_channel_blocked(r.g);
+  const uint64_t key = (static_cast<uint64_t>(O) << 33) | (static_cast<uint64_t>(C) << 2) |
+                       (flip_transpose ? 2u : 0u) | (blocked ? 1u : 0u);
+  const float* U = frozen_derived(w, key, kc::winograd_f2x3_filter_floats(r.g), [&](float* u) {
+    kc::winograd_f2x3_filters(w, r.g, flip_transpose, u);
+  });
+  kc::winograd_f2x3(x, w, bias, y, r.g, flip_transpose, r.tiles, mf(r.work), U);
 }
 
 // What every entry point derives from its tensors: x is input-shaped, y output-shaped.
