@@ -196,7 +196,27 @@ def bench_torch(workload, steps, warmup, pgd_steps):
     if pgd_steps:
         a, _ = measure(attack, 3)
         out["pgd_img_steps_s"] = batch * pgd_steps / a
+    out["blas"] = loaded_blas()
     return out
+
+
+def loaded_blas():
+    # The BLAS library this process mapped (after a step ran, so it is loaded): Debian's torch 1.13
+    # calls whatever libblas.so.3 the alternatives name, and with the reference BLAS its Linear
+    # layers run ~30x slower (a vit-small step took 19.5 s instead of ~0.5 s).
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            if any(k in os.path.basename(path) for k in ("blas", "mkl")):
+                libs.add(path)
+    return sorted(libs)
+
+
+def reference_blas(libs):
+    # Debian's reference BLAS lives in .../blas/libblas.so.3; OpenBLAS in .../openblas-*/.
+    return any("/blas/libblas" in p for p in libs) and not any("openblas" in p or "mkl" in p
+                                                               for p in libs)
 
 
 def bench_torch_subprocess(python, workload, steps, warmup, threads, pgd_steps):
@@ -291,6 +311,11 @@ def main():
                     isa = sides[s][-1]["isa"]
                 else:
                     sides[s].append(bench_torch_subprocess(s, w, a.steps, a.warmup, a.threads, pgd))
+                    if reference_blas(sides[s][-1].get("blas", [])):
+                        print(f"compare_pytorch: {s} runs torch on the reference BLAS "
+                              f"({', '.join(sides[s][-1]['blas'])}): its matrix products are not "
+                              "representative (apt-get install libopenblas0-openmp, or make bench)",
+                              file=sys.stderr)
             print(f"{w} round {r + 1}/{a.rounds}: " + ", ".join(
                 f"{'Lethe' if s == 'lethe' else 'torch ' + sides[s][-1]['version']} "
                 f"{sides[s][-1]['train_s']:.3f} s" for s in order), file=sys.stderr)
