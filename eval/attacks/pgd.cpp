@@ -25,9 +25,8 @@ namespace {
 class AttackMode {
  public:
   explicit AttackMode(models::Classifier& m)
-      : m_(m), was_training_(m.is_training()), frozen_(parameters_of(m)) {
-    for (auto& [n, p] : m.named_parameters()) {
-      params_.push_back(p);
+      : m_(m), was_training_(m.is_training()), params_(parameters_of(m)), frozen_(params_) {
+    for (Tensor& p : params_) {
       flags_.push_back(p.requires_grad());
       p.set_requires_grad(false);
     }
@@ -48,8 +47,8 @@ class AttackMode {
   }
   models::Classifier& m_;
   bool was_training_;
-  FrozenParams frozen_;
   std::vector<Tensor> params_;
+  FrozenParams frozen_;  // after params_, which it is made from
   std::vector<bool> flags_;
 };
 
