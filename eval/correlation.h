@@ -38,7 +38,7 @@ struct CorrelateRequest {
   bool allow_different_forget = true;
   int64_t resamples = 10000;
   uint64_t seed = 0;
-  std::string out;  // correlate.md / correlate.json / correlate.svg when set
+  std::string out;  // correlate.md / .csv / .json / .svg when set
 };
 // Returns the Markdown report; the JSON goes to out/correlate.json.
 std::string run_correlate(const CorrelateRequest& req);

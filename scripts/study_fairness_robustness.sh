@@ -8,7 +8,7 @@
 # layer's gap against robust accuracy (lethe correlate, scatter SVG), and per method which layers'
 # gaps move most under head-only vs full unlearning (lethe eval --against, layer_effect.csv).
 # Resumes where it stopped (finished sweeps runs and evaluations are kept); prints its total time.
-# Results: $OUT/{resnet,vit}-correlate/correlate.md, $OUT/{resnet,vit}-sweep/sweep.md,
+# Results: $OUT/{resnet,vit}-correlate/correlate.{md,csv,svg}, $OUT/{resnet,vit}-sweep/sweep.md,
 # $OUT/{resnet,vit}-effect-<method>-<scope>/layer_effect.csv. The environment scales it
 # (QUICK=1: a few minutes, for checking the script, not for conclusions).
 set -eu

@@ -21,7 +21,8 @@ Command add_correlate(CLI::App& app) {
                 "also each normalization layer's fairness gap against --y");
   sub->add_option("--resamples", r->resamples, "bootstrap resamples")->capture_default_str();
   sub->add_option("--seed", r->seed, "bootstrap seed")->capture_default_str();
-  sub->add_option("--out", r->out, "directory for correlate.md, correlate.json, correlate.svg");
+  sub->add_option("--out", r->out,
+                  "directory for correlate.md, correlate.csv, correlate.json, correlate.svg");
   return {sub, [r] {
             std::printf("%s", eval::run_correlate(*r).c_str());
             return 0;

@@ -134,10 +134,13 @@ grep -q -- "--allow-different-forget" "$T/err" || { echo "FAIL: compare accepted
 ok "$LETHE" compare "$T/sub-ft" "$T/sub-ft21" --allow-different-forget
 # Rank correlation of two columns across runs, with its scatter plot; a column no run has is one line.
 ok "$LETHE" correlate "$T/sub-ft" "$T/sub-ft7" "$T/sub-ft21" "$T/sub-re" --x test --y retain --out "$T/corr"
-for f in correlate.md correlate.json correlate.svg; do
+for f in correlate.md correlate.csv correlate.json correlate.svg; do
   [ -s "$T/corr/$f" ] || { echo "FAIL: correlate did not write $f"; fail=1; }
 done
 grep -q '"n": 4' "$T/corr/correlate.json" || { echo "FAIL: correlate did not use the 4 runs"; fail=1; }
+# The CSV: a header naming both columns and one row per run used.
+[ "$(head -1 "$T/corr/correlate.csv")" = "run,method,test,retain" ] && \
+  [ "$(wc -l < "$T/corr/correlate.csv")" -eq 5 ] || { echo "FAIL: correlate.csv"; fail=1; }
 bad "$LETHE" correlate "$T/sub-ft" "$T/sub-ft7" "$T/sub-ft21" --y "pgd-linf acc"
 grep -q "only 0 runs have both" "$T/err" || { echo "FAIL: correlate on a missing column"; fail=1; }
 # --seeds: one run per seed in --out/seed-S, one row (mean ± sd) in compare; lethe tune scores a
