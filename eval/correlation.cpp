@@ -225,17 +225,12 @@ std::string run_correlate(const CorrelateRequest& req) {
     lo.ylabel = req.y;
     lo.auto_range = true;
     lo.points = true;
-    // The runs' table as CSV too (a field with a comma or quote is quoted, quotes doubled).
-    auto field = [](const std::string& v) {
-      if (v.find_first_of(",\"\n") == std::string::npos) return v;
-      std::string q = "\"";
-      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
-    };
-    std::string csv = "run,method," + field(req.x) + "," + field(req.y) + "\n";
+    // The runs' table as CSV too.
+    using io::csv_field;
+    std::string csv = "run,method," + csv_field(req.x) + "," + csv_field(req.y) + "\n";
     for (size_t i = 0; i < used.size(); ++i)
-      csv += field(used[i]->dir) + "," + field(used[i]->method) + "," + fmt(xs[i], 6) + "," +
-             fmt(ys[i], 6) + "\n";
+      csv += csv_field(used[i]->dir) + "," + csv_field(used[i]->method) + "," + fmt(xs[i], 6) +
+             "," + fmt(ys[i], 6) + "\n";
     io::write_text_atomic(req.out + "/correlate.md", md);
     io::write_text_atomic(req.out + "/correlate.csv", csv);
     io::write_json_atomic(req.out + "/correlate.json", j);

@@ -1,5 +1,6 @@
 #include "engine/backend/frozen_params.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,10 +13,14 @@ namespace {
 // fit; beyond it a caller derives per call as without a scope.
 constexpr int64_t kBudgetFloats = int64_t(64) << 20;
 
+struct Derived {
+  std::unique_ptr<float[]> data;
+  int64_t floats;
+};
+
 struct Frozen {
-  int scopes = 0;                                        // live scopes naming this tensor
-  std::map<uint64_t, std::unique_ptr<float[]>> derived;  // by the caller's key
-  std::map<uint64_t, int64_t> sizes;
+  int scopes = 0;                       // live scopes naming this tensor
+  std::map<uint64_t, Derived> derived;  // by the caller's key
 };
 
 struct Registry {
@@ -23,6 +28,8 @@ struct Registry {
   std::unordered_map<const void*, Frozen> by_data;
   int64_t floats = 0;
 };
+
+std::atomic<int> g_live_scopes{0};
 
 Registry& registry() {
   static Registry r;
@@ -36,6 +43,7 @@ const void* start_of(const Tensor& t) {
 }  // namespace
 
 FrozenParams::FrozenParams(std::vector<Tensor> params) : params_(std::move(params)) {
+  g_live_scopes.fetch_add(1, std::memory_order_relaxed);
   Registry& r = registry();
   std::lock_guard lock(r.mu);
   for (const Tensor& p : params_)
@@ -49,26 +57,34 @@ FrozenParams::~FrozenParams() {
     const void* d = start_of(p);
     auto it = d ? r.by_data.find(d) : r.by_data.end();
     if (it == r.by_data.end() || --it->second.scopes > 0) continue;
-    for (const auto& [key, n] : it->second.sizes) r.floats -= n;
+    for (const auto& [key, d] : it->second.derived) r.floats -= d.floats;
     r.by_data.erase(it);
   }
+  g_live_scopes.fetch_sub(1, std::memory_order_relaxed);
+}
+
+namespace detail {
+
+bool any_frozen() {
+  return g_live_scopes.load(std::memory_order_relaxed) > 0;
 }
 
 const float* frozen_derived(const void* data, uint64_t key, int64_t floats,
-                            const std::function<void(float*)>& make) {
+                            void (*make)(void* ctx, float* out), void* ctx) {
   Registry& r = registry();
   std::lock_guard lock(r.mu);
   auto it = r.by_data.find(data);
   if (it == r.by_data.end()) return nullptr;
   Frozen& f = it->second;
-  if (auto d = f.derived.find(key); d != f.derived.end()) return d->second.get();
+  if (auto d = f.derived.find(key); d != f.derived.end()) return d->second.data.get();
   if (floats <= 0 || r.floats + floats > kBudgetFloats) return nullptr;
   auto buf = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(floats));
-  make(buf.get());
+  make(ctx, buf.get());
   r.floats += floats;
-  f.sizes[key] = floats;
-  return (f.derived[key] = std::move(buf)).get();
+  return (f.derived[key] = Derived{std::move(buf), floats}).data.get();
 }
+
+}  // namespace detail
 
 int64_t frozen_derived_floats() {
   Registry& r = registry();

@@ -35,6 +35,13 @@ void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& 
   LETHE_CHECK(!ec, option, " '", dir, "': cannot create directory: ", ec.message());
 }
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char ch : s) o += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return o + "\"";
+}
+
 void write_text_atomic(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

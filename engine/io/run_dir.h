@@ -17,6 +17,8 @@ void prepare_run_dir(const std::string& dir, bool overwrite, const std::string& 
 // Atomic write of text (temp file in the same directory, fsync, rename).
 void write_text_atomic(const std::string& path, const std::string& text);
 void write_json_atomic(const std::string& path, const nlohmann::json& j);
+// A CSV field: as is, or quoted (quotes doubled) when it holds a comma, quote or newline.
+std::string csv_field(const std::string& s);
 // One JSON object per line, appended and flushed (logs are append-only by nature).
 void append_jsonl(const std::string& path, const nlohmann::json& j);
 nlohmann::json read_json(const std::string& path);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/core/allocator.h"
+#include "engine/io/run_dir.h"
 #include "engine/nn/layers.h"
 
 namespace lethe::profile {
@@ -325,15 +326,6 @@ nlohmann::json ProfileReport::to_json() const {
           {"modules", mods}};
 }
 
-namespace {
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char ch : s) o += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return o + "\"";
-}
-}  // namespace
-
 std::string ProfileReport::to_csv() const {
   std::ostringstream os;
   os << "name,type,depth,calls,params,trainable_params,fwd_ms,fwd_self_ms,bwd_ms,bwd_self_ms,"
@@ -350,7 +342,7 @@ std::string ProfileReport::to_csv() const {
         self.bwd_s * 1e3, total.fwd_flops * 1e-9, total.bwd_flops * 1e-9, total.fwd_bytes * 1e-6,
         total.bwd_bytes * 1e-6, total.act_bytes * 1e-6, static_cast<long long>(total.bwd_nodes),
         sh * 100, total.opt_bytes * 1e-6);
-    os << csv_field(name) << ',' << csv_field(type) << buf;
+    os << io::csv_field(name) << ',' << io::csv_field(type) << buf;
   };
   for (const ModuleCost& m : modules)
     row(m.name, m.type, m.depth, m.calls, m.params_total, m.trainable_total, m.self, m.total,
